@@ -1,0 +1,1 @@
+"""Enterprise Push application package: domain, services and adapters, importable without the Functions host."""
