@@ -6,13 +6,14 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 
 from shared.errors import ConfigError
 
-__all__ = ["APP_SETTINGS", "AuthMode", "SettingSpec", "Settings"]
+__all__ = ["APP_SETTINGS", "AuthMode", "SettingSpec", "Settings", "load_settings"]
 
 
 class AuthMode(StrEnum):
@@ -115,3 +116,8 @@ class Settings:
             lob_simulator_enabled=simulator,
             running_in_azure=running_in_azure,
         )
+
+
+def load_settings() -> Settings:
+    """Settings from the process environment (the Functions host puts app settings there)."""
+    return Settings.from_env(os.environ)

@@ -1,0 +1,153 @@
+"""Every trigger of the Enterprise Push Function App. Each function: decode the binding, call one handler, map back."""
+
+from __future__ import annotations
+
+import azure.functions as func
+
+from shared import pipeline
+from shared.api import devices, events, health, operators
+from shared.api.openapi import openapi_document
+from shared.api.runtime import Handler, run_handler
+from shared.dispatch import IncomingMessage
+from shared.http_api import ApiRequest, ApiResponse, json_response
+
+# Easy Auth authenticates users in front of the app; function keys identify apps, not people.
+app = func.FunctionApp(http_auth_level=func.AuthLevel.ANONYMOUS)
+
+
+async def _serve(req: func.HttpRequest, handler: Handler) -> func.HttpResponse:
+    response = await run_handler(handler, _to_api_request(req))
+    return _to_http_response(response)
+
+
+def _to_api_request(req: func.HttpRequest) -> ApiRequest:
+    return ApiRequest(
+        method=req.method.upper(),
+        route_params=dict(req.route_params),
+        query=dict(req.params),
+        headers={key.lower(): value for key, value in req.headers.items()},
+        body=req.get_body() or b"",
+    )
+
+
+def _to_http_response(response: ApiResponse) -> func.HttpResponse:
+    headers = dict(response.headers)
+    if response.content_type:
+        headers["Content-Type"] = response.content_type
+    return func.HttpResponse(body=response.body, status_code=response.status, headers=headers)
+
+
+@app.route(route="installations/{installationId}", methods=["PUT"])
+async def register_device(req: func.HttpRequest) -> func.HttpResponse:
+    return await _serve(req, devices.put_installation)
+
+
+@app.route(route="installations/{installationId}", methods=["GET"])
+async def get_device(req: func.HttpRequest) -> func.HttpResponse:
+    return await _serve(req, devices.get_installation)
+
+
+@app.route(route="installations/{installationId}", methods=["DELETE"])
+async def unregister_device(req: func.HttpRequest) -> func.HttpResponse:
+    return await _serve(req, devices.delete_installation)
+
+
+@app.route(route="me/installations", methods=["GET"])
+async def list_my_devices(req: func.HttpRequest) -> func.HttpResponse:
+    return await _serve(req, devices.get_my_installations)
+
+
+@app.route(route="me/preferences", methods=["GET"])
+async def get_my_preferences(req: func.HttpRequest) -> func.HttpResponse:
+    return await _serve(req, devices.get_my_preferences)
+
+
+@app.route(route="me/preferences", methods=["PUT"])
+async def update_my_preferences(req: func.HttpRequest) -> func.HttpResponse:
+    return await _serve(req, devices.put_my_preferences)
+
+
+@app.route(route="me/test-notification", methods=["POST"])
+async def send_test_notification(req: func.HttpRequest) -> func.HttpResponse:
+    return await _serve(req, devices.post_test_notification)
+
+
+@app.route(route="events", methods=["POST"])
+async def publish_event(req: func.HttpRequest) -> func.HttpResponse:
+    return await _serve(req, events.post_event)
+
+
+@app.route(route="events/catalog", methods=["GET"])
+async def get_event_catalog(req: func.HttpRequest) -> func.HttpResponse:
+    return await _serve(req, events.get_catalog)
+
+
+@app.route(route="deadletters", methods=["GET"])
+async def list_dead_letters(req: func.HttpRequest) -> func.HttpResponse:
+    return await _serve(req, operators.list_dead_letters)
+
+
+@app.route(route="deadletters/{id}/replay", methods=["POST"])
+async def replay_dead_letter(req: func.HttpRequest) -> func.HttpResponse:
+    return await _serve(req, operators.replay_dead_letter)
+
+
+@app.route(route="health", methods=["GET"])
+async def health_check(req: func.HttpRequest) -> func.HttpResponse:
+    return _to_http_response(await health.get_health(_to_api_request(req)))
+
+
+@app.route(route="openapi.json", methods=["GET"])
+def openapi(req: func.HttpRequest) -> func.HttpResponse:
+    return _to_http_response(json_response(openapi_document()))
+
+
+# One trigger per push subscription of infra/servicebus-topology.json (a test keeps them in step).
+# Returning completes the message; raising abandons it, and the broker redelivers or dead-letters it.
+
+
+def _incoming(msg: func.ServiceBusMessage, topic: str, subscription: str) -> IncomingMessage:
+    return IncomingMessage(
+        topic=topic,
+        subscription=subscription,
+        message_id=msg.message_id,
+        body=msg.get_body(),
+        content_type=msg.content_type,
+        subject=msg.subject,
+        application_properties={str(k): str(v) for k, v in (msg.application_properties or {}).items()},
+        delivery_count=msg.delivery_count or 1,
+    )
+
+
+@app.service_bus_topic_trigger(
+    arg_name="msg", topic_name="hr", subscription_name="push", connection="ServiceBusConnection"
+)
+async def dispatch_hr_event(msg: func.ServiceBusMessage) -> None:
+    await pipeline.deliver(_incoming(msg, "hr", "push"))
+
+
+@app.service_bus_topic_trigger(
+    arg_name="msg", topic_name="finance", subscription_name="push", connection="ServiceBusConnection"
+)
+async def dispatch_finance_event(msg: func.ServiceBusMessage) -> None:
+    await pipeline.deliver(_incoming(msg, "finance", "push"))
+
+
+@app.service_bus_topic_trigger(
+    arg_name="msg", topic_name="accounts", subscription_name="push", connection="ServiceBusConnection"
+)
+async def dispatch_accounts_event(msg: func.ServiceBusMessage) -> None:
+    await pipeline.deliver(_incoming(msg, "accounts", "push"))
+
+
+@app.service_bus_topic_trigger(
+    arg_name="msg", topic_name="orders", subscription_name="push", connection="ServiceBusConnection"
+)
+async def dispatch_orders_event(msg: func.ServiceBusMessage) -> None:
+    await pipeline.deliver(_incoming(msg, "orders", "push"))
+
+
+# Never run_on_startup: it would fire on every scale-out in Azure. Run it now with POST /admin/functions/{name}.
+@app.timer_trigger(schedule="%LOB_SIMULATOR_SCHEDULE%", arg_name="timer", run_on_startup=False, use_monitor=False)
+async def simulate_lob_events(timer: func.TimerRequest) -> None:
+    await pipeline.publish_simulated_events()

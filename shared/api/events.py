@@ -1,0 +1,33 @@
+"""Routes for LoB systems that speak HTTPS: publish a CloudEvent, read the event catalog."""
+
+from __future__ import annotations
+
+from shared.api.runtime import authenticate
+from shared.bootstrap import Services
+from shared.catalog import catalog_document
+from shared.events import parse_cloud_event
+from shared.http_api import ApiRequest, ApiResponse, UnsupportedMediaTypeError, json_response
+from shared.identity import require_role
+from shared.publishing import to_outgoing_message, topic_for
+
+__all__ = ["LOB_PUBLISHER_ROLE", "get_catalog", "post_event"]
+
+LOB_PUBLISHER_ROLE = "lob.publisher"
+_ACCEPTED_CONTENT_TYPES = {"application/cloudevents+json", "application/json"}
+
+
+async def post_event(request: ApiRequest, services: Services) -> ApiResponse:
+    """Validate a structured-mode CloudEvent against the catalog and publish it to its topic: 202 + event id."""
+    require_role(authenticate(request, services), LOB_PUBLISHER_ROLE)
+    content_type = request.header("content-type")
+    if (content_type or "").split(";")[0].strip().lower() not in _ACCEPTED_CONTENT_TYPES:
+        raise UnsupportedMediaTypeError("send a structured-mode CloudEvent as application/cloudevents+json")
+    event = parse_cloud_event(request.body, content_type)
+    topic = topic_for(event.type)
+    await services.publisher.publish(topic, [to_outgoing_message(event.raw)])
+    return json_response({"id": event.id, "type": event.type, "topic": topic}, status=202)
+
+
+async def get_catalog(request: ApiRequest, services: Services) -> ApiResponse:
+    require_role(authenticate(request, services), LOB_PUBLISHER_ROLE)
+    return json_response(catalog_document())

@@ -1,0 +1,127 @@
+"""Operator routes: list quarantined and dead-lettered events with their reasons, replay one after a fix."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from datetime import datetime
+from typing import Any
+
+from shared.api.runtime import authenticate
+from shared.bootstrap import Services
+from shared.errors import NotFoundError
+from shared.http_api import ApiRequest, ApiResponse, json_response
+from shared.identity import require_role
+from shared.models import DeadLetteredMessage, OutgoingMessage, QuarantinedMessage
+
+__all__ = ["PUSH_ADMIN_ROLE", "list_dead_letters", "replay_dead_letter"]
+
+PUSH_ADMIN_ROLE = "push.admin"
+BODY_PREVIEW_BYTES = 4096
+
+
+async def list_dead_letters(request: ApiRequest, services: Services) -> ApiResponse:
+    require_role(authenticate(request, services), PUSH_ADMIN_ROLE)
+    quarantined = [_quarantine_view(item) for item in await services.quarantine.list()]
+    dead_lettered = [_dead_letter_view(item) for item in await services.dead_letters.list_dead_letters()]
+    return json_response({"items": quarantined + dead_lettered})
+
+
+async def replay_dead_letter(request: ApiRequest, services: Services) -> ApiResponse:
+    """Re-publish one quarantined or dead-lettered message to its topic. Raises NotFoundError."""
+    require_role(authenticate(request, services), PUSH_ADMIN_ROLE)
+    item_id = request.route_params.get("id", "")
+    if item_id.startswith("q-"):
+        return json_response(await _replay_quarantined(services, item_id), status=202)
+    replayed = await services.dead_letters.replay(_bus_id(item_id))
+    return json_response({"id": item_id, "kind": "deadletter", "topic": replayed.topic, "replayed": True}, status=202)
+
+
+async def _replay_quarantined(services: Services, item_id: str) -> dict[str, Any]:
+    item = await services.quarantine.get(item_id)
+    if item is None:
+        raise NotFoundError(f"no quarantined message {item_id!r}")
+    event_id = _event_id(item.body)
+    if event_id:
+        # A permanent NH refusal finished the delivery; the operator fixed the cause, so deliver it anew.
+        await services.deliveries.forget(event_id, item.subscription)
+    now = services.now()
+    message_id = f"{item.message_id or event_id or item.id}/replay-{now.strftime('%Y%m%dT%H%M%S%f')}"
+    await services.publisher.publish(
+        item.topic,
+        [
+            OutgoingMessage(
+                message_id=message_id,
+                subject=item.subject or "",
+                content_type=item.content_type or "application/cloudevents+json",
+                body=item.body,
+                application_properties=dict(item.application_properties),
+            )
+        ],
+    )
+    await services.quarantine.mark_replayed(item.id, now)
+    return {"id": item.id, "kind": "quarantine", "topic": item.topic, "replayed": True, "messageId": message_id}
+
+
+def _event_id(body: bytes) -> str | None:
+    try:
+        parsed = json.loads(body)
+    except (UnicodeDecodeError, ValueError):
+        return None
+    event_id = parsed.get("id") if isinstance(parsed, dict) else None
+    return event_id if isinstance(event_id, str) and event_id else None
+
+
+def _api_id(bus_id: str) -> str:
+    return "d-" + base64.urlsafe_b64encode(bus_id.encode()).decode().rstrip("=")
+
+
+def _bus_id(api_id: str) -> str:
+    if not api_id.startswith("d-"):
+        raise NotFoundError(f"no dead-lettered or quarantined message {api_id!r}")
+    encoded = api_id[2:]
+    try:
+        return base64.urlsafe_b64decode(encoded + "=" * (-len(encoded) % 4)).decode()
+    except (binascii.Error, UnicodeDecodeError, ValueError) as exc:
+        raise NotFoundError(f"no dead-lettered message {api_id!r}") from exc
+
+
+def _preview(body: bytes) -> str:
+    return body[:BODY_PREVIEW_BYTES].decode("utf-8", errors="replace")
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+def _quarantine_view(item: QuarantinedMessage) -> dict[str, Any]:
+    return {
+        "id": item.id,
+        "kind": "quarantine",
+        "topic": item.topic,
+        "subscription": item.subscription,
+        "messageId": item.message_id,
+        "reason": item.reason,
+        "description": item.description,
+        "subject": item.subject,
+        "at": _iso(item.quarantined_at),
+        "replayedAt": _iso(item.replayed_at),
+        "body": _preview(item.body),
+    }
+
+
+def _dead_letter_view(item: DeadLetteredMessage) -> dict[str, Any]:
+    return {
+        "id": _api_id(item.id),
+        "kind": "deadletter",
+        "topic": item.topic,
+        "subscription": item.subscription,
+        "messageId": item.message_id,
+        "reason": item.reason,
+        "description": item.description,
+        "subject": item.subject,
+        "at": _iso(item.enqueued_time),
+        "replayedAt": None,
+        "body": _preview(item.body),
+    }

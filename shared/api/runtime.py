@@ -1,0 +1,39 @@
+"""Run one route handler: build services, turn our errors into problem+json, never leak internals."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+
+from shared import bootstrap
+from shared.bootstrap import Services
+from shared.errors import PushError
+from shared.http_api import ApiRequest, ApiResponse, problem_response
+from shared.identity import Identity, identity_from_headers
+
+__all__ = ["Handler", "authenticate", "run_handler"]
+
+logger = logging.getLogger(__name__)
+
+Handler = Callable[[ApiRequest, Services], Awaitable[ApiResponse]]
+
+
+async def run_handler(handler: Handler, request: ApiRequest) -> ApiResponse:
+    """Call ``handler``; PushError becomes its problem response, anything else a bare 500 (logged, not shown)."""
+    try:
+        return await handler(request, bootstrap.services())
+    except PushError as exc:
+        return problem_response(exc)
+    except Exception:
+        logger.exception("unhandled error in %s", getattr(handler, "__name__", "handler"))
+        return ApiResponse(
+            500,
+            b'{"type":"about:blank","title":"Internal error","status":500,'
+            b'"detail":"the request failed unexpectedly; an operator has to look at the logs"}',
+            "application/problem+json",
+        )
+
+
+def authenticate(request: ApiRequest, services: Services) -> Identity:
+    """The caller; raises AuthenticationRequiredError."""
+    return identity_from_headers(request.headers, services.settings.auth_mode)

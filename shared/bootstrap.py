@@ -1,0 +1,88 @@
+"""Composition root: one set of clients per worker process, built lazily on first use, replaceable in tests."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from shared.config import Settings, load_settings
+from shared.ports import (
+    DeadLetterStore,
+    DeliveryLog,
+    EventPublisher,
+    InstallationMirror,
+    PreferencesStore,
+    PushGateway,
+    QuarantineStore,
+)
+from shared.registration import RegistrationPorts
+
+__all__ = ["Services", "override", "reset", "services", "use_bus"]
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class Services:
+    """Everything the functions need, built once per process."""
+
+    settings: Settings
+    push: PushGateway
+    installations: InstallationMirror
+    preferences: PreferencesStore
+    deliveries: DeliveryLog
+    quarantine: QuarantineStore
+    publisher: EventPublisher
+    dead_letters: DeadLetterStore
+    now: Callable[[], datetime] = utc_now
+
+    @property
+    def registration(self) -> RegistrationPorts:
+        return RegistrationPorts(self.push, self.installations, self.preferences, self.now)
+
+
+class _State:
+    __slots__ = ("bus", "services")
+
+    def __init__(self) -> None:
+        self.services: Services | None = None
+        self.bus: tuple[EventPublisher, DeadLetterStore] | None = None
+
+
+_state = _State()
+
+
+def use_bus(publisher: EventPublisher, dead_letters: DeadLetterStore) -> None:
+    """Plug in a bus other than Service Bus (the dev host's local bus). Call before the first services()."""
+    _state.bus = (publisher, dead_letters)
+    _state.services = None
+
+
+def services() -> Services:
+    """The process's services, built on first use. Raises ConfigError when settings are missing or invalid."""
+    if _state.services is None:
+        from shared.wiring import build_services  # the SDK adapters load only when first needed
+
+        _state.services = build_services(load_settings(), _state.bus)
+    return _state.services
+
+
+@contextmanager
+def override(replacement: Services) -> Iterator[Services]:
+    """Use ``replacement`` inside the block, then restore what was there (tests)."""
+    previous = _state.services
+    _state.services = replacement
+    try:
+        yield replacement
+    finally:
+        _state.services = previous
+
+
+def reset() -> None:
+    """Forget built services and any plugged-in bus (tests)."""
+    _state.services = None
+    _state.bus = None

@@ -1,0 +1,205 @@
+"""Use case: one Service Bus message on a push subscription becomes at most one template send.
+
+Exactly-once in effect, on an at-least-once bus: the delivery log is claimed (insert-if-absent on
+(event id, subscription)) before the send and finished after it. A redelivery of a finished event is
+completed without a push. A crash between claim and finish leaves a claim that turns stale after
+``stale_after`` and is then resumed. Transient NH failures release the claim and raise, so the bus
+redelivers; permanent failures are quarantined with their reason and completed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+from shared.errors import UpstreamUnavailableError
+from shared.events import LobEvent, PermanentEventError, parse_cloud_event
+from shared.models import Claim, ClaimStatus, DeliveryRecord, DeliveryState, QuarantinedMessage
+from shared.notification_hubs.errors import NhRequestError, NhRetryableError, NhValidationError
+from shared.notification_hubs.models import template_notification
+from shared.notification_plan import Skip, plan_notification, recipient_user_id
+from shared.ports import DeliveryLog, PreferencesStore, PushGateway, QuarantineStore
+from shared.publishing import topic_for
+
+__all__ = [
+    "DeliveryInProgressError",
+    "DispatchPorts",
+    "DispatchResult",
+    "IncomingMessage",
+    "deliver_message",
+    "quarantine_id",
+]
+
+logger = logging.getLogger(__name__)
+
+
+class DispatchResult(StrEnum):
+    SENT = "sent"
+    DUPLICATE = "duplicate"
+    SKIPPED = "skipped"
+    QUARANTINED = "quarantined"
+
+
+class DeliveryInProgressError(UpstreamUnavailableError):
+    """Another delivery of the same event holds a fresh claim; the bus should redeliver later."""
+
+
+@dataclass(frozen=True)
+class IncomingMessage:
+    """A Service Bus message as the trigger hands it over, without the azure.functions type."""
+
+    topic: str
+    subscription: str
+    message_id: str | None
+    body: bytes
+    content_type: str | None = None
+    subject: str | None = None
+    application_properties: dict[str, str] = field(default_factory=dict)
+    delivery_count: int = 1
+
+
+@dataclass(frozen=True)
+class DispatchPorts:
+    push: PushGateway
+    deliveries: DeliveryLog
+    quarantine: QuarantineStore
+    preferences: PreferencesStore
+    now: Callable[[], datetime]
+    # Longer than one send with its in-process retries can take, so a live holder is never taken over.
+    stale_after: timedelta = timedelta(seconds=90)
+    in_progress_poll: float = 0.25
+
+
+def quarantine_id(message: IncomingMessage) -> str:
+    """Stable for one message on one subscription, so a redelivered poison message is recorded once."""
+    if message.message_id is None:
+        return "q-" + uuid.uuid4().hex
+    key = f"{message.topic}/{message.subscription}/{message.message_id}".encode()
+    return "q-" + hashlib.sha256(key).hexdigest()[:32]
+
+
+async def deliver_message(message: IncomingMessage, ports: DispatchPorts) -> DispatchResult:
+    """Handle one message. Raises NhRetryableError / UpstreamUnavailableError when the bus should redeliver."""
+    try:
+        event = _parse_for_topic(message)
+    except PermanentEventError as exc:
+        await _quarantine(ports, message, exc.reason, exc.detail)
+        return DispatchResult.QUARANTINED
+
+    claim = await _claim(ports, event.id, message.subscription)
+    if claim.status is ClaimStatus.DONE:
+        logger.info("duplicate event_id=%s subscription=%s: already delivered", event.id, message.subscription)
+        return DispatchResult.DUPLICATE
+
+    recipient = recipient_user_id(event)
+    preferences = await ports.preferences.get(recipient) if recipient else None
+    plan = plan_notification(event, preferences, ports.now())
+    record = DeliveryRecord(
+        event_id=event.id,
+        subscription=message.subscription,
+        state=DeliveryState.SKIPPED,
+        attempt=claim.attempt,
+        claimed_at=ports.now(),
+        event_type=event.type,
+    )
+    if isinstance(plan, Skip):
+        await ports.deliveries.finish(claim, _finished(record, DeliveryState.SKIPPED, ports, outcome=plan.reason))
+        logger.info("skipped event_id=%s: %s", event.id, plan.reason)
+        return DispatchResult.SKIPPED
+
+    started = time.perf_counter()
+    try:
+        result = await ports.push.send(template_notification(plan.properties), tag_expression=plan.audience)
+    except NhRetryableError:
+        await ports.deliveries.release(claim)
+        raise
+    except (NhRequestError, NhValidationError) as exc:
+        detail = getattr(exc, "detail", None) or str(exc)
+        await _quarantine(ports, message, "nh_rejected", f"Notification Hubs refused the send: {detail}")
+        await ports.deliveries.finish(
+            claim, _finished(record, DeliveryState.FAILED, ports, outcome=type(exc).__name__, audience=plan.audience)
+        )
+        return DispatchResult.QUARANTINED
+    send_ms = (time.perf_counter() - started) * 1000
+    await ports.deliveries.finish(
+        claim,
+        _finished(
+            record,
+            DeliveryState.SENT,
+            ports,
+            outcome="enqueued",
+            audience=plan.audience,
+            notification_id=result.notification_id,
+            tracking_id=result.tracking_id,
+            correlation_id=result.correlation_id,
+            send_ms=send_ms,
+        ),
+    )
+    logger.info(
+        "sent event_id=%s type=%s audience=%s notification_id=%s in %.1f ms",
+        event.id,
+        event.type,
+        plan.audience,
+        result.notification_id,
+        send_ms,
+    )
+    return DispatchResult.SENT
+
+
+def _parse_for_topic(message: IncomingMessage) -> LobEvent:
+    event = parse_cloud_event(message.body, message.content_type)
+    expected_topic = topic_for(event.type)
+    if expected_topic != message.topic:
+        raise PermanentEventError(
+            "unroutable",
+            f"event type {event.type!r} belongs on topic {expected_topic!r}, not {message.topic!r}",
+        )
+    return event
+
+
+async def _claim(ports: DispatchPorts, event_id: str, subscription: str) -> Claim:
+    """Claim the delivery; while another delivery holds a fresh claim, wait for it to finish or turn stale."""
+    deadline = time.monotonic() + ports.stale_after.total_seconds()
+    while True:
+        claim = await ports.deliveries.claim(event_id, subscription, now=ports.now(), stale_after=ports.stale_after)
+        if claim.status is not ClaimStatus.IN_PROGRESS:
+            return claim
+        if time.monotonic() >= deadline:
+            raise DeliveryInProgressError(f"event {event_id} is being delivered by another invocation")
+        await asyncio.sleep(ports.in_progress_poll)
+
+
+def _finished(record: DeliveryRecord, state: DeliveryState, ports: DispatchPorts, **fields: object) -> DeliveryRecord:
+    return replace(record, state=state, finished_at=ports.now(), **fields)
+
+
+async def _quarantine(ports: DispatchPorts, message: IncomingMessage, reason: str, description: str) -> None:
+    await ports.quarantine.add(
+        QuarantinedMessage(
+            id=quarantine_id(message),
+            topic=message.topic,
+            subscription=message.subscription,
+            message_id=message.message_id,
+            reason=reason,
+            description=description,
+            body=message.body,
+            content_type=message.content_type,
+            subject=message.subject,
+            application_properties=dict(message.application_properties),
+            quarantined_at=ports.now(),
+        )
+    )
+    logger.warning(
+        "quarantined message_id=%s topic=%s subscription=%s reason=%s",
+        message.message_id,
+        message.topic,
+        message.subscription,
+        reason,
+    )

@@ -1,0 +1,43 @@
+"""Entry points of the event pipeline for triggers: deliver one message, publish simulated events."""
+
+from __future__ import annotations
+
+import logging
+import random
+
+from shared import bootstrap
+from shared.dispatch import DispatchPorts, DispatchResult, IncomingMessage, deliver_message
+from shared.publishing import to_outgoing_message, topic_for
+from shared.simulator import simulated_events
+
+__all__ = ["deliver", "publish_simulated_events"]
+
+logger = logging.getLogger(__name__)
+
+
+async def deliver(message: IncomingMessage) -> DispatchResult:
+    """Deliver one message with the process's services; raises when the bus should redeliver."""
+    services = bootstrap.services()
+    ports = DispatchPorts(
+        push=services.push,
+        deliveries=services.deliveries,
+        quarantine=services.quarantine,
+        preferences=services.preferences,
+        now=services.now,
+    )
+    return await deliver_message(message, ports)
+
+
+async def publish_simulated_events(count: int = 8, rng: random.Random | None = None) -> int:
+    """Publish ``count`` realistic LoB events, batched per topic, when the simulator is enabled."""
+    services = bootstrap.services()
+    if not services.settings.lob_simulator_enabled:
+        logger.info("LoB simulator is disabled (LOB_SIMULATOR_ENABLED is not true)")
+        return 0
+    by_topic: dict[str, list[dict[str, object]]] = {}
+    for event in simulated_events(count, rng or random.Random()):  # noqa: S311 - simulated data, not secrets
+        by_topic.setdefault(topic_for(str(event["type"])), []).append(event)
+    for topic, events in by_topic.items():
+        await services.publisher.publish(topic, [to_outgoing_message(event) for event in events])
+    logger.info("LoB simulator published %s events to %s topics", count, len(by_topic))
+    return count

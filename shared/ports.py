@@ -1,0 +1,116 @@
+"""The ports services depend on. Adapters in shared/adapters (Azure) and local/ (laptop) implement them."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Protocol
+
+from shared.models import (
+    Claim,
+    DeadLetteredMessage,
+    DeliveryRecord,
+    InstallationRecord,
+    OutgoingMessage,
+    Preferences,
+    QuarantinedMessage,
+)
+from shared.notification_hubs.models import (
+    Installation,
+    NhResponse,
+    Notification,
+    NotificationOutcome,
+    PatchOperation,
+    SendResult,
+)
+
+__all__ = [
+    "DeadLetterStore",
+    "DeliveryLog",
+    "EventPublisher",
+    "InstallationMirror",
+    "PreferencesStore",
+    "PushGateway",
+    "QuarantineStore",
+]
+
+
+class PushGateway(Protocol):
+    """The Notification Hubs operations the services use (NotificationHubsClient implements it).
+
+    Raises the shared.notification_hubs.errors tree: NhRetryableError for what may pass, other NhRequestError
+    subclasses for permanent refusals, NhValidationError before sending anything invalid.
+    """
+
+    async def create_or_update_installation(self, installation: Installation) -> NhResponse: ...
+    async def patch_installation(self, installation_id: str, operations: Sequence[PatchOperation]) -> NhResponse: ...
+    async def get_installation(self, installation_id: str) -> Installation: ...
+    async def delete_installation(self, installation_id: str) -> NhResponse: ...
+    async def send(self, notification: Notification, *, tag_expression: str | None = None) -> SendResult: ...
+    async def test_send(
+        self, notification: Notification, *, tag_expression: str | None = None
+    ) -> NotificationOutcome: ...
+
+
+class InstallationMirror(Protocol):
+    """The Tables mirror of NH installations. All methods raise UpstreamError subclasses on storage failures."""
+
+    async def upsert(self, record: InstallationRecord) -> None: ...
+    async def get(self, user_id: str, installation_id: str) -> InstallationRecord | None: ...
+    async def find_owner(self, installation_id: str) -> str | None: ...
+    async def find_by_channel(self, push_channel_hash: str) -> list[InstallationRecord]: ...
+    async def list_for_user(self, user_id: str) -> list[InstallationRecord]: ...
+    async def list_all(self) -> list[InstallationRecord]: ...
+    async def delete(self, user_id: str, installation_id: str) -> None:
+        """Idempotent: no error when already gone."""
+        ...
+
+
+class PreferencesStore(Protocol):
+    async def get(self, user_id: str) -> Preferences | None: ...
+    async def put(self, preferences: Preferences) -> None: ...
+
+
+class DeliveryLog(Protocol):
+    """Idempotency and audit for deliveries, keyed by (event id, subscription)."""
+
+    async def claim(self, event_id: str, subscription: str, *, now: datetime, stale_after: timedelta) -> Claim:
+        """Insert-if-absent; an existing fresh claim gives IN_PROGRESS, a stale one RESUMED, a finished one DONE."""
+        ...
+
+    async def finish(self, claim: Claim, record: DeliveryRecord) -> None:
+        """Write the final state of a claimed delivery. Raises ConflictError if another delivery took it over."""
+        ...
+
+    async def release(self, claim: Claim) -> None:
+        """Give a claim up after a transient failure so that the redelivered message may claim it at once."""
+        ...
+
+    async def forget(self, event_id: str, subscription: str) -> None:
+        """Delete the record (an operator replays the event after a fix). Idempotent."""
+        ...
+
+    async def get(self, event_id: str, subscription: str) -> DeliveryRecord | None: ...
+
+
+class QuarantineStore(Protocol):
+    async def add(self, message: QuarantinedMessage) -> None: ...
+    async def list(self) -> list[QuarantinedMessage]: ...
+    async def get(self, quarantine_id: str) -> QuarantinedMessage | None: ...
+    async def mark_replayed(self, quarantine_id: str, at: datetime) -> None: ...
+
+
+class EventPublisher(Protocol):
+    async def publish(self, topic: str, messages: Sequence[OutgoingMessage]) -> None:
+        """Publish in as few batches as the transport allows. Raises UpstreamUnavailableError on transient failure."""
+        ...
+
+
+class DeadLetterStore(Protocol):
+    async def list_dead_letters(self) -> list[DeadLetteredMessage]: ...
+    async def replay(self, dead_letter_id: str) -> DeadLetteredMessage:
+        """Re-publish one dead-lettered message to its topic and remove it from the dead-letter queue.
+
+        Raises NotFoundError when no such dead letter exists.
+        """
+        ...

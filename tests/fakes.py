@@ -1,0 +1,200 @@
+"""In-memory fakes of the ports (A's FakeRepository style): they keep state that tests assert on."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+
+from shared.errors import ConflictError, NotFoundError
+from shared.models import (
+    Claim,
+    ClaimStatus,
+    DeadLetteredMessage,
+    DeliveryRecord,
+    DeliveryState,
+    InstallationRecord,
+    OutgoingMessage,
+    Preferences,
+    QuarantinedMessage,
+)
+from shared.notification_hubs.errors import NhNotFoundError
+from shared.notification_hubs.models import (
+    Installation,
+    NhResponse,
+    Notification,
+    NotificationOutcome,
+    PatchOperation,
+    SendResult,
+)
+
+
+class InMemoryInstallationMirror:
+    def __init__(self) -> None:
+        self.rows: dict[tuple[str, str], InstallationRecord] = {}
+        self.fail_next_upsert: Exception | None = None
+
+    async def upsert(self, record: InstallationRecord) -> None:
+        if self.fail_next_upsert is not None:
+            error, self.fail_next_upsert = self.fail_next_upsert, None
+            raise error
+        self.rows[(record.user_id, record.installation_id)] = record
+
+    async def get(self, user_id: str, installation_id: str) -> InstallationRecord | None:
+        return self.rows.get((user_id, installation_id))
+
+    async def find_owner(self, installation_id: str) -> str | None:
+        return next((user for (user, iid) in self.rows if iid == installation_id), None)
+
+    async def find_by_channel(self, push_channel_hash: str) -> list[InstallationRecord]:
+        return [r for r in self.rows.values() if r.push_channel_hash == push_channel_hash]
+
+    async def list_for_user(self, user_id: str) -> list[InstallationRecord]:
+        return [r for (user, _), r in self.rows.items() if user == user_id]
+
+    async def list_all(self) -> list[InstallationRecord]:
+        return list(self.rows.values())
+
+    async def delete(self, user_id: str, installation_id: str) -> None:
+        self.rows.pop((user_id, installation_id), None)
+
+
+class InMemoryPreferencesStore:
+    def __init__(self) -> None:
+        self.saved: dict[str, Preferences] = {}
+
+    async def get(self, user_id: str) -> Preferences | None:
+        return self.saved.get(user_id)
+
+    async def put(self, preferences: Preferences) -> None:
+        self.saved[preferences.user_id] = preferences
+
+
+class InMemoryDeliveryLog:
+    def __init__(self) -> None:
+        self.records: dict[tuple[str, str], tuple[DeliveryRecord, int]] = {}
+        self._versions = itertools.count(1)
+
+    async def claim(self, event_id: str, subscription: str, *, now: datetime, stale_after: timedelta) -> Claim:
+        key = (event_id, subscription)
+        current = self.records.get(key)
+        if current is None:
+            return self._write(key, DeliveryRecord(event_id, subscription, DeliveryState.CLAIMED, 1, now), ClaimStatus.CLAIMED)
+        record, _ = current
+        if record.state in (DeliveryState.SENT, DeliveryState.SKIPPED, DeliveryState.FAILED):
+            return Claim(ClaimStatus.DONE, event_id, subscription, record.attempt)
+        if record.state is DeliveryState.CLAIMED and now - record.claimed_at < stale_after:
+            return Claim(ClaimStatus.IN_PROGRESS, event_id, subscription, record.attempt)
+        taken = replace(record, state=DeliveryState.CLAIMED, attempt=record.attempt + 1, claimed_at=now)
+        return self._write(key, taken, ClaimStatus.RESUMED)
+
+    def _write(self, key: tuple[str, str], record: DeliveryRecord, status: ClaimStatus) -> Claim:
+        version = next(self._versions)
+        self.records[key] = (record, version)
+        return Claim(status, record.event_id, record.subscription, record.attempt, etag=str(version))
+
+    async def finish(self, claim: Claim, record: DeliveryRecord) -> None:
+        key = (claim.event_id, claim.subscription)
+        current = self.records.get(key)
+        if current is None or str(current[1]) != claim.etag:
+            raise ConflictError("the claim was taken over")
+        self.records[key] = (record, next(self._versions))
+
+    async def release(self, claim: Claim) -> None:
+        key = (claim.event_id, claim.subscription)
+        current = self.records.get(key)
+        if current is not None and str(current[1]) == claim.etag:
+            self.records[key] = (replace(current[0], state=DeliveryState.RELEASED), next(self._versions))
+
+    async def forget(self, event_id: str, subscription: str) -> None:
+        self.records.pop((event_id, subscription), None)
+
+    async def get(self, event_id: str, subscription: str) -> DeliveryRecord | None:
+        current = self.records.get((event_id, subscription))
+        return current[0] if current else None
+
+
+class InMemoryQuarantineStore:
+    def __init__(self) -> None:
+        self.items: dict[str, QuarantinedMessage] = {}
+
+    async def add(self, message: QuarantinedMessage) -> None:
+        self.items[message.id] = message
+
+    async def list(self) -> list[QuarantinedMessage]:
+        return list(self.items.values())
+
+    async def get(self, quarantine_id: str) -> QuarantinedMessage | None:
+        return self.items.get(quarantine_id)
+
+    async def mark_replayed(self, quarantine_id: str, at: datetime) -> None:
+        self.items[quarantine_id] = replace(self.items[quarantine_id], replayed_at=at)
+
+
+@dataclass
+class RecordingPublisher:
+    published: list[tuple[str, OutgoingMessage]] = field(default_factory=list)
+
+    async def publish(self, topic: str, messages: Sequence[OutgoingMessage]) -> None:
+        self.published.extend((topic, message) for message in messages)
+
+
+@dataclass
+class InMemoryDeadLetters:
+    items: list[DeadLetteredMessage] = field(default_factory=list)
+    replayed: list[str] = field(default_factory=list)
+
+    async def list_dead_letters(self) -> list[DeadLetteredMessage]:
+        return list(self.items)
+
+    async def replay(self, dead_letter_id: str) -> DeadLetteredMessage:
+        for item in self.items:
+            if item.id == dead_letter_id:
+                self.items.remove(item)
+                self.replayed.append(dead_letter_id)
+                return item
+        raise NotFoundError(dead_letter_id)
+
+
+class RecordingPushGateway:
+    """Keeps installations and sends as NH would receive them; ``fail_sends`` raises the given errors in order."""
+
+    def __init__(self) -> None:
+        self.installations: dict[str, Installation] = {}
+        self.patches: list[tuple[str, list[PatchOperation]]] = []
+        self.sends: list[tuple[Notification, str | None]] = []
+        self.deleted: list[str] = []
+        self.fail_sends: list[Exception] = []
+        self.fail_next_put: Exception | None = None
+
+    async def create_or_update_installation(self, installation: Installation) -> NhResponse:
+        if self.fail_next_put is not None:
+            error, self.fail_next_put = self.fail_next_put, None
+            raise error
+        self.installations[installation.installation_id] = installation
+        return NhResponse(tracking_id="t", correlation_id="c", location=None)
+
+    async def patch_installation(self, installation_id: str, operations: Sequence[PatchOperation]) -> NhResponse:
+        self.patches.append((installation_id, list(operations)))
+        return NhResponse(tracking_id="t", correlation_id="c", location=None)
+
+    async def get_installation(self, installation_id: str) -> Installation:
+        if installation_id not in self.installations:
+            raise NhNotFoundError("Installation not found.", status_code=404)
+        return self.installations[installation_id]
+
+    async def delete_installation(self, installation_id: str) -> NhResponse:
+        self.installations.pop(installation_id, None)
+        self.deleted.append(installation_id)
+        return NhResponse(tracking_id="t", correlation_id="c", location=None)
+
+    async def send(self, notification: Notification, *, tag_expression: str | None = None) -> SendResult:
+        if self.fail_sends:
+            raise self.fail_sends.pop(0)
+        self.sends.append((notification, tag_expression))
+        return SendResult(tracking_id="t", correlation_id="c", location=None, notification_id=f"n{len(self.sends)}")
+
+    async def test_send(self, notification: Notification, *, tag_expression: str | None = None) -> NotificationOutcome:
+        self.sends.append((notification, tag_expression))
+        return NotificationOutcome(success=1, failure=0, results=[])

@@ -1,0 +1,137 @@
+"""Registration use cases with in-memory ports: tags, ownership, hand-over, write order and repair."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from shared.errors import ForbiddenError, NotFoundError, UpstreamUnavailableError, ValidationError
+from shared.identity import Identity
+from shared.models import Preferences
+from shared.preferences import update_preferences
+from shared.registration import RegistrationPorts, get_device, list_devices, register_device, unregister_device
+from shared.registration_models import InstallationRequest, PreferencesRequest
+from tests.fakes import InMemoryInstallationMirror, InMemoryPreferencesStore, RecordingPushGateway
+
+ALICE = Identity(user_id="alice", roles=frozenset({"push.admin"}), departments=("Finance",))
+BOB = Identity(user_id="bob")
+APNS = "a" * 64
+FCM = "fcm-token_" + "x" * 30
+
+
+def request(platform="apns", channel=APNS, **extra) -> InstallationRequest:
+    return InstallationRequest.model_validate({"platform": platform, "pushChannel": channel, **extra})
+
+
+@pytest.fixture
+def ports():
+    return RegistrationPorts(
+        push=RecordingPushGateway(),
+        installations=InMemoryInstallationMirror(),
+        preferences=InMemoryPreferencesStore(),
+        now=lambda: datetime(2026, 11, 22, 12, tzinfo=UTC),
+    )
+
+
+class TestRegisterDevice:
+    async def test_assigns_server_side_tags_and_both_templates(self, ports):
+        record = await register_device(ports, ALICE, "dev-1", request(language="de-AT", interests=["hr"]))
+        installation = ports.push.installations["dev-1"]
+        assert {"user:alice", "platform:apns", "lang:de", "topic:hr"} <= set(installation.tags)
+        assert any(tag.startswith("role:") for tag in installation.tags)
+        assert any(tag.startswith("dept:") for tag in installation.tags)
+        assert set(installation.templates) == {"alert", "silent"}
+        assert "(title_de" in installation.templates["alert"].body
+        assert record.state == "active"
+        assert record.language == "de"
+
+    async def test_same_body_twice_gives_the_same_result(self, ports):
+        first = await register_device(ports, ALICE, "dev-1", request(interests=["hr"]))
+        second = await register_device(ports, ALICE, "dev-1", request(interests=["hr"]))
+        assert first == second
+        assert len(ports.installations.rows) == 1
+
+    async def test_refuses_another_users_installation_id(self, ports):
+        await register_device(ports, ALICE, "dev-1", request())
+        with pytest.raises(ForbiddenError):
+            await register_device(ports, BOB, "dev-1", request(channel="b" * 64))
+        assert ports.push.installations["dev-1"].user_id == "alice"
+
+    async def test_refuses_interests_that_are_not_catalog_topics(self, ports):
+        with pytest.raises(ValidationError) as caught:
+            await register_device(ports, ALICE, "dev-1", request(interests=["hr", "gossip"]))
+        assert "gossip" in caught.value.errors[0].message
+
+    async def test_phone_that_changes_hands_leaves_the_previous_owner(self, ports):
+        """The same push channel under a new user removes the old registration in NH and the mirror."""
+        await register_device(ports, ALICE, "alice-phone", request())
+        await register_device(ports, BOB, "bob-phone", request())
+        assert "alice-phone" not in ports.push.installations
+        assert await ports.installations.get("alice", "alice-phone") is None
+        assert [r.installation_id for r in await list_devices(ports, BOB)] == ["bob-phone"]
+
+    async def test_nh_failure_leaves_the_device_listed_as_pending_and_a_repeat_repairs_it(self, ports):
+        ports.push.fail_next_put = UpstreamUnavailableError("nh down")
+        with pytest.raises(UpstreamUnavailableError):
+            await register_device(ports, ALICE, "dev-1", request())
+        listed = await list_devices(ports, ALICE)
+        assert [(r.installation_id, r.state) for r in listed] == [("dev-1", "pending")]
+        await register_device(ports, ALICE, "dev-1", request())
+        assert (await get_device(ports, ALICE, "dev-1")).state == "active"
+        assert "dev-1" in ports.push.installations
+
+    async def test_mirror_failure_stops_before_nh_is_written(self, ports):
+        """Writing the mirror first means a device is never pushed to without being listed."""
+        ports.installations.fail_next_upsert = UpstreamUnavailableError("tables down")
+        with pytest.raises(UpstreamUnavailableError):
+            await register_device(ports, ALICE, "dev-1", request())
+        assert ports.push.installations == {}
+
+    async def test_saved_preferences_win_over_the_device_language(self, ports):
+        await ports.preferences.put(
+            Preferences(user_id="alice", interests=("finance",), language="es", updated_at=ports.now())
+        )
+        record = await register_device(ports, ALICE, "dev-1", request(language="de", interests=["hr"]))
+        assert record.language == "es"
+        assert record.interests == ("finance",)
+
+
+class TestReadAndDelete:
+    async def test_other_users_get_forbidden_on_read_and_delete(self, ports):
+        await register_device(ports, ALICE, "dev-1", request())
+        with pytest.raises(ForbiddenError):
+            await get_device(ports, BOB, "dev-1")
+        with pytest.raises(ForbiddenError):
+            await unregister_device(ports, BOB, "dev-1")
+        assert "dev-1" in ports.push.installations
+
+    async def test_missing_device_is_not_found(self, ports):
+        with pytest.raises(NotFoundError):
+            await get_device(ports, ALICE, "nope")
+
+    async def test_delete_is_idempotent_and_removes_nh_then_mirror(self, ports):
+        await register_device(ports, ALICE, "dev-1", request())
+        await unregister_device(ports, ALICE, "dev-1")
+        await unregister_device(ports, ALICE, "dev-1")
+        assert ports.push.installations == {}
+        assert await list_devices(ports, ALICE) == []
+
+
+class TestPreferences:
+    async def test_changing_preferences_patches_every_device(self, ports):
+        await register_device(ports, ALICE, "phone", request(interests=["hr"]))
+        await register_device(ports, ALICE, "tablet", request(platform="fcmv1", channel=FCM, interests=["hr"]))
+        body = PreferencesRequest.model_validate({"interests": ["finance"], "language": "de"})
+        await update_preferences(ports, ALICE, body)
+        patched = {installation_id: ops for installation_id, ops in ports.push.patches}
+        assert set(patched) == {"phone", "tablet"}
+        for operations in patched.values():
+            paths = {(op.op, op.path, op.value) for op in operations}
+            assert ("remove", "/tags/topic:hr", None) in paths
+            assert ("add", "/tags", "topic:finance") in paths
+            assert ("add", "/tags", "lang:de") in paths
+            assert any(op.path == "/templates/alert" for op in operations)
+        for record in await list_devices(ports, ALICE):
+            assert "topic:finance" in record.tags and "topic:hr" not in record.tags
+            assert record.language == "de"
