@@ -1,0 +1,1 @@
+"""I/O adapters: Notification Hubs, Azure Tables, Service Bus."""

@@ -1,0 +1,22 @@
+"""Fixtures shared by every test tier."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+
+import pytest
+
+from tests.support import azurite
+
+
+def random_id(prefix: str = "") -> str:
+    """A short unique id, so tests sharing a server (Azurite, the NH emulator) never collide."""
+    return f"{prefix}{uuid.uuid4().hex[:12]}"
+
+
+@pytest.fixture(scope="session")
+def azurite_tables() -> Iterator[str]:
+    """Connection string of Azurite's table service, started once per session (or reused, see tests.support)."""
+    with azurite.azurite_tables() as conn_str:
+        yield conn_str

@@ -1,0 +1,222 @@
+"""TableInstallationMirror against Azurite: rows, ownership and channel indexes, crashes between writes."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from azure.data.tables.aio import TableServiceClient
+
+from shared.adapters.tables import TableInstallationMirror
+from shared.adapters.tables_installations import CHANNELS_TABLE, OWNERS_TABLE
+from shared.errors import UpstreamUnavailableError
+from shared.models import InstallationRecord, Platform
+from tests.conftest import random_id
+from tests.support.azurite import faulty_service, table_service
+
+pytestmark = pytest.mark.integration
+
+T0 = datetime(2025, 3, 1, 8, 30, tzinfo=UTC)
+
+
+@dataclass
+class Env:
+    conn_str: str
+    prefix: str
+    service: TableServiceClient
+    mirror: TableInstallationMirror
+
+    async def rows(self, table: str) -> list[dict[str, Any]]:
+        client = self.service.get_table_client(self.prefix + table)
+        return [dict(entity) async for entity in client.list_entities()]
+
+
+@pytest.fixture
+async def env(azurite_tables: str) -> AsyncIterator[Env]:
+    prefix = random_id("t")
+    async with table_service(azurite_tables, prefix) as service:
+        yield Env(azurite_tables, prefix, service, TableInstallationMirror(service, prefix))
+
+
+def channel_hash(channel: str) -> str:
+    return hashlib.sha256(channel.encode()).hexdigest()
+
+
+def record(user_id: str = "alice", installation_id: str | None = None, channel: str = "chan-1", **changes: Any):
+    base = InstallationRecord(
+        user_id=user_id,
+        installation_id=installation_id or random_id("inst-"),
+        platform=Platform.APNS,
+        push_channel_hash=channel_hash(channel),
+        push_channel_hint=channel[-4:],
+        language="de",
+        interests=("hr", "finance"),
+        tags=("user:alice", "platform:apns", "lang:de", "topic:hr"),
+        state="active",
+        created_at=T0,
+        updated_at=T0,
+    )
+    return replace(base, **changes)
+
+
+def failing_on(table_name: str, methods: tuple[str, ...]) -> Callable[[Any], bool]:
+    """Requests that write to (or delete from) one table; reads and table creation pass."""
+
+    def pick(request: Any) -> bool:
+        return f"/{table_name}(" in request.url and request.method in methods
+
+    return pick
+
+
+class TestUpsertGetList:
+    async def test_get_returns_what_upsert_wrote_when_the_record_is_new(self, env: Env) -> None:
+        written = record()
+        await env.mirror.upsert(written)
+
+        assert await env.mirror.get("alice", written.installation_id) == written
+        assert await env.mirror.list_for_user("alice") == [written]
+        assert written in await env.mirror.list_all()
+
+    async def test_upsert_replaces_the_row_when_called_again(self, env: Env) -> None:
+        first = record()
+        await env.mirror.upsert(first)
+        await env.mirror.upsert(first)
+        second = replace(first, language="es", tags=("user:alice",), interests=(), updated_at=T0 + timedelta(hours=1))
+        await env.mirror.upsert(second)
+
+        assert await env.mirror.list_for_user("alice") == [second]
+
+    async def test_get_returns_none_when_the_installation_is_unknown(self, env: Env) -> None:
+        assert await env.mirror.get("alice", "nope") is None
+        assert await env.mirror.list_for_user("nobody") == []
+
+    async def test_ids_with_characters_forbidden_in_keys_round_trip(self, env: Env) -> None:
+        written = record(user_id="bob#1/dept?x\\y", installation_id="inst#1")
+        await env.mirror.upsert(written)
+
+        assert await env.mirror.get("bob#1/dept?x\\y", "inst#1") == written
+        assert await env.mirror.find_owner("inst#1") == "bob#1/dept?x\\y"
+        assert await env.mirror.list_for_user("bob#1/dept?x\\y") == [written]
+
+    async def test_list_for_user_keeps_users_apart(self, env: Env) -> None:
+        alice, bob = record("alice"), record("bob")
+        await env.mirror.upsert(alice)
+        await env.mirror.upsert(bob)
+
+        assert await env.mirror.list_for_user("alice") == [alice]
+        assert sorted(r.user_id for r in await env.mirror.list_all()) == ["alice", "bob"]
+
+
+class TestDelete:
+    async def test_delete_removes_the_row_and_its_index_rows(self, env: Env) -> None:
+        written = record()
+        await env.mirror.upsert(written)
+        await env.mirror.delete("alice", written.installation_id)
+
+        assert await env.mirror.get("alice", written.installation_id) is None
+        assert await env.mirror.find_owner(written.installation_id) is None
+        assert await env.mirror.find_by_channel(written.push_channel_hash) == []
+        assert await env.rows(OWNERS_TABLE) == []
+        assert await env.rows(CHANNELS_TABLE) == []
+
+    async def test_delete_is_idempotent_when_already_gone(self, env: Env) -> None:
+        written = record()
+        await env.mirror.upsert(written)
+        await env.mirror.delete("alice", written.installation_id)
+        await env.mirror.delete("alice", written.installation_id)
+        await env.mirror.delete("never", "existed")
+
+        assert await env.mirror.list_all() == []
+
+
+class TestIndexes:
+    async def test_find_owner_names_the_user_when_the_installation_exists(self, env: Env) -> None:
+        written = record("carol")
+        await env.mirror.upsert(written)
+
+        assert await env.mirror.find_owner(written.installation_id) == "carol"
+        assert await env.mirror.find_owner("unknown") is None
+
+    async def test_find_owner_prefers_the_latest_owner_when_a_hand_over_is_in_progress(self, env: Env) -> None:
+        old = record("alice", installation_id="shared-device")
+        new = record("bob", installation_id="shared-device", updated_at=T0 + timedelta(minutes=5))
+        await env.mirror.upsert(old)
+        await env.mirror.upsert(new)
+
+        assert await env.mirror.find_owner("shared-device") == "bob"
+        await env.mirror.delete("bob", "shared-device")
+        assert await env.mirror.find_owner("shared-device") == "alice"
+
+    async def test_find_by_channel_returns_every_installation_on_the_handle(self, env: Env) -> None:
+        alice, bob = record("alice", channel="same"), record("bob", channel="same")
+        await env.mirror.upsert(alice)
+        await env.mirror.upsert(bob)
+        await env.mirror.upsert(record("carol", channel="other"))
+
+        found = await env.mirror.find_by_channel(channel_hash("same"))
+
+        assert sorted(found, key=lambda r: r.user_id) == [alice, bob]
+
+    async def test_moving_to_a_new_channel_drops_the_old_channel_row(self, env: Env) -> None:
+        before = record(channel="old")
+        await env.mirror.upsert(before)
+        await env.mirror.upsert(replace(before, push_channel_hash=channel_hash("new")))
+
+        assert await env.mirror.find_by_channel(channel_hash("old")) == []
+        assert [r.installation_id for r in await env.mirror.find_by_channel(channel_hash("new"))] == [
+            before.installation_id
+        ]
+        assert [row["PartitionKey"] for row in await env.rows(CHANNELS_TABLE)] == [channel_hash("new")]
+
+
+class TestCrashBetweenWrites:
+    async def test_new_installation_is_listed_for_its_owner_when_index_writes_fail(self, env: Env) -> None:
+        written = record()
+        broken = faulty_service(env.conn_str, failing_on(env.prefix + CHANNELS_TABLE, ("PUT", "PATCH", "MERGE")))
+        async with broken:
+            with pytest.raises(UpstreamUnavailableError):
+                await TableInstallationMirror(broken, env.prefix).upsert(written)
+
+        assert await env.mirror.list_for_user("alice") == [written]
+        assert await env.mirror.find_owner(written.installation_id) is None  # owner row is written last
+
+        await env.mirror.upsert(written)  # the client's retry repairs the indexes
+        assert await env.mirror.find_owner(written.installation_id) == "alice"
+        assert await env.mirror.find_by_channel(written.push_channel_hash) == [written]
+
+    async def test_stale_channel_row_is_ignored_then_removed_when_a_move_was_interrupted(self, env: Env) -> None:
+        before = record(channel="old")
+        await env.mirror.upsert(before)
+        moved = replace(before, push_channel_hash=channel_hash("new"), updated_at=T0 + timedelta(minutes=1))
+        broken = faulty_service(env.conn_str, failing_on(env.prefix + CHANNELS_TABLE, ("DELETE",)))
+        async with broken:
+            with pytest.raises(UpstreamUnavailableError):
+                await TableInstallationMirror(broken, env.prefix).upsert(moved)
+
+        assert len(await env.rows(CHANNELS_TABLE)) == 2  # the old row is stale now
+        assert await env.mirror.find_by_channel(channel_hash("old")) == []
+        assert await env.mirror.find_by_channel(channel_hash("new")) == [moved]
+        assert await env.mirror.find_owner(before.installation_id) == "alice"
+
+        await env.mirror.upsert(moved)  # the owner row still remembers the old channel
+        assert [row["PartitionKey"] for row in await env.rows(CHANNELS_TABLE)] == [channel_hash("new")]
+
+    async def test_interrupted_delete_hides_the_installation_and_a_retry_cleans_up(self, env: Env) -> None:
+        written = record()
+        await env.mirror.upsert(written)
+        broken = faulty_service(env.conn_str, failing_on(env.prefix + CHANNELS_TABLE, ("DELETE",)))
+        async with broken:
+            with pytest.raises(UpstreamUnavailableError):
+                await TableInstallationMirror(broken, env.prefix).delete("alice", written.installation_id)
+
+        assert await env.mirror.list_for_user("alice") == []
+        assert await env.mirror.find_owner(written.installation_id) is None
+        assert await env.mirror.find_by_channel(written.push_channel_hash) == []
+
+        await env.mirror.delete("alice", written.installation_id)
+        assert await env.rows(CHANNELS_TABLE) == []
+        assert await env.rows(OWNERS_TABLE) == []

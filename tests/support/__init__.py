@@ -1,0 +1,1 @@
+"""Helpers the test tiers share: local servers (Azurite) and the like."""

@@ -1,0 +1,164 @@
+"""Azurite's table service for tests: start it from the project's pinned npm package, or reuse a running one."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import tempfile
+import time
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
+from pathlib import Path
+from typing import Any
+
+from azure.core.exceptions import ServiceRequestError
+from azure.core.pipeline.transport import AioHttpTransport, AsyncHttpTransport
+from azure.data.tables.aio import TableServiceClient
+
+__all__ = [
+    "ACCOUNT_KEY",
+    "ACCOUNT_NAME",
+    "REUSE_ENV",
+    "FaultyTransport",
+    "azurite_tables",
+    "connection_string",
+    "faulty_service",
+    "free_port",
+    "table_service",
+]
+
+# Azurite's well-known development account (public, documented by Microsoft for the emulator).
+ACCOUNT_NAME = "devstoreaccount1"
+ACCOUNT_KEY = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
+REUSE_ENV = "PUSH_TEST_AZURITE_TABLES_CONNECTION"
+_ROOT = Path(__file__).resolve().parents[2]
+_AZURITE_TABLE = _ROOT / "node_modules" / ".bin" / "azurite-table"
+_START_DEADLINE = 30.0
+
+
+def connection_string(port: int, host: str = "127.0.0.1") -> str:
+    """The connection string of the development account on a table endpoint at ``host:port``."""
+    return (
+        f"DefaultEndpointsProtocol=http;AccountName={ACCOUNT_NAME};AccountKey={ACCOUNT_KEY};"
+        f"TableEndpoint=http://{host}:{port}/{ACCOUNT_NAME};"
+    )
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that was free a moment ago."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _wait_until_listening(process: subprocess.Popen[bytes], port: int, log_path: Path) -> None:
+    deadline = time.monotonic() + _START_DEADLINE
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"azurite-table exited with {process.returncode}: {log_path.read_text()[-2000:]}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.1)
+    raise RuntimeError(f"azurite-table did not listen on 127.0.0.1:{port} within {_START_DEADLINE:.0f} s")
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    if process.poll() is not None:
+        return
+    process.terminate()
+    try:
+        process.wait(timeout=5)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout=5)
+
+
+@contextmanager
+def azurite_tables() -> Iterator[str]:
+    """Yield a connection string to Azurite's table service.
+
+    Reuses the one named by $PUSH_TEST_AZURITE_TABLES_CONNECTION when set; otherwise starts ``azurite-table`` in
+    memory on a free loopback port (telemetry off) and stops that process, by its PID, on the way out.
+    """
+    reuse = os.environ.get(REUSE_ENV)
+    if reuse:
+        yield reuse
+        return
+    if not _AZURITE_TABLE.exists():
+        raise RuntimeError(f"{_AZURITE_TABLE} is missing: run npm ci in the project root")
+    port = free_port()
+    with tempfile.TemporaryDirectory(prefix="azurite-tables-") as workdir:
+        log_path = Path(workdir) / "azurite.log"
+        with log_path.open("wb") as log_file:
+            process = subprocess.Popen(
+                [
+                    str(_AZURITE_TABLE),
+                    "--tableHost",
+                    "127.0.0.1",
+                    "--tablePort",
+                    str(port),
+                    "--inMemoryPersistence",
+                    "--skipApiVersionCheck",
+                    "--disableTelemetry",
+                    "--silent",
+                ],
+                cwd=workdir,
+                stdout=log_file,
+                stderr=subprocess.STDOUT,
+            )
+            try:
+                _wait_until_listening(process, port, log_path)
+                yield connection_string(port)
+            finally:
+                _stop(process)
+
+
+@asynccontextmanager
+async def table_service(conn_str: str, prefix: str) -> AsyncIterator[TableServiceClient]:
+    """A TableServiceClient on ``conn_str`` that deletes every table named ``prefix...`` when the block ends."""
+    service = TableServiceClient.from_connection_string(conn_str)
+    try:
+        yield service
+    finally:
+        try:
+            names = [table.name async for table in service.list_tables() if table.name.startswith(prefix)]
+            for name in names:
+                await service.delete_table(name)
+        finally:
+            await service.close()
+
+
+class FaultyTransport(AsyncHttpTransport[Any, Any]):
+    """Azure's aiohttp transport, except that the requests ``fail_when`` picks fail as a dropped connection would."""
+
+    def __init__(self, fail_when: Callable[[Any], bool]) -> None:
+        self._inner: AsyncHttpTransport[Any, Any] = AioHttpTransport()
+        self.fail_when = fail_when
+        self.failed = 0
+
+    async def send(self, request: Any, **kwargs: Any) -> Any:
+        if self.fail_when(request):
+            self.failed += 1
+            raise ServiceRequestError("injected failure")
+        return await self._inner.send(request, **kwargs)
+
+    async def open(self) -> None:
+        await self._inner.open()
+
+    async def close(self) -> None:
+        await self._inner.close()
+
+    async def __aenter__(self) -> FaultyTransport:
+        await self._inner.__aenter__()
+        return self
+
+    async def __aexit__(self, *args: Any) -> None:
+        await self._inner.__aexit__(*args)
+
+
+def faulty_service(conn_str: str, fail_when: Callable[[Any], bool]) -> TableServiceClient:
+    """A client without retries whose requests fail where ``fail_when`` says (close it after use)."""
+    return TableServiceClient.from_connection_string(conn_str, transport=FaultyTransport(fail_when), retry_total=0)
