@@ -1,0 +1,88 @@
+"""HTTP plumbing: JSON bodies refused clearly, errors as RFC 9457 problems without internals."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from shared.errors import (
+    AuthenticationRequiredError,
+    ConfigError,
+    FieldError,
+    ForbiddenError,
+    NotFoundError,
+    UpstreamError,
+    UpstreamUnavailableError,
+    ValidationError,
+)
+from shared.http_api import (
+    ApiRequest,
+    PayloadTooLargeError,
+    UnsupportedMediaTypeError,
+    parse_json_object,
+    problem_response,
+)
+
+
+def request(body: bytes, content_type: str | None = "application/json") -> ApiRequest:
+    headers = {"content-type": content_type} if content_type else {}
+    return ApiRequest("PUT", headers=headers, body=body)
+
+
+class TestParseJsonObject:
+    def test_returns_the_object(self):
+        assert parse_json_object(request(b'{"a": 1}')) == {"a": 1}
+
+    @pytest.mark.parametrize("content_type", [None, "text/plain", "application/xml", "multipart/form-data"])
+    def test_refuses_bodies_that_are_not_declared_json(self, content_type):
+        with pytest.raises(UnsupportedMediaTypeError):
+            parse_json_object(request(b"{}", content_type))
+
+    def test_accepts_json_with_charset(self):
+        assert parse_json_object(request(b"{}", "application/json; charset=utf-8")) == {}
+
+    @pytest.mark.parametrize("body", [b"", b"{", b"\xff\xfe", b"[1]", b'"text"', b"null"])
+    def test_refuses_malformed_or_non_object_json(self, body):
+        with pytest.raises(ValidationError):
+            parse_json_object(request(body))
+
+    def test_refuses_oversized_bodies(self):
+        with pytest.raises(PayloadTooLargeError):
+            parse_json_object(request(b'{"a": "' + b"x" * 20_000 + b'"}'))
+
+
+class TestProblemResponse:
+    @pytest.mark.parametrize(
+        ("error", "status"),
+        [
+            (ValidationError("bad"), 400),
+            (UnsupportedMediaTypeError("json please"), 415),
+            (PayloadTooLargeError("big"), 413),
+            (AuthenticationRequiredError("who"), 401),
+            (ForbiddenError("no"), 403),
+            (NotFoundError("gone"), 404),
+            (UpstreamUnavailableError("nh down", retry_after=2.4), 503),
+            (UpstreamError("nh said no"), 502),
+            (ConfigError("PUSH_NH_CONNECTION_STRING=Endpoint=sb://x;SharedAccessKey=secret"), 500),
+        ],
+    )
+    def test_maps_each_error_to_its_status_as_problem_json(self, error, status):
+        response = problem_response(error)
+        problem = json.loads(response.body)
+        assert response.status == status
+        assert response.content_type == "application/problem+json"
+        assert problem["status"] == status
+        assert problem["title"] and problem["type"].startswith("https://")
+
+    def test_lists_the_fields_at_fault(self):
+        response = problem_response(ValidationError("invalid", [FieldError("/platform", "unknown platform")]))
+        assert json.loads(response.body)["errors"] == [{"location": "/platform", "message": "unknown platform"}]
+
+    def test_never_shows_upstream_or_configuration_internals(self):
+        for error in (ConfigError("SharedAccessKey=secret"), UpstreamError("InvalidSignature TrackingId:abc")):
+            body = problem_response(error).body.decode()
+            assert "secret" not in body and "TrackingId" not in body
+
+    def test_passes_retry_after_on_unavailable(self):
+        assert problem_response(UpstreamUnavailableError("busy", retry_after=2.4)).headers["Retry-After"] == "2"
