@@ -31,10 +31,14 @@ def _to_api_request(req: func.HttpRequest) -> ApiRequest:
 
 
 def _to_http_response(response: ApiResponse) -> func.HttpResponse:
-    headers = dict(response.headers)
-    if response.content_type:
-        headers["Content-Type"] = response.content_type
-    return func.HttpResponse(body=response.body, status_code=response.status, headers=headers)
+    mimetype = (response.content_type or "text/plain").split(";")[0].strip()
+    return func.HttpResponse(
+        body=response.body,
+        status_code=response.status,
+        headers=dict(response.headers),
+        mimetype=mimetype,
+        charset="utf-8",
+    )
 
 
 @app.route(route="installations/{installationId}", methods=["PUT"])

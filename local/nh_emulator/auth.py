@@ -1,0 +1,53 @@
+"""SAS verification as NH-REST §1.3 describes it: raw-sr HMAC, audience prefix, expiry with skew, rights."""
+
+from __future__ import annotations
+
+import logging
+
+from starlette.requests import Request
+
+from local.nh_emulator.config import EmulatorConfig, Right
+from local.nh_emulator.wire import EmulatorError
+from shared.notification_hubs.errors import NhValidationError
+from shared.notification_hubs.sas import audience_covers, parse_sas_token, signature_matches
+
+__all__ = ["authorize", "request_url"]
+
+logger = logging.getLogger(__name__)
+
+
+def request_url(request: Request) -> str:
+    """The URL as the client wrote it: scheme, Host header, still-encoded path and query."""
+    raw_path = request.scope.get("raw_path") or request.url.path.encode()
+    url = f"{request.url.scheme}://{request.headers.get('host', request.url.netloc)}{raw_path.decode('latin-1')}"
+    query = request.scope.get("query_string", b"")
+    return f"{url}?{query.decode('latin-1')}" if query else url
+
+
+def authorize(request: Request, config: EmulatorConfig, needed: frozenset[Right]) -> None:
+    """Check the Authorization header; the rule must hold at least one of ``needed``.
+
+    Raises EmulatorError: 401 for a missing, malformed, unsigned, expired or out-of-scope token or an unknown
+    rule; 403 with an empty body when the rule lacks the right (as recorded for a Listen key that sends).
+    """
+    header = request.headers.get("authorization")
+    if not header:
+        raise EmulatorError(401, "MissingToken: The authorization header was not found")
+    try:
+        token = parse_sas_token(header)
+    except NhValidationError as exc:
+        raise EmulatorError(401, f"MalformedToken: {exc}") from exc
+    rule = config.rules().get(token.skn)
+    if rule is None:
+        logger.info("SAS refused: unknown rule %s", token.skn)
+        raise EmulatorError(401, f"UnauthorizedAccess: The rule '{token.skn}' does not exist on this hub")
+    key, rights = rule
+    if not signature_matches(token, key):
+        raise EmulatorError(401, "InvalidSignature: The token has an invalid signature.")
+    if token.se + config.clock_skew <= config.clock():
+        raise EmulatorError(401, f"ExpiredToken: The token is expired. Expiration time: '{token.se}'")
+    if not audience_covers(token, request_url(request)):
+        raise EmulatorError(401, "InvalidAudience: The token audience does not cover the requested resource.")
+    if not rights & needed:
+        logger.info("SAS refused: rule %s lacks %s", token.skn, sorted(needed))
+        raise EmulatorError(403, "Forbidden", empty_body=True)

@@ -1,0 +1,135 @@
+"""Injected faults per route: throttling (429/403 + Retry-After), 5xx, latency, dropped connections."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from starlette.requests import Request
+from starlette.types import Receive, Scope, Send
+
+from local.nh_emulator.wire import EmulatorError, error_response
+
+__all__ = ["ROUTES", "FaultInjector", "FaultRule", "route_labels"]
+
+logger = logging.getLogger(__name__)
+
+ROUTES = ("*", "installations", "send", "batch", "telemetry", "scheduled")
+_DETAILS = {
+    429: "The request was throttled; retry after the interval in Retry-After",
+    403: "QuotaExceeded: The request rate for this hub was exceeded",
+    500: "InternalServerError: An internal error occurred",
+    503: "ServiceUnavailable: The service is busy",
+}
+
+
+@dataclass
+class FaultRule:
+    """With probability ``rate``, on ``route``: wait ``latency`` s, then drop, or answer ``status``."""
+
+    route: str = "*"
+    rate: float = 1.0
+    status: int | None = None
+    retry_after: int | None = None
+    latency: float = 0.0
+    drop: bool = False
+    times: int | None = None
+    """Stop after this many injections (None: forever)."""
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> FaultRule:
+        """Build from the /_emulator/faults JSON (camelCase). Raises ValueError on bad values."""
+        rule = cls(
+            route=str(data.get("route", "*")),
+            rate=float(data.get("rate", 1.0)),
+            status=int(data["status"]) if data.get("status") is not None else None,
+            retry_after=int(data["retryAfter"]) if data.get("retryAfter") is not None else None,
+            latency=float(data.get("latency", 0.0)),
+            drop=bool(data.get("drop", False)),
+            times=int(data["times"]) if data.get("times") is not None else None,
+        )
+        if rule.route not in ROUTES:
+            raise ValueError(f"route must be one of {', '.join(ROUTES)}")
+        if rule.status is not None and rule.status not in _DETAILS:
+            raise ValueError(f"status must be one of {sorted(_DETAILS)}")
+        if not 0.0 <= rule.rate <= 1.0 or rule.latency < 0:
+            raise ValueError("rate must be within [0, 1] and latency >= 0")
+        if rule.status in (429, 403) and rule.retry_after is None:
+            rule.retry_after = 1
+        return rule
+
+
+def route_labels(method: str, path: str, hub: str) -> set[str]:
+    """The fault routes a request belongs to; empty for paths outside the hub."""
+    prefix = f"/{hub}/"
+    if not path.startswith(prefix):
+        return set()
+    rest = path[len(prefix) :]
+    if rest.startswith("installations"):
+        return {"*", "installations"}
+    if rest.startswith("schedulednotifications"):
+        return {"*", "scheduled"}
+    if rest.startswith(("messages/$batch", "messages/%24batch")):
+        return {"*", "send", "batch"}
+    if rest.startswith("messages"):
+        return {"*", "telemetry"} if method == "GET" else {"*", "send"}
+    return {"*"}
+
+
+class FaultInjector:
+    """Holds the active rules and a seeded random source, so a failing run can be replayed."""
+
+    def __init__(self) -> None:
+        self.rules: list[FaultRule] = []
+        self._random = random.Random()
+
+    def configure(self, rules: list[FaultRule], seed: int | None) -> None:
+        """Replace the rules."""
+        self.rules = rules
+        self._random = random.Random(seed)
+
+    def clear(self) -> None:
+        """Remove every rule."""
+        self.rules = []
+
+    def _pick(self, labels: set[str]) -> FaultRule | None:
+        for rule in self.rules:
+            exhausted = rule.times is not None and rule.times <= 0
+            if rule.route in labels and not exhausted and self._random.random() < rule.rate:
+                if rule.times is not None:
+                    rule.times -= 1
+                return rule
+        return None
+
+    async def apply(self, scope: Scope, receive: Receive, send: Send, hub: str) -> bool:
+        """Inject a fault for this request if a rule fires; True when the request is fully handled."""
+        labels = route_labels(scope["method"], scope["path"], hub)
+        rule = self._pick(labels) if labels and self.rules else None
+        if rule is None:
+            return False
+        if rule.latency:
+            await asyncio.sleep(rule.latency)
+        if rule.drop:
+            logger.info("Fault: dropping the connection for %s %s", scope["method"], scope["path"])
+            await _drop(send)
+            return True
+        if rule.status is None:
+            return False  # latency only
+        request = Request(scope, receive)
+        error = EmulatorError(rule.status, _DETAILS[rule.status], retry_after=rule.retry_after)
+        await error_response(request, error)(scope, receive, send)
+        return True
+
+
+async def _drop(send: Send) -> None:
+    """Close the socket without a response (uvicorn's send is a bound method of its cycle, which has it)."""
+    transport = getattr(getattr(send, "__self__", None), "transport", None)
+    if transport is None:
+        raise ConnectionAbortedError("fault injection: cannot reach the transport to drop the connection")
+    transport.abort()
+    for _ in range(3):  # let connection_lost run so the server does not answer 500 afterwards
+        await asyncio.sleep(0)

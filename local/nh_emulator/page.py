@@ -1,0 +1,111 @@
+"""The phone-wall page at / and its JSON feed: each installation with its notifications as a person sees them."""
+
+from __future__ import annotations
+
+import json
+import xml.etree.ElementTree as ElementTree
+from importlib import resources
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, JSONResponse, Response
+
+from local.nh_emulator.context import emulator_of
+from local.nh_emulator.state import Delivery
+
+__all__ = ["index", "phones", "summarize"]
+
+_MAX_SHOWN = 20
+
+
+def _text(value: object) -> str:
+    return value if isinstance(value, str) else ""
+
+
+def _object(value: object) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _json_summary(payload: Any, platform: str) -> tuple[str, str, bool]:
+    if not isinstance(payload, dict):
+        return "", "", True
+    if platform == "apns":
+        alert = _object(payload.get("aps")).get("alert")
+        if isinstance(alert, dict):
+            return _text(alert.get("title")), _text(alert.get("body")), False
+        return "", _text(alert), not alert
+    if platform == "fcmv1":
+        message = _object(payload.get("message"))
+        shown = _object(message.get("notification")) or _object(_object(message.get("android")).get("notification"))
+        if shown:
+            return _text(shown.get("title")), _text(shown.get("body")), False
+        return "", "", True
+    shown = _object(payload.get("notification")) or payload
+    title, body = _text(shown.get("title")), _text(shown.get("body") or shown.get("message"))
+    return title, body, not (title or body)
+
+
+def _xml_summary(payload: str, wns_type: str) -> tuple[str, str, bool]:
+    if wns_type == "wns/raw":
+        return "", "", True
+    try:
+        # Local page rendering the emulator's own recorded payloads.
+        root = ElementTree.fromstring(payload)  # noqa: S314
+    except ElementTree.ParseError:
+        return "", payload[:200], False
+    texts = [element.text or "" for element in root.iter() if element.tag.split("}")[-1] == "text"]
+    if not texts:
+        return "", "", True
+    return texts[0], " ".join(texts[1:]), False
+
+
+def summarize(delivery: Delivery) -> dict[str, Any]:
+    """Title, body and silent flag of a delivery, read from its platform's payload."""
+    headers = {name.lower(): value for name, value in delivery.headers.items()}
+    if delivery.platform in ("wns", "mpns"):
+        title, body, silent = _xml_summary(delivery.payload, headers.get("x-wns-type", ""))
+    else:
+        try:
+            title, body, silent = _json_summary(json.loads(delivery.payload), delivery.platform)
+        except ValueError:
+            title, body, silent = "", delivery.payload[:200], False
+    return {
+        "notificationId": delivery.notification_id,
+        "templateName": delivery.template_name,
+        "title": title,
+        "body": body,
+        "silent": silent,
+        "receivedAt": delivery.received_at,
+    }
+
+
+def _language(tags: list[str]) -> str | None:
+    return next((tag.split(":", 1)[1] for tag in tags if tag.startswith("lang:")), None)
+
+
+async def phones(request: Request) -> Response:
+    """JSON for the page: one entry per installation, newest notifications first."""
+    state = emulator_of(request).state
+    cards = []
+    for installation in sorted(state.visible_installations(), key=lambda i: i["installationId"]):
+        installation_id = installation["installationId"]
+        received = [d for d in state.deliveries if d.installation_id == installation_id]
+        tags = list(installation.get("tags", []))
+        cards.append(
+            {
+                "installationId": installation_id,
+                "platform": installation["platform"],
+                "userId": installation.get("userId"),
+                "language": _language(tags),
+                "tags": tags,
+                "pushChannelExpired": bool(installation.get("pushChannelExpired")),
+                "notifications": [summarize(d) for d in reversed(received[-_MAX_SHOWN:])],
+            }
+        )
+    return JSONResponse({"hub": emulator_of(request).config.hub, "phones": cards})
+
+
+async def index(request: Request) -> Response:
+    """The page itself (no external assets)."""
+    html = resources.files("local.nh_emulator").joinpath("static/index.html").read_text(encoding="utf-8")
+    return HTMLResponse(html)

@@ -1,0 +1,90 @@
+"""Local-only endpoints under /_emulator/: inboxes, deliveries, installations, telemetry, faults, reset."""
+
+from __future__ import annotations
+
+import json
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from local.nh_emulator.context import emulator_of
+from local.nh_emulator.faults import FaultRule
+
+__all__ = [
+    "clear_faults",
+    "deliveries",
+    "expire_channel",
+    "health",
+    "inbox",
+    "installations",
+    "notification",
+    "reset_state",
+    "set_faults",
+]
+
+
+async def health(request: Request) -> Response:
+    """Liveness plus what this emulator is."""
+    config = emulator_of(request).config
+    return JSONResponse({"status": "ok", "hub": config.hub, "tier": config.tier.value, "sink": config.sink})
+
+
+async def inbox(request: Request) -> Response:
+    """Deliveries to one installation, oldest first."""
+    installation_id = request.path_params["installation_id"]
+    found = [d.to_json() for d in emulator_of(request).state.deliveries if d.installation_id == installation_id]
+    return JSONResponse(found)
+
+
+async def deliveries(request: Request) -> Response:
+    """Every delivery (tests count duplicates with it)."""
+    return JSONResponse([d.to_json() for d in emulator_of(request).state.deliveries])
+
+
+async def installations(request: Request) -> Response:
+    """Every installation as readers see it now."""
+    return JSONResponse(emulator_of(request).state.visible_installations())
+
+
+async def notification(request: Request) -> Response:
+    """What the emulator recorded about one send."""
+    record = emulator_of(request).state.notifications.get(request.path_params["notification_id"])
+    if record is None:
+        return JSONResponse({"detail": "no such notification"}, status_code=404)
+    return JSONResponse(record.to_json())
+
+
+async def expire_channel(request: Request) -> Response:
+    """Simulate PNS feedback for one installation: its channel is dead from now on."""
+    installation_id = request.path_params["installation_id"]
+    state = emulator_of(request).state
+    if state.latest(installation_id) is None:
+        return JSONResponse({"detail": "no such installation"}, status_code=404)
+    state.mark_channel_expired(installation_id)
+    return Response(status_code=204)
+
+
+async def set_faults(request: Request) -> Response:
+    """Replace the fault rules: ``{"seed": 1, "rules": [{"route", "rate", "status", "retryAfter", ...}]}``."""
+    try:
+        data = json.loads(await request.body())
+        if not isinstance(data, dict) or not isinstance(data.get("rules"), list):
+            raise ValueError("expected an object with a 'rules' array")
+        rules = [FaultRule.from_json(item) for item in data["rules"]]
+        seed = data.get("seed")
+        emulator_of(request).faults.configure(rules, int(seed) if seed is not None else None)
+    except (ValueError, TypeError, KeyError) as exc:
+        return JSONResponse({"detail": str(exc)}, status_code=400)
+    return JSONResponse({"rules": len(rules)})
+
+
+async def clear_faults(request: Request) -> Response:
+    """Remove every fault rule."""
+    emulator_of(request).faults.clear()
+    return Response(status_code=204)
+
+
+async def reset_state(request: Request) -> Response:
+    """Forget installations, deliveries, notifications and schedules."""
+    emulator_of(request).state.reset()
+    return Response(status_code=204)

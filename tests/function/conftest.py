@@ -1,0 +1,155 @@
+"""Function tier: function_app's own functions called with real azure.functions objects, against real Azurite
+and the NH emulator over loopback; the bus is an in-memory fake (the dev host's local bus is tested elsewhere)."""
+
+from __future__ import annotations
+
+import inspect
+import json
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import azure.functions as func
+import httpx
+import pytest
+
+from local.nh_emulator.config import FULL_RULE_NAME, WELL_KNOWN_FULL_KEY, EmulatorConfig, connection_string
+from local.nh_emulator.testing import running_emulator
+from shared import bootstrap
+from shared.adapters.tables import (
+    TableDeliveryLog,
+    TableInstallationMirror,
+    TablePreferencesStore,
+    TableQuarantineStore,
+)
+from shared.bootstrap import Services
+from shared.config import Settings
+from shared.notification_hubs.client import NotificationHubsClient
+from shared.notification_hubs.retry import RetryPolicy
+from tests.conftest import random_id
+from tests.fakes import InMemoryDeadLetters, RecordingPublisher
+from tests.support.azurite import table_service
+
+pytestmark = pytest.mark.function
+
+HUB = "function-tier"
+
+
+@pytest.fixture(scope="session")
+def emulator_url() -> Iterator[str]:
+    with running_emulator(EmulatorConfig(hub=HUB)) as base_url:
+        yield base_url
+
+
+@dataclass
+class Emulator:
+    """The NH emulator's local endpoints, for assertions: what each device received."""
+
+    base_url: str
+    http: httpx.AsyncClient
+
+    async def inbox(self, installation_id: str) -> list[dict[str, Any]]:
+        response = await self.http.get(f"{self.base_url}_emulator/inbox/{installation_id}")
+        response.raise_for_status()
+        return list(response.json())
+
+    async def deliveries(self) -> list[dict[str, Any]]:
+        response = await self.http.get(f"{self.base_url}_emulator/deliveries")
+        response.raise_for_status()
+        return list(response.json())
+
+    async def installation_ids(self) -> set[str]:
+        response = await self.http.get(f"{self.base_url}_emulator/installations")
+        response.raise_for_status()
+        return {item["installationId"] for item in response.json()}
+
+    async def faults(self, spec: dict[str, Any]) -> None:
+        (await self.http.post(f"{self.base_url}_emulator/faults", json=spec)).raise_for_status()
+
+    async def clear_faults(self) -> None:
+        (await self.http.delete(f"{self.base_url}_emulator/faults")).raise_for_status()
+
+
+@pytest.fixture
+async def emulator(emulator_url: str) -> AsyncIterator[Emulator]:
+    async with httpx.AsyncClient(timeout=10) as http:
+        (await http.delete(f"{emulator_url}_emulator/state")).raise_for_status()
+        (await http.delete(f"{emulator_url}_emulator/faults")).raise_for_status()
+        yield Emulator(emulator_url, http)
+
+
+def settings_for(emulator_url: str, **overrides: str) -> Settings:
+    env = {
+        "AUTH_MODE": "dev",
+        "PUSH_NH_CONNECTION_STRING": connection_string(emulator_url, FULL_RULE_NAME, WELL_KNOWN_FULL_KEY),
+        "PUSH_NH_HUB_NAME": HUB,
+        "PUSH_TABLES_CONNECTION_STRING": "UseDevelopmentStorage=true",
+        **overrides,
+    }
+    return Settings.from_env(env)
+
+
+@pytest.fixture
+async def services(azurite_tables: str, emulator: Emulator) -> AsyncIterator[Services]:
+    """Real adapters (Tables on Azurite, NH client on the emulator) under a unique table prefix."""
+    prefix = random_id("f")
+    settings = settings_for(emulator.base_url)
+    async with table_service(azurite_tables, prefix) as tables:
+        push = NotificationHubsClient(
+            settings.nh_connection_string, HUB, retry=RetryPolicy(max_attempts=4, base_delay=0.01, max_delay=0.05)
+        )
+        built = Services(
+            settings=settings,
+            push=push,
+            installations=TableInstallationMirror(tables, prefix),
+            preferences=TablePreferencesStore(tables, prefix),
+            deliveries=TableDeliveryLog(tables, prefix),
+            quarantine=TableQuarantineStore(tables, prefix),
+            publisher=RecordingPublisher(),
+            dead_letters=InMemoryDeadLetters(),
+            now=lambda: datetime.now(UTC),
+        )
+        with bootstrap.override(built):
+            yield built
+        await push.aclose()
+
+
+async def call(
+    function: Any,
+    method: str,
+    path: str,
+    *,
+    user: str | None = None,
+    roles: str | None = None,
+    route_params: dict[str, str] | None = None,
+    headers: dict[str, str] | None = None,
+    json_body: Any = None,
+    body: bytes | None = None,
+) -> func.HttpResponse:
+    """Invoke an HTTP function the way the host does: build a real HttpRequest and await the user function."""
+    all_headers = dict(headers or {})
+    if user is not None:
+        all_headers["X-Dev-User"] = user
+    if roles is not None:
+        all_headers["X-Dev-Roles"] = roles
+    if json_body is not None:
+        body = json.dumps(json_body).encode()
+        all_headers.setdefault("Content-Type", "application/json")
+    request = func.HttpRequest(
+        method=method,
+        url=f"http://localhost:7071/api/{path}",
+        headers=all_headers,
+        params={},
+        route_params=route_params or {},
+        body=body or b"",
+    )
+    result = function.build().get_user_function()(request)
+    if inspect.isawaitable(result):
+        result = await result
+    assert isinstance(result, func.HttpResponse)
+    return result
+
+
+def body_of(response: func.HttpResponse) -> Any:
+    return json.loads(response.get_body())
