@@ -18,9 +18,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
+from typing import Any
 
 from shared.errors import UpstreamUnavailableError
-from shared.events import LobEvent, PermanentEventError, parse_cloud_event
+from shared.events import PermanentEventError, parse_cloud_event
 from shared.models import Claim, ClaimStatus, DeliveryRecord, DeliveryState, QuarantinedMessage
 from shared.notification_hubs.errors import NhRequestError, NhRetryableError, NhValidationError
 from shared.notification_hubs.models import template_notification
@@ -88,9 +89,14 @@ def quarantine_id(message: IncomingMessage) -> str:
 async def deliver_message(message: IncomingMessage, ports: DispatchPorts) -> DispatchResult:
     """Handle one message. Raises NhRetryableError / UpstreamUnavailableError when the bus should redeliver."""
     try:
-        event = _parse_for_topic(message)
+        event = parse_cloud_event(message.body, message.content_type)
     except PermanentEventError as exc:
         await _quarantine(ports, message, exc.reason, exc.detail)
+        return DispatchResult.QUARANTINED
+    expected_topic = topic_for(event.type)
+    if expected_topic != message.topic:
+        detail = f"event type {event.type!r} belongs on topic {expected_topic!r}, not {message.topic!r}"
+        await _quarantine(ports, message, "unroutable", detail)
         return DispatchResult.QUARANTINED
 
     claim = await _claim(ports, event.id, message.subscription)
@@ -153,17 +159,6 @@ async def deliver_message(message: IncomingMessage, ports: DispatchPorts) -> Dis
     return DispatchResult.SENT
 
 
-def _parse_for_topic(message: IncomingMessage) -> LobEvent:
-    event = parse_cloud_event(message.body, message.content_type)
-    expected_topic = topic_for(event.type)
-    if expected_topic != message.topic:
-        raise PermanentEventError(
-            "unroutable",
-            f"event type {event.type!r} belongs on topic {expected_topic!r}, not {message.topic!r}",
-        )
-    return event
-
-
 async def _claim(ports: DispatchPorts, event_id: str, subscription: str) -> Claim:
     """Claim the delivery; while another delivery holds a fresh claim, wait for it to finish or turn stale."""
     deadline = time.monotonic() + ports.stale_after.total_seconds()
@@ -176,7 +171,7 @@ async def _claim(ports: DispatchPorts, event_id: str, subscription: str) -> Clai
         await asyncio.sleep(ports.in_progress_poll)
 
 
-def _finished(record: DeliveryRecord, state: DeliveryState, ports: DispatchPorts, **fields: object) -> DeliveryRecord:
+def _finished(record: DeliveryRecord, state: DeliveryState, ports: DispatchPorts, **fields: Any) -> DeliveryRecord:
     return replace(record, state=state, finished_at=ports.now(), **fields)
 
 

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import logging
-import random
 
 from shared import bootstrap
 from shared.dispatch import DispatchPorts, DispatchResult, IncomingMessage, deliver_message
 from shared.publishing import to_outgoing_message, topic_for
-from shared.simulator import simulated_events
+from shared.simulator import simulate_events
 
 __all__ = ["deliver", "publish_simulated_events"]
 
@@ -28,14 +27,14 @@ async def deliver(message: IncomingMessage) -> DispatchResult:
     return await deliver_message(message, ports)
 
 
-async def publish_simulated_events(count: int = 8, rng: random.Random | None = None) -> int:
+async def publish_simulated_events(count: int = 8, seed: int | None = None) -> int:
     """Publish ``count`` realistic LoB events, batched per topic, when the simulator is enabled."""
     services = bootstrap.services()
     if not services.settings.lob_simulator_enabled:
         logger.info("LoB simulator is disabled (LOB_SIMULATOR_ENABLED is not true)")
         return 0
     by_topic: dict[str, list[dict[str, object]]] = {}
-    for event in simulated_events(count, rng or random.Random()):  # noqa: S311 - simulated data, not secrets
+    for event in simulate_events(count, seed=seed, now=services.now()):
         by_topic.setdefault(topic_for(str(event["type"])), []).append(event)
     for topic, events in by_topic.items():
         await services.publisher.publish(topic, [to_outgoing_message(event) for event in events])

@@ -177,7 +177,7 @@ _INSTALLATION_ID = {
     "schema": {"type": "string", "pattern": "^[-_@#.:=A-Za-z0-9]{1,128}$"},
 }
 _USER_ERRORS = (400, 401, 403, 502, 503)
-_SECURED = [{"easyAuth": []}, {"devUser": []}]
+_SECURED: list[dict[str, list[str]]] = [{"easyAuth": []}, {"devUser": []}]
 
 
 def _model_schemas(*models: type[BaseModel]) -> dict[str, Any]:

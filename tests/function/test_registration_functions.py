@@ -10,6 +10,7 @@ import pytest
 import function_app
 from shared.bootstrap import Services
 from tests.function.conftest import Emulator, body_of, call, settings_for
+from tests.support.app_functions import triggers
 
 pytestmark = pytest.mark.function
 
@@ -275,8 +276,7 @@ class TestHealthAndOpenApi:
     async def test_openapi_describes_every_http_route(self, services: Services, emulator: Emulator):
         document = body_of(await call(function_app.openapi, "GET", "openapi.json"))
         routes = set()
-        for function in function_app.app.get_functions():
-            trigger = function.get_trigger().get_dict_repr()
+        for trigger in triggers():
             if trigger["type"] == "httpTrigger":
                 for method in trigger["methods"]:
                     routes.add(("/" + trigger["route"], str(getattr(method, "value", method)).lower()))

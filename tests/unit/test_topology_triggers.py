@@ -6,9 +6,9 @@ import json
 from datetime import UTC, datetime
 from pathlib import Path
 
-import function_app
 from shared.publishing import to_outgoing_message, topic_for
 from shared.simulator import simulate_events
+from tests.support.app_functions import triggers
 
 TOPOLOGY = Path(__file__).resolve().parents[2] / "infra" / "servicebus-topology.json"
 
@@ -25,8 +25,7 @@ def topology_subscriptions() -> set[tuple[str, str]]:
 
 def trigger_subscriptions() -> set[tuple[str, str]]:
     pairs = set()
-    for function in function_app.app.get_functions():
-        trigger = function.get_trigger().get_dict_repr()
+    for trigger in triggers():
         if trigger["type"] == "serviceBusTrigger":
             pairs.add((trigger["topicName"], trigger["subscriptionName"]))
             assert trigger["connection"] == "ServiceBusConnection"

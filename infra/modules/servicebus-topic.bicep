@@ -1,0 +1,38 @@
+// One topic of the topology and its subscriptions (Bicep allows no nested resource loops, hence a module per topic).
+param namespaceName string
+
+@description('One element of UserConfig.Namespaces[0].Topics in the emulator Config.json schema.')
+param topic object
+
+@description('Message time-to-live in Azure; empty keeps the topology value.')
+param messageTimeToLive string
+
+resource namespace 'Microsoft.ServiceBus/namespaces@2024-01-01' existing = {
+  name: namespaceName
+}
+
+resource serviceBusTopic 'Microsoft.ServiceBus/namespaces/topics@2024-01-01' = {
+  parent: namespace
+  name: topic.Name
+  properties: {
+    requiresDuplicateDetection: topic.Properties.RequiresDuplicateDetection
+    duplicateDetectionHistoryTimeWindow: topic.Properties.DuplicateDetectionHistoryTimeWindow
+    defaultMessageTimeToLive: empty(messageTimeToLive) ? topic.Properties.DefaultMessageTimeToLive : messageTimeToLive
+    enablePartitioning: false
+    supportOrdering: false
+  }
+}
+
+resource subscriptions 'Microsoft.ServiceBus/namespaces/topics/subscriptions@2024-01-01' = [for sub in topic.Subscriptions: {
+  parent: serviceBusTopic
+  name: sub.Name
+  properties: {
+    lockDuration: sub.Properties.LockDuration
+    maxDeliveryCount: sub.Properties.MaxDeliveryCount
+    deadLetteringOnMessageExpiration: sub.Properties.DeadLetteringOnMessageExpiration
+    defaultMessageTimeToLive: empty(messageTimeToLive) ? sub.Properties.DefaultMessageTimeToLive : messageTimeToLive
+    requiresSession: sub.Properties.RequiresSession
+  }
+}]
+
+output name string = serviceBusTopic.name

@@ -1,0 +1,22 @@
+"""The line-of-business topics: one Service Bus topic per system, each with the CloudEvent source it publishes as."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from types import MappingProxyType
+
+__all__ = ["TOPICS", "source_for_topic"]
+
+TOPICS: Mapping[str, str] = MappingProxyType(
+    {
+        "hr": "/lob/hr",
+        "finance": "/lob/finance",
+        "accounts": "/lob/accounts",
+        "orders": "/lob/orders",
+    }
+)
+
+
+def source_for_topic(topic: str) -> str:
+    """The CloudEvent ``source`` of the system that owns ``topic``. Raises KeyError for an unknown topic."""
+    return TOPICS[topic]

@@ -1,0 +1,77 @@
+"""The app settings Bicep writes match the settings the code reads (shared.config.APP_SETTINGS), both ways."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+
+from shared.config import APP_SETTINGS
+
+pytestmark = pytest.mark.infra
+
+# Read by the code but only meaningful locally: in Azure they would override the identity-based settings
+# (a ServiceBusConnection string wins over ServiceBusConnection__fullyQualifiedNamespace, and Service Bus has
+# local auth off) or point at Azurite, so they must NOT be set in Azure.
+LOCAL_ONLY = {"PUSH_TABLES_CONNECTION_STRING", "ServiceBusConnection"}
+
+# Settings the platform, the Functions host or its bindings read, not the app's code.
+PLATFORM_PATTERNS = (
+    r"FUNCTIONS_.*",
+    r"AzureWebJobsStorage__.*",
+    r"APPLICATIONINSIGHTS_.*",
+    r"ServiceBusConnection__(credential|clientId)",
+)
+
+
+def _bicep_app_settings(function_app_bicep: dict[str, Any]) -> dict[str, Any]:
+    for resource in function_app_bicep["resources"].values():
+        config = resource["config"]
+        if resource["type"] == "Microsoft.Web/sites/config" and config["name"] == "appsettings":
+            properties: dict[str, Any] = config["properties"]
+            return properties
+    raise AssertionError("functionapp.bicep has no Microsoft.Web/sites/config 'appsettings' resource")
+
+
+def _is_platform(name: str) -> bool:
+    return any(re.fullmatch(pattern, name) for pattern in PLATFORM_PATTERNS)
+
+
+class TestAppSettingsParity:
+    def test_every_setting_the_app_needs_in_azure_is_set_by_bicep(self, function_app_bicep: dict[str, Any]) -> None:
+        written = set(_bicep_app_settings(function_app_bicep))
+        needed = {spec.name for spec in APP_SETTINGS} - LOCAL_ONLY
+        assert needed - written == set()
+
+    def test_bicep_sets_nothing_the_code_does_not_read_except_platform_settings(
+        self, function_app_bicep: dict[str, Any]
+    ) -> None:
+        written = set(_bicep_app_settings(function_app_bicep))
+        read = {spec.name for spec in APP_SETTINGS}
+        assert {name for name in written - read if not _is_platform(name)} == set()
+
+    def test_local_only_settings_are_not_set_in_azure(self, function_app_bicep: dict[str, Any]) -> None:
+        assert LOCAL_ONLY & set(_bicep_app_settings(function_app_bicep)) == set()
+
+    def test_local_only_names_are_still_settings_the_code_reads(self) -> None:
+        assert {spec.name for spec in APP_SETTINGS} >= LOCAL_ONLY
+
+    def test_azure_uses_easy_auth_and_a_key_vault_reference_for_notification_hubs(
+        self, function_app_bicep: dict[str, Any]
+    ) -> None:
+        settings = _bicep_app_settings(function_app_bicep)
+        assert settings["AUTH_MODE"] == "easyauth"
+        assert settings["PUSH_NH_CONNECTION_STRING"].startswith("@Microsoft.KeyVault(")
+        assert settings["ServiceBusConnection__credential"] == "managedidentity"
+
+    def test_flex_consumption_deprecated_settings_are_absent(self, function_app_bicep: dict[str, Any]) -> None:
+        deprecated = {
+            "FUNCTIONS_WORKER_RUNTIME",
+            "FUNCTIONS_EXTENSION_VERSION",
+            "WEBSITE_RUN_FROM_PACKAGE",
+            "WEBSITE_CONTENTAZUREFILECONNECTIONSTRING",
+            "WEBSITE_CONTENTSHARE",
+            "SCM_DO_BUILD_DURING_DEPLOYMENT",
+        }
+        assert deprecated & set(_bicep_app_settings(function_app_bicep)) == set()
