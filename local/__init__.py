@@ -1,0 +1,1 @@
+"""Local-only tools: dev host, local bus, Notification Hubs emulator. Never deployed."""
