@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import uuid
 from collections.abc import Mapping
 from datetime import date, datetime
 from decimal import Decimal
@@ -12,7 +13,7 @@ from shared.catalog import CATALOG
 from shared.errors import FieldError, ValidationError
 from shared.models import OutgoingMessage
 
-__all__ = ["CONTENT_TYPE", "to_outgoing_message", "topic_for"]
+__all__ = ["CONTENT_TYPE", "replay_message_id", "to_outgoing_message", "topic_for"]
 
 CONTENT_TYPE = "application/cloudevents+json; charset=utf-8"
 
@@ -55,3 +56,11 @@ def _json_default(value: object) -> str:
     if isinstance(value, datetime | date):
         return value.isoformat()
     raise TypeError(f"{type(value).__name__} is not JSON serializable")
+
+
+def replay_message_id(original: str | None) -> str:
+    """A fresh message id for a replayed copy: duplicate detection would drop the original id inside its window.
+
+    The pipeline deduplicates on the CloudEvent id in the body, so a replay never pushes twice.
+    """
+    return f"{original or 'message'}/replay-{uuid.uuid4().hex[:12]}"[-128:]

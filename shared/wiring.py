@@ -13,8 +13,12 @@ from shared.bootstrap import Services
 from shared.config import Settings
 from shared.notification_hubs.client import NotificationHubsClient
 from shared.ports import DeadLetterStore, EventPublisher
+from shared.topics import TOPICS
 
-__all__ = ["build_services"]
+__all__ = ["PUSH_SUBSCRIPTIONS", "build_services"]
+
+# The subscriptions whose dead-letter queues operators see: the push subscription on every LoB topic.
+PUSH_SUBSCRIPTIONS: tuple[tuple[str, str], ...] = tuple((topic, "push") for topic in TOPICS)
 
 
 def build_services(settings: Settings, bus: tuple[EventPublisher, DeadLetterStore] | None) -> Services:
@@ -22,11 +26,7 @@ def build_services(settings: Settings, bus: tuple[EventPublisher, DeadLetterStor
     tables = make_table_service_client(
         settings.tables_endpoint, settings.tables_connection_string, settings.managed_identity_client_id
     )
-    if bus is None:
-        from shared.adapters.service_bus import service_bus_ports
-
-        bus = service_bus_ports(settings)
-    publisher, dead_letters = bus
+    publisher, dead_letters = bus if bus is not None else _service_bus_ports(settings)
     return Services(
         settings=settings,
         push=NotificationHubsClient(settings.nh_connection_string, settings.nh_hub_name),
@@ -37,3 +37,27 @@ def build_services(settings: Settings, bus: tuple[EventPublisher, DeadLetterStor
         publisher=publisher,
         dead_letters=dead_letters,
     )
+
+
+def _service_bus_ports(settings: Settings) -> tuple[EventPublisher, DeadLetterStore]:
+    """azure-servicebus with a connection string (emulator, keys) or the managed identity (Azure)."""
+    from azure.identity.aio import DefaultAzureCredential, ManagedIdentityCredential
+
+    from shared.adapters.service_bus import (
+        ServiceBusDeadLetterStore,
+        ServiceBusEventPublisher,
+        create_service_bus_client,
+    )
+
+    if settings.service_bus_connection_string:
+        client = create_service_bus_client(connection_string=settings.service_bus_connection_string)
+    else:
+        credential = (
+            ManagedIdentityCredential(client_id=settings.managed_identity_client_id)
+            if settings.managed_identity_client_id
+            else DefaultAzureCredential()
+        )
+        client = create_service_bus_client(
+            fully_qualified_namespace=settings.service_bus_namespace, credential=credential
+        )
+    return ServiceBusEventPublisher(client), ServiceBusDeadLetterStore(client, PUSH_SUBSCRIPTIONS)

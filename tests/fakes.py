@@ -80,7 +80,9 @@ class InMemoryDeliveryLog:
         key = (event_id, subscription)
         current = self.records.get(key)
         if current is None:
-            return self._write(key, DeliveryRecord(event_id, subscription, DeliveryState.CLAIMED, 1, now), ClaimStatus.CLAIMED)
+            return self._write(
+                key, DeliveryRecord(event_id, subscription, DeliveryState.CLAIMED, 1, now), ClaimStatus.CLAIMED
+            )
         record, _ = current
         if record.state in (DeliveryState.SENT, DeliveryState.SKIPPED, DeliveryState.FAILED):
             return Claim(ClaimStatus.DONE, event_id, subscription, record.attempt)

@@ -13,7 +13,11 @@ from azure.servicebus.aio import ServiceBusClient
 from azure.servicebus.exceptions import (
     MessageLockLostError,
     MessageSizeExceededError,
+    MessagingEntityDisabledError,
+    MessagingEntityNotFoundError,
     OperationTimeoutError,
+    ServiceBusAuthenticationError,
+    ServiceBusAuthorizationError,
     ServiceBusCommunicationError,
     ServiceBusConnectionError,
     ServiceBusError,
@@ -24,6 +28,7 @@ from azure.servicebus.exceptions import (
 
 from shared.errors import ConfigError, NotFoundError, UpstreamError, UpstreamUnavailableError
 from shared.models import DeadLetteredMessage, OutgoingMessage
+from shared.publishing import replay_message_id
 
 __all__ = [
     "ServiceBusDeadLetterStore",
@@ -47,6 +52,14 @@ _TRANSIENT = (
     MessageLockLostError,
     SessionLockLostError,
 )
+# The SDK marks some of these retryable; for the app they are configuration faults that retrying will not fix.
+_PERMANENT = (
+    ServiceBusAuthenticationError,
+    ServiceBusAuthorizationError,
+    MessagingEntityNotFoundError,
+    MessagingEntityDisabledError,
+    MessageSizeExceededError,
+)
 _PEEK_PAGE = 100
 _RECEIVE_PAGE = 50
 
@@ -68,6 +81,8 @@ def create_service_bus_client(
 
 def map_service_bus_error(exc: Exception, action: str) -> UpstreamError:
     """The shared.errors equivalent of an azure-servicebus error: transient ones become UpstreamUnavailableError."""
+    if isinstance(exc, _PERMANENT):
+        return UpstreamError(f"Service Bus refused to {action}: {type(exc).__name__}: {exc}")
     if isinstance(exc, _TRANSIENT) or (isinstance(exc, ServiceBusError) and getattr(exc, "_retryable", False)):
         return UpstreamUnavailableError(f"Service Bus unavailable while trying to {action}: {type(exc).__name__}")
     return UpstreamError(f"Service Bus refused to {action}: {type(exc).__name__}: {exc}")
@@ -128,13 +143,15 @@ def to_dead_lettered(topic: str, subscription: str, message: ServiceBusReceivedM
 
 
 def _copy_for_replay(message: ServiceBusReceivedMessage) -> ServiceBusMessage:
+    properties = decode_application_properties(message.application_properties)
+    properties["replayOf"] = message.message_id or ""
     return ServiceBusMessage(
         body=message_body(message),
-        message_id=message.message_id,
+        message_id=replay_message_id(message.message_id),
         subject=message.subject,
         content_type=message.content_type,
         correlation_id=message.correlation_id,
-        application_properties=_wire_properties(decode_application_properties(message.application_properties)),
+        application_properties=_wire_properties(properties),
     )
 
 

@@ -14,6 +14,7 @@ from shared.errors import NotFoundError
 from shared.http_api import ApiRequest, ApiResponse, json_response
 from shared.identity import require_role
 from shared.models import DeadLetteredMessage, OutgoingMessage, QuarantinedMessage
+from shared.publishing import replay_message_id
 
 __all__ = ["PUSH_ADMIN_ROLE", "list_dead_letters", "replay_dead_letter"]
 
@@ -47,7 +48,7 @@ async def _replay_quarantined(services: Services, item_id: str) -> dict[str, Any
         # A permanent NH refusal finished the delivery; the operator fixed the cause, so deliver it anew.
         await services.deliveries.forget(event_id, item.subscription)
     now = services.now()
-    message_id = f"{item.message_id or event_id or item.id}/replay-{now.strftime('%Y%m%dT%H%M%S%f')}"
+    message_id = replay_message_id(item.message_id or event_id or item.id)
     await services.publisher.publish(
         item.topic,
         [

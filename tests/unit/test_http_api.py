@@ -73,7 +73,8 @@ class TestProblemResponse:
         assert response.status == status
         assert response.content_type == "application/problem+json"
         assert problem["status"] == status
-        assert problem["title"] and problem["type"].startswith("https://")
+        assert problem["title"]
+        assert problem["type"].startswith("https://")
 
     def test_lists_the_fields_at_fault(self):
         response = problem_response(ValidationError("invalid", [FieldError("/platform", "unknown platform")]))
@@ -82,7 +83,8 @@ class TestProblemResponse:
     def test_never_shows_upstream_or_configuration_internals(self):
         for error in (ConfigError("SharedAccessKey=secret"), UpstreamError("InvalidSignature TrackingId:abc")):
             body = problem_response(error).body.decode()
-            assert "secret" not in body and "TrackingId" not in body
+            assert "secret" not in body
+            assert "TrackingId" not in body
 
     def test_passes_retry_after_on_unavailable(self):
         assert problem_response(UpstreamUnavailableError("busy", retry_after=2.4)).headers["Retry-After"] == "2"

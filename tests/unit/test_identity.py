@@ -72,7 +72,9 @@ class TestEasyAuth:
 
 class TestDevMode:
     def test_reads_user_and_roles(self):
-        identity = identity_from_headers({"X-Dev-User": "alice", "X-Dev-Roles": "push.admin, lob.publisher"}, AuthMode.DEV)
+        identity = identity_from_headers(
+            {"X-Dev-User": "alice", "X-Dev-Roles": "push.admin, lob.publisher"}, AuthMode.DEV
+        )
         assert identity.user_id == "alice"
         assert identity.roles == {"push.admin", "lob.publisher"}
 

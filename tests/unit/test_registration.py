@@ -133,5 +133,6 @@ class TestPreferences:
             assert ("add", "/tags", "lang:de") in paths
             assert any(op.path == "/templates/alert" for op in operations)
         for record in await list_devices(ports, ALICE):
-            assert "topic:finance" in record.tags and "topic:hr" not in record.tags
+            assert "topic:finance" in record.tags
+            assert "topic:hr" not in record.tags
             assert record.language == "de"

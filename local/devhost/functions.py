@@ -1,0 +1,107 @@
+"""Index a func.FunctionApp from its own metadata: each function's trigger binding and Python callable."""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+import azure.functions as func
+
+from shared.errors import ConfigError
+
+__all__ = ["FunctionSpec", "TriggerKind", "index_app", "load_app"]
+
+
+class TriggerKind(StrEnum):
+    HTTP = "httpTrigger"
+    TIMER = "timerTrigger"
+    SERVICE_BUS = "serviceBusTrigger"
+
+
+@dataclass(frozen=True)
+class FunctionSpec:
+    """One function as the host sees it: its name, trigger binding (function.json form) and callable."""
+
+    name: str
+    kind: TriggerKind
+    binding: dict[str, Any]
+    handler: Callable[..., Any]
+    trigger_arg: str
+    context_arg: str | None
+    is_async: bool
+
+
+def load_app(module_name: str, attribute: str = "app") -> func.FunctionApp:
+    """Import the module and return its FunctionApp. Raises ConfigError when there is none."""
+    module = importlib.import_module(module_name)
+    app = getattr(module, attribute, None)
+    if not isinstance(app, func.FunctionApp):
+        raise ConfigError(f"{module_name}.{attribute} is not an azure.functions.FunctionApp")
+    return app
+
+
+def index_app(app: func.FunctionApp) -> list[FunctionSpec]:
+    """Every function of the app. Raises ConfigError for triggers or bindings the dev host cannot run.
+
+    FunctionApp.get_functions() may be called once per app: the library remembers names and refuses repeats.
+    """
+    specs = [_spec(function) for function in app.get_functions()]
+    names = [spec.name.lower() for spec in specs]
+    if len(set(names)) != len(names):
+        raise ConfigError("function names must be unique (case-insensitively)")
+    return specs
+
+
+def _spec(function: func.Function) -> FunctionSpec:
+    name = function.get_function_name() or function.get_user_function().__name__
+    document = json.loads(function.get_function_json())
+    bindings: list[dict[str, Any]] = document.get("bindings", [])
+    triggers = [b for b in bindings if str(b.get("type", "")).endswith("Trigger")]
+    if len(triggers) != 1:
+        raise ConfigError(f"function {name!r} must have exactly one trigger")
+    trigger = triggers[0]
+    try:
+        kind = TriggerKind(trigger["type"])
+    except ValueError as exc:
+        raise ConfigError(f"function {name!r}: the dev host does not run {trigger['type']} triggers") from exc
+    for binding in bindings:
+        if binding is trigger:
+            continue
+        if kind is TriggerKind.HTTP and binding.get("type") == "http" and binding.get("name") == "$return":
+            continue
+        raise ConfigError(
+            f"function {name!r}: binding {binding.get('type')!r} ({binding.get('name')!r}) is not supported by the"
+            " dev host; use the SDK from shared/ instead"
+        )
+    if kind is TriggerKind.SERVICE_BUS:
+        if "topicName" not in trigger:
+            raise ConfigError(f"function {name!r}: only topic subscriptions are supported (no queue triggers)")
+        if trigger.get("isSessionsEnabled"):
+            raise ConfigError(f"function {name!r}: session-enabled triggers are not supported by the dev host")
+        if str(trigger.get("cardinality") or "one").lower() != "one":
+            raise ConfigError(f"function {name!r}: cardinality 'many' is not supported by the dev host")
+        if trigger.get("autoCompleteMessages") is False:
+            raise ConfigError(f"function {name!r}: auto_complete_messages=False is not supported by the dev host")
+    handler = function.get_user_function()
+    parameters = inspect.signature(handler).parameters
+    trigger_arg = str(trigger["name"])
+    context_arg = "context" if "context" in parameters else None
+    for parameter in parameters.values():
+        if parameter.name not in (trigger_arg, context_arg) and parameter.default is inspect.Parameter.empty:
+            raise ConfigError(f"function {name!r}: parameter {parameter.name!r} has no binding")
+    if trigger_arg not in parameters:
+        raise ConfigError(f"function {name!r}: the trigger binding {trigger_arg!r} is not a parameter")
+    return FunctionSpec(
+        name=name,
+        kind=kind,
+        binding=trigger,
+        handler=handler,
+        trigger_arg=trigger_arg,
+        context_arg=context_arg,
+        is_async=inspect.iscoroutinefunction(handler),
+    )

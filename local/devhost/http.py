@@ -1,0 +1,127 @@
+"""The dev host's HTTP side: function routes under the route prefix, and the host's admin endpoints."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
+
+import azure.functions as func
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from local.devhost.functions import FunctionSpec, TriggerKind
+from local.devhost.invoke import invoke
+from local.devhost.routes import RouteTable
+
+__all__ = ["AdminRunner", "create_http_app", "function_routes"]
+
+logger = logging.getLogger("local.devhost")
+
+# name of a non-HTTP function, the "input" string of the admin request -> start it (returns at once)
+AdminRunner = Callable[[str, str], Awaitable[bool]]
+
+
+def function_routes(specs: list[FunctionSpec]) -> RouteTable[FunctionSpec]:
+    """The route table of every HTTP function. Raises ConfigError for an invalid route template."""
+    table: RouteTable[FunctionSpec] = RouteTable()
+    for spec in specs:
+        if spec.kind is TriggerKind.HTTP:
+            table.add(str(spec.binding.get("route") or spec.name), spec.binding.get("methods"), spec)
+    return table
+
+
+def create_http_app(specs: list[FunctionSpec], *, route_prefix: str, run_admin: AdminRunner) -> Starlette:
+    """A Starlette app serving the functions at /{route_prefix}/... and /admin/... like the host."""
+    table = function_routes(specs)
+    prefix = "/" + route_prefix.strip("/") if route_prefix.strip("/") else ""
+
+    async def status(_request: Request) -> Response:
+        return JSONResponse({"state": "Running", "functions": [s.name for s in specs]})
+
+    async def admin_run(request: Request) -> Response:
+        name = request.path_params["name"]
+        try:
+            payload = json.loads(await request.body() or b"{}")
+        except ValueError:
+            return JSONResponse({"error": 'body must be JSON like {"input": ""}'}, status_code=400)
+        raw_input = payload.get("input", "") if isinstance(payload, dict) else ""
+        if not await run_admin(name, raw_input if isinstance(raw_input, str) else json.dumps(raw_input)):
+            return Response(status_code=404)
+        return Response(status_code=202)
+
+    async def dispatch(request: Request) -> Response:
+        path = request.url.path
+        if prefix and not (path == prefix or path.startswith(prefix + "/")):
+            return Response(status_code=404)
+        relative = path[len(prefix) :]
+        found = table.match(request.method, relative)
+        if found is None:
+            allowed = table.allowed_methods(relative)
+            if allowed:
+                headers = {} if "*" in allowed else {"Allow": ", ".join(sorted(allowed))}
+                return Response(status_code=405, headers=headers)
+            return Response(status_code=404)
+        spec = found.target
+        http_request = func.HttpRequest(
+            method=request.method,
+            url=str(request.url),
+            headers=_headers(request),
+            params=_query(request),
+            route_params=found.route_params,
+            body=await request.body(),
+        )
+        try:
+            result = await invoke(spec, http_request, trigger="httpTrigger", detail=f"{request.method} {path}")
+        except Exception:
+            logger.exception("function %s raised; answering 500", spec.name)
+            return Response(status_code=500)
+        return _to_response(spec.name, result)
+
+    methods = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
+    return Starlette(
+        routes=[
+            Route("/admin/host/status", status, methods=["GET"]),
+            Route("/admin/functions/{name}", admin_run, methods=["POST"]),
+            Route("/{path:path}", dispatch, methods=methods),
+        ]
+    )
+
+
+def _headers(request: Request) -> dict[str, str]:
+    headers: dict[str, str] = {}
+    for key, value in request.headers.items():
+        headers[key] = f"{headers[key]}, {value}" if key in headers else value
+    return headers
+
+
+def _query(request: Request) -> dict[str, str]:
+    # The host hands the worker one string per key; repeated keys are joined with a comma.
+    params: dict[str, str] = {}
+    for key, value in request.query_params.multi_items():
+        params[key] = f"{params[key]},{value}" if key in params else value
+    return params
+
+
+def _to_response(name: str, result: Any) -> Response:
+    if result is None:
+        return Response(status_code=204)
+    if isinstance(result, str | bytes):
+        return Response(content=result, status_code=200, media_type="text/plain")
+    if not isinstance(result, func.HttpResponse):
+        logger.error("function %s returned %s, not an HttpResponse; answering 500", name, type(result).__name__)
+        return Response(status_code=500)
+    headers: Mapping[str, str] = dict(result.headers.items())
+    response = Response(content=result.get_body(), status_code=result.status_code)
+    for key, value in headers.items():
+        response.headers.append(key, value)
+    if "content-type" not in {k.lower() for k in headers}:
+        mimetype = result.mimetype
+        charset = result.charset
+        response.headers["content-type"] = (
+            f"{mimetype}; charset={charset}" if mimetype.startswith("text/") else mimetype
+        )
+    return response

@@ -1,0 +1,159 @@
+"""Service Bus topic triggers fed from the local bus: peek-lock, auto lock renewal, complete or abandon."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from collections.abc import Mapping
+from typing import Any
+
+from azure.functions import meta
+from azure.functions.servicebus import ServiceBusMessage
+
+from local.bus import LocalBus, LockLostError, ReceivedMessage
+from local.devhost.functions import FunctionSpec
+from local.devhost.invoke import invoke
+from local.settings import resolve_setting_refs
+
+__all__ = ["LocalBusTrigger", "to_function_message", "trigger_entity"]
+
+logger = logging.getLogger("local.devhost")
+_ACTIVE_STATE = 0
+
+
+def trigger_entity(spec: FunctionSpec, environ: Mapping[str, str]) -> tuple[str, str]:
+    """The (topic, subscription) a trigger listens on, %SETTING% references resolved. Raises ConfigError."""
+    topic = resolve_setting_refs(str(spec.binding["topicName"]), environ)
+    subscription = resolve_setting_refs(str(spec.binding["subscriptionName"]), environ)
+    return topic, subscription
+
+
+def to_function_message(received: ReceivedMessage) -> ServiceBusMessage:
+    """The func.ServiceBusMessage the host would hand over for this delivery, trigger metadata included."""
+    props = dict(received.application_properties)
+    metadata: dict[str, Any] = {
+        "MessageId": received.message_id,
+        "DeliveryCount": received.delivery_count,
+        "SequenceNumber": received.sequence_number,
+        "EnqueuedTimeUtc": received.enqueued_time.isoformat(),
+        "LockedUntil": received.locked_until.isoformat(),
+        "LockToken": received.lock_token,
+        "ContentType": received.content_type,
+        "CorrelationId": received.correlation_id,
+        "Subject": received.subject,
+        "Label": received.subject,
+        "ExpiresAtUtc": received.expires_at.isoformat() if received.expires_at else None,
+        "ApplicationProperties": props,
+        "UserProperties": props,
+    }
+    datums = {key: _datum(value) for key, value in metadata.items() if value is not None}
+    return ServiceBusMessage(
+        body=received.body,
+        trigger_metadata=datums,
+        application_properties=dict(props),
+        content_type=received.content_type,
+        correlation_id=received.correlation_id,
+        delivery_count=received.delivery_count,
+        enqueued_sequence_number=received.sequence_number,
+        enqueued_time_utc=received.enqueued_time,
+        expires_at_utc=received.expires_at,
+        label=received.subject,
+        locked_until=received.locked_until,
+        lock_token=received.lock_token,
+        message_id=received.message_id,
+        sequence_number=received.sequence_number,
+        state=_ACTIVE_STATE,
+        subject=received.subject,
+        time_to_live=received.time_to_live,
+        user_properties=dict(props),
+    )
+
+
+def _datum(value: Any) -> meta.Datum:
+    if isinstance(value, bool | int):
+        return meta.Datum(int(value), "int")
+    if isinstance(value, dict):
+        return meta.Datum(json.dumps(value), "json")
+    return meta.Datum(str(value), "string")
+
+
+class LocalBusTrigger:
+    """Feeds one function from one subscription with up to ``max_concurrent_calls`` invocations at a time."""
+
+    def __init__(
+        self,
+        spec: FunctionSpec,
+        bus: LocalBus,
+        topic: str,
+        subscription: str,
+        *,
+        max_concurrent_calls: int,
+        max_lock_renewal: float,
+    ) -> None:
+        self._spec = spec
+        self._bus = bus
+        self._topic = topic
+        self._subscription = subscription
+        self._slots = asyncio.Semaphore(max_concurrent_calls)
+        self._max_lock_renewal = max_lock_renewal
+        self._lock_seconds = bus.topology.topic(topic).subscription(subscription).lock_duration.total_seconds()
+        self._in_flight: set[asyncio.Task[None]] = set()
+        self._stopping = False
+
+    async def run(self) -> None:
+        """Receive and dispatch until stop() or cancellation."""
+        while not self._stopping:
+            await self._slots.acquire()
+            try:
+                received = await self._bus.receive(self._topic, self._subscription, max_wait=0.5)
+            except BaseException:
+                self._slots.release()
+                raise
+            if received is None:
+                self._slots.release()
+                continue
+            task = asyncio.get_running_loop().create_task(self._handle(received))
+            self._in_flight.add(task)
+            task.add_done_callback(self._in_flight.discard)
+
+    async def drain(self, grace: float) -> None:
+        """Stop receiving and wait up to ``grace`` seconds for running invocations; unfinished ones keep their lock."""
+        self._stopping = True
+        if self._in_flight:
+            await asyncio.wait(set(self._in_flight), timeout=grace)
+
+    async def _handle(self, received: ReceivedMessage) -> None:
+        renewer = asyncio.get_running_loop().create_task(self._renew(received.lock_token))
+        try:
+            detail = f"{self._topic}/{self._subscription} message_id={received.message_id}"
+            detail += f" delivery={received.delivery_count}"
+            try:
+                await invoke(self._spec, to_function_message(received), trigger="serviceBusTrigger", detail=detail)
+            except Exception:
+                renewer.cancel()
+                logger.exception("function %s failed; abandoning message %s", self._spec.name, received.message_id)
+                await self._settle(self._bus.abandon, received)
+            else:
+                renewer.cancel()
+                await self._settle(self._bus.complete, received)
+        finally:
+            renewer.cancel()
+            self._slots.release()
+
+    async def _settle(self, action: Any, received: ReceivedMessage) -> None:
+        try:
+            await action(received.lock_token)
+        except LockLostError:
+            logger.warning("lock on message %s was lost before settlement; it will be redelivered", received.message_id)
+
+    async def _renew(self, lock_token: str) -> None:
+        """Renew the lock at half its duration while the function runs, up to maxAutoLockRenewalDuration."""
+        started = time.monotonic()
+        while time.monotonic() - started < self._max_lock_renewal:
+            await asyncio.sleep(max(self._lock_seconds / 2, 0.05))
+            try:
+                await self._bus.renew_lock(lock_token)
+            except LockLostError:
+                return

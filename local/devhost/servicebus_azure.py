@@ -1,0 +1,125 @@
+"""Service Bus topic triggers fed by a real broker (Azure or the official emulator) through azure-servicebus.
+
+Deliberately small and untested here (no broker in CI): receive in peek-lock, renew locks while running,
+complete on return, abandon on exception.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+from azure.functions.servicebus import ServiceBusMessage
+from azure.servicebus import ServiceBusReceivedMessage
+from azure.servicebus.aio import AutoLockRenewer, ServiceBusClient, ServiceBusReceiver
+from azure.servicebus.exceptions import ServiceBusError
+
+from local.devhost.functions import FunctionSpec
+from local.devhost.invoke import invoke
+from shared.adapters.service_bus import decode_application_properties, message_body
+
+__all__ = ["AzureServiceBusTrigger", "from_received"]
+
+logger = logging.getLogger("local.devhost")
+
+
+def from_received(message: ServiceBusReceivedMessage) -> ServiceBusMessage:
+    """The func.ServiceBusMessage for an azure-servicebus received message."""
+    props: dict[str, Any] = dict(decode_application_properties(message.application_properties))
+    return ServiceBusMessage(
+        body=message_body(message),
+        application_properties=props,
+        content_type=message.content_type,
+        correlation_id=message.correlation_id,
+        delivery_count=message.delivery_count,
+        enqueued_sequence_number=message.enqueued_sequence_number,
+        enqueued_time_utc=message.enqueued_time_utc,
+        expires_at_utc=message.expires_at_utc,
+        label=message.subject,
+        locked_until=message.locked_until_utc,
+        lock_token=str(message.lock_token),
+        message_id=str(message.message_id),
+        partition_key=message.partition_key,
+        reply_to=message.reply_to,
+        reply_to_session_id=message.reply_to_session_id,
+        scheduled_enqueue_time_utc=message.scheduled_enqueue_time_utc,
+        sequence_number=message.sequence_number,
+        session_id=message.session_id,
+        subject=message.subject,
+        time_to_live=message.time_to_live,
+        to=message.to,
+        user_properties=dict(props),
+    )
+
+
+class AzureServiceBusTrigger:
+    """Feeds one function from one subscription of a real broker."""
+
+    def __init__(
+        self,
+        spec: FunctionSpec,
+        client: ServiceBusClient,
+        topic: str,
+        subscription: str,
+        *,
+        max_concurrent_calls: int,
+        max_lock_renewal: float,
+    ) -> None:
+        self._spec = spec
+        self._client = client
+        self._topic = topic
+        self._subscription = subscription
+        self._slots = asyncio.Semaphore(max_concurrent_calls)
+        self._renewer = AutoLockRenewer(max_lock_renewal_duration=max_lock_renewal)
+        self._in_flight: set[asyncio.Task[None]] = set()
+        self._stopping = False
+
+    async def run(self) -> None:
+        """Receive and dispatch until drain() or cancellation; reconnects after broker errors."""
+        while not self._stopping:
+            try:
+                async with self._client.get_subscription_receiver(self._topic, self._subscription) as receiver:
+                    await self._receive_loop(receiver)
+            except ServiceBusError:
+                logger.exception("receiving from %s/%s failed; retrying in 5 s", self._topic, self._subscription)
+                await asyncio.sleep(5)
+
+    async def _receive_loop(self, receiver: ServiceBusReceiver) -> None:
+        while not self._stopping:
+            await self._slots.acquire()
+            try:
+                batch = await receiver.receive_messages(max_message_count=1, max_wait_time=5)
+            except BaseException:
+                self._slots.release()
+                raise
+            if not batch:
+                self._slots.release()
+                continue
+            message = batch[0]
+            self._renewer.register(receiver, message)
+            task = asyncio.get_running_loop().create_task(self._handle(receiver, message))
+            self._in_flight.add(task)
+            task.add_done_callback(self._in_flight.discard)
+
+    async def drain(self, grace: float) -> None:
+        """Stop receiving and wait up to ``grace`` seconds for running invocations."""
+        self._stopping = True
+        if self._in_flight:
+            await asyncio.wait(set(self._in_flight), timeout=grace)
+        await self._renewer.close()
+
+    async def _handle(self, receiver: ServiceBusReceiver, message: ServiceBusReceivedMessage) -> None:
+        detail = f"{self._topic}/{self._subscription} message_id={message.message_id} delivery={message.delivery_count}"
+        try:
+            try:
+                await invoke(self._spec, from_received(message), trigger="serviceBusTrigger", detail=detail)
+            except Exception:
+                logger.exception("function %s failed; abandoning message %s", self._spec.name, message.message_id)
+                await receiver.abandon_message(message)
+            else:
+                await receiver.complete_message(message)
+        except ServiceBusError:
+            logger.exception("settling message %s failed; it will be redelivered", message.message_id)
+        finally:
+            self._slots.release()

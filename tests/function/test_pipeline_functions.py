@@ -1,0 +1,295 @@
+"""The event pipeline through function_app's Service Bus triggers with real ServiceBusMessage objects,
+on Azurite and the NH emulator: the right devices, their language, exactly once, poison quarantined."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import random
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from azure.functions.servicebus import ServiceBusMessage
+
+import function_app
+from shared.bootstrap import Services
+from shared.publishing import to_outgoing_message, topic_for
+from shared.simulator import simulate_event
+from tests.function.conftest import Emulator, body_of, call
+
+pytestmark = pytest.mark.function
+
+TRIGGERS = {
+    "hr": function_app.dispatch_hr_event,
+    "finance": function_app.dispatch_finance_event,
+    "accounts": function_app.dispatch_accounts_event,
+    "orders": function_app.dispatch_orders_event,
+}
+MAX_DELIVERY_COUNT = 5  # the push subscriptions' MaxDeliveryCount in infra/servicebus-topology.json
+APNS = "ab" * 32
+FCM = "fcm_" + "Q" * 40
+WNS = "https://db5p.notify.windows.com/?token=AwYAAAB"
+
+
+def cloud_event(event_type: str, **data: Any) -> dict[str, Any]:
+    event = simulate_event(event_type, random.Random(), now=datetime.now(UTC), user_ids=["alice"])
+    event["id"] = str(uuid.uuid4())
+    event["data"].update(data)
+    return event
+
+
+def sb_message(
+    event: dict[str, Any] | None = None, *, body: bytes | None = None, delivery_count: int = 1
+) -> ServiceBusMessage:
+    """The message as the Functions host hands it over (what the publisher put on the topic)."""
+    outgoing = to_outgoing_message(event) if event is not None else None
+    return ServiceBusMessage(
+        body=body if body is not None else outgoing.body,
+        message_id=outgoing.message_id if outgoing else str(uuid.uuid4()),
+        content_type=outgoing.content_type if outgoing else "application/json",
+        subject=outgoing.subject if outgoing else None,
+        application_properties=dict(outgoing.application_properties) if outgoing else {},
+        user_properties={},
+        delivery_count=delivery_count,
+        enqueued_time_utc=datetime.now(UTC),
+    )
+
+
+async def trigger(topic: str, message: ServiceBusMessage) -> None:
+    await TRIGGERS[topic].build().get_user_function()(message)
+
+
+async def deliver_with_redelivery(event: dict[str, Any]) -> str:
+    """What Service Bus does: redeliver on exception, dead-letter after MaxDeliveryCount."""
+    topic = topic_for(event["type"])
+    for delivery_count in range(1, MAX_DELIVERY_COUNT + 1):
+        try:
+            await trigger(topic, sb_message(event, delivery_count=delivery_count))
+        except Exception as exc:  # any exception abandons the message, as in the host
+            last_error = type(exc).__name__
+            continue
+        return "completed"
+    return f"dead-lettered: MaxDeliveryCountExceeded after {last_error}"
+
+
+async def register(user: str, installation_id: str, platform: str, channel: str, language: str, interests=()) -> None:
+    response = await call(
+        function_app.register_device,
+        "PUT",
+        f"installations/{installation_id}",
+        user=user,
+        route_params={"installationId": installation_id},
+        json_body={"platform": platform, "pushChannel": channel, "language": language, "interests": list(interests)},
+    )
+    assert response.status_code == 200, response.get_body()
+
+
+@pytest.fixture
+async def people(services: Services, emulator: Emulator) -> None:
+    """alice (iPhone, German, HR), bob (Android, Spanish, HR), carol (Windows, English, no interests)."""
+    await register("alice", "alice-iphone", "apns", APNS, "de-DE", ["hr"])
+    await register("bob", "bob-pixel", "fcmv1", FCM, "es", ["hr"])
+    await register("carol", "carol-surface", "wns", WNS, "en-GB")
+
+
+def text_of(delivery: dict[str, Any]) -> str:
+    return json.dumps(delivery["payload"], ensure_ascii=False)
+
+
+class TestRouting:
+    async def test_a_finance_approval_reaches_only_the_approver_in_their_language(self, people, emulator: Emulator):
+        event = cloud_event("finance.budget_approval.requested", approverId="alice", amount="1234.5", currency="EUR")
+        await trigger("finance", sb_message(event))
+        [delivery] = await emulator.deliveries()
+        assert delivery["installationId"] == "alice-iphone"
+        assert delivery["templateName"] == "alert"
+        assert "Freigabe erforderlich" in text_of(delivery)
+        assert "1.234,50\u00a0€" in text_of(delivery)
+
+    async def test_hr_news_reaches_every_hr_follower_in_each_language(self, people, emulator: Emulator):
+        event = cloud_event("hr.employee.joined", displayName="Jana Novák", team="Platform")
+        await trigger("hr", sb_message(event))
+        deliveries = {d["installationId"]: d for d in await emulator.deliveries()}
+        assert set(deliveries) == {"alice-iphone", "bob-pixel"}
+        assert "Neu im Team" in text_of(deliveries["alice-iphone"])
+        assert "Nueva incorporación" in text_of(deliveries["bob-pixel"])
+
+    async def test_a_windows_device_gets_a_toast_in_english(self, people, emulator: Emulator):
+        event = cloud_event("orders.order.shipped", customerId="carol", total="99.9", currency="USD")
+        await trigger("orders", sb_message(event))
+        [delivery] = await emulator.deliveries()
+        assert delivery["installationId"] == "carol-surface"
+        assert delivery["headers"]["X-WNS-Type"] == "wns/toast"
+        assert "Order shipped" in text_of(delivery)
+
+    async def test_a_debit_under_the_threshold_reaches_nobody_and_one_above_reaches_the_owner(
+        self, people, emulator: Emulator
+    ):
+        preferences = {"interests": ["hr"], "debitThreshold": "500"}
+        response = await call(
+            function_app.update_my_preferences, "PUT", "me/preferences", user="bob", json_body=preferences
+        )
+        assert response.status_code == 200
+        await trigger("accounts", sb_message(cloud_event("accounts.debit.posted", ownerId="bob", amount="499.99")))
+        assert await emulator.deliveries() == []
+        await trigger("accounts", sb_message(cloud_event("accounts.debit.posted", ownerId="bob", amount="500")))
+        assert [d["installationId"] for d in await emulator.deliveries()] == ["bob-pixel"]
+
+    @pytest.mark.parametrize("event_type", sorted(__import__("shared.catalog", fromlist=["CATALOG"]).CATALOG))
+    async def test_every_event_type_reaches_exactly_its_audience(self, people, emulator: Emulator, event_type):
+        recipient_fields = ("approverId", "requesterId", "ownerId", "customerId")
+        event = cloud_event(event_type)
+        for field in recipient_fields:
+            if field in event["data"]:
+                event["data"][field] = "alice"
+        if event_type == "accounts.debit.posted":
+            event["data"]["amount"] = "1000"
+        await trigger(topic_for(event_type), sb_message(event))
+        receivers = sorted(d["installationId"] for d in await emulator.deliveries())
+        expected = ["alice-iphone", "bob-pixel"] if event_type.startswith("hr.") else ["alice-iphone"]
+        assert receivers == expected
+        assert all(d["payload"] for d in await emulator.deliveries())
+
+
+class TestExactlyOnce:
+    async def test_the_same_message_delivered_three_times_pushes_once(self, people, emulator: Emulator):
+        event = cloud_event("hr.employee.left")
+        for delivery_count in (1, 2, 3):
+            await trigger("hr", sb_message(event, delivery_count=delivery_count))
+        assert sorted(d["installationId"] for d in await emulator.deliveries()) == ["alice-iphone", "bob-pixel"]
+
+    async def test_two_concurrent_deliveries_of_one_event_push_once(self, people, emulator: Emulator):
+        event = cloud_event("finance.budget_approval.decided", requesterId="alice")
+        await asyncio.gather(trigger("finance", sb_message(event)), trigger("finance", sb_message(event)))
+        assert [d["installationId"] for d in await emulator.deliveries()] == ["alice-iphone"]
+
+    async def test_with_nh_faults_every_event_ends_delivered_once_or_dead_lettered(self, people, emulator: Emulator):
+        await emulator.faults(
+            {
+                "seed": 11,
+                "rules": [
+                    {"route": "send", "rate": 0.2, "status": 429, "retryAfter": 1},
+                    {"route": "send", "rate": 0.15, "status": 503},
+                    {"route": "send", "rate": 0.1, "drop": True},
+                ],
+            }
+        )
+        events = [cloud_event("finance.budget_approval.requested", approverId="alice") for _ in range(12)]
+        outcomes = [await deliver_with_redelivery(event) for event in events]
+        await emulator.clear_faults()
+        delivered = [d for d in await emulator.deliveries() if d["installationId"] == "alice-iphone"]
+        ids = [json.dumps(d["payload"]).count(event["id"]) for event in events for d in delivered]
+        per_event = {event["id"]: sum(event["id"] in json.dumps(d["payload"]) for d in delivered) for event in events}
+        for event, outcome in zip(events, outcomes, strict=True):
+            if outcome == "completed":
+                assert per_event[event["id"]] == 1, outcome
+            else:
+                assert per_event[event["id"]] <= 1
+                assert outcome.startswith("dead-lettered")
+        assert sum(ids) == len(delivered)
+
+
+class TestPoison:
+    @pytest.mark.parametrize(
+        ("body", "reason"),
+        [
+            (b"{oops", "invalid_json"),
+            (b'{"specversion":"1.0","id":"e1","source":"/lob/hr","type":"hr.unknown","data":{}}', "unknown_type"),
+            (
+                b'{"specversion":"1.0","id":"e2","source":"/lob/hr","type":"hr.employee.joined","data":{"team":1}}',
+                "invalid_payload",
+            ),
+            (b'{"pad":"' + b"x" * 300_000 + b'"}', "oversized"),
+        ],
+    )
+    async def test_poison_is_quarantined_listed_and_later_events_still_flow(
+        self, people, services: Services, emulator: Emulator, body, reason
+    ):
+        await trigger("hr", sb_message(body=body))
+        listing = await call(function_app.list_dead_letters, "GET", "deadletters", user="ops", roles="push.admin")
+        [item] = body_of(listing)["items"]
+        assert (item["kind"], item["reason"], item["topic"]) == ("quarantine", reason, "hr")
+        assert item["description"]
+        await trigger("hr", sb_message(cloud_event("hr.employee.joined")))
+        assert len(await emulator.deliveries()) == 2
+
+    async def test_dead_letter_listing_needs_the_admin_role(self, people):
+        response = await call(function_app.list_dead_letters, "GET", "deadletters", user="alice")
+        assert response.status_code == 403
+
+    async def test_replaying_a_quarantined_event_republishes_it(self, people, services: Services):
+        event = cloud_event("hr.employee.joined")
+        await trigger("finance", sb_message(event))  # wrong topic: unroutable
+        [item] = body_of(
+            await call(function_app.list_dead_letters, "GET", "deadletters", user="ops", roles="push.admin")
+        )["items"]
+        assert item["reason"] == "unroutable"
+        replay = await call(
+            function_app.replay_dead_letter,
+            "POST",
+            f"deadletters/{item['id']}/replay",
+            user="ops",
+            roles="push.admin",
+            route_params={"id": item["id"]},
+        )
+        assert replay.status_code == 202
+        [(topic, message)] = services.publisher.published  # type: ignore[attr-defined]
+        assert topic == "finance"
+        assert json.loads(message.body)["id"] == event["id"]
+
+
+class TestHttpsIntake:
+    async def test_a_lob_system_posts_a_cloud_event_and_it_is_published_to_its_topic(self, services: Services):
+        event = cloud_event("orders.order.placed", customerId="alice")
+        response = await call(
+            function_app.publish_event,
+            "POST",
+            "events",
+            user="erp",
+            roles="lob.publisher",
+            headers={"Content-Type": "application/cloudevents+json"},
+            body=json.dumps(event).encode(),
+        )
+        assert response.status_code == 202
+        assert body_of(response) == {"id": event["id"], "type": event["type"], "topic": "orders"}
+        [(topic, message)] = services.publisher.published  # type: ignore[attr-defined]
+        assert (topic, message.message_id, message.subject) == ("orders", event["id"], event["type"])
+        assert message.application_properties == {"type": event["type"], "source": "/lob/orders"}
+
+    async def test_events_the_catalog_rejects_get_problem_json(self, services: Services):
+        bad = cloud_event("orders.order.placed")
+        bad["data"].pop("total")
+        response = await call(
+            function_app.publish_event,
+            "POST",
+            "events",
+            user="erp",
+            roles="lob.publisher",
+            headers={"Content-Type": "application/cloudevents+json"},
+            body=json.dumps(bad).encode(),
+        )
+        assert response.status_code == 400
+        assert any(error["location"].endswith("total") for error in body_of(response)["errors"])
+        assert services.publisher.published == []  # type: ignore[attr-defined]
+
+    async def test_publishing_needs_the_publisher_role(self, services: Services):
+        response = await call(
+            function_app.publish_event,
+            "POST",
+            "events",
+            user="alice",
+            headers={"Content-Type": "application/cloudevents+json"},
+            body=json.dumps(cloud_event("orders.order.placed")).encode(),
+        )
+        assert response.status_code == 403
+
+    async def test_the_catalog_lists_every_type_with_schema_and_example(self, services: Services):
+        response = await call(
+            function_app.get_event_catalog, "GET", "events/catalog", user="erp", roles="lob.publisher"
+        )
+        assert response.status_code == 200
+        document = json.dumps(body_of(response))
+        for event_type in __import__("shared.catalog", fromlist=["CATALOG"]).CATALOG:
+            assert event_type in document
