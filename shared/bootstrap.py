@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from shared.config import Settings, load_settings
@@ -19,7 +19,7 @@ from shared.ports import (
 )
 from shared.registration import RegistrationPorts
 
-__all__ = ["Services", "override", "reset", "services", "use_bus"]
+__all__ = ["Services", "aclose", "override", "reset", "services", "use_bus"]
 
 
 def utc_now() -> datetime:
@@ -39,6 +39,13 @@ class Services:
     publisher: EventPublisher
     dead_letters: DeadLetterStore
     now: Callable[[], datetime] = utc_now
+    closers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
+
+    async def aclose(self) -> None:
+        """Close the clients this set created (HTTP pools, credentials), each once."""
+        closers, self.closers = self.closers, []
+        for close in reversed(closers):
+            await close()
 
     @property
     def registration(self) -> RegistrationPorts:
@@ -69,6 +76,13 @@ def services() -> Services:
 
         _state.services = build_services(load_settings(), _state.bus)
     return _state.services
+
+
+async def aclose() -> None:
+    """Close and forget the process's services (the dev host calls this when it stops)."""
+    built, _state.services = _state.services, None
+    if built is not None:
+        await built.aclose()
 
 
 @contextmanager

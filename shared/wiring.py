@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING
+
 from shared.adapters.tables import (
     TableDeliveryLog,
     TableInstallationMirror,
@@ -15,6 +18,9 @@ from shared.notification_hubs.client import NotificationHubsClient
 from shared.ports import DeadLetterStore, EventPublisher
 from shared.topics import TOPICS
 
+if TYPE_CHECKING:
+    from azure.servicebus.aio import ServiceBusClient
+
 __all__ = ["PUSH_SUBSCRIPTIONS", "build_services"]
 
 # The subscriptions whose dead-letter queues operators see: the push subscription on every LoB topic.
@@ -26,20 +32,30 @@ def build_services(settings: Settings, bus: tuple[EventPublisher, DeadLetterStor
     tables = make_table_service_client(
         settings.tables_endpoint, settings.tables_connection_string, settings.managed_identity_client_id
     )
-    publisher, dead_letters = bus if bus is not None else _service_bus_ports(settings)
+    closers: list[Callable[[], Awaitable[None]]] = []
+    if bus is None:
+        publisher, dead_letters, client = _service_bus_ports(settings)
+        closers.append(client.close)
+    else:
+        publisher, dead_letters = bus
+    push = NotificationHubsClient(settings.nh_connection_string, settings.nh_hub_name)
+    closers += [tables.close, push.aclose]
+    if tables.credential is not None and hasattr(tables.credential, "close"):
+        closers.append(tables.credential.close)
     return Services(
         settings=settings,
-        push=NotificationHubsClient(settings.nh_connection_string, settings.nh_hub_name),
+        push=push,
         installations=TableInstallationMirror(tables),
         preferences=TablePreferencesStore(tables),
         deliveries=TableDeliveryLog(tables),
         quarantine=TableQuarantineStore(tables),
         publisher=publisher,
         dead_letters=dead_letters,
+        closers=closers,
     )
 
 
-def _service_bus_ports(settings: Settings) -> tuple[EventPublisher, DeadLetterStore]:
+def _service_bus_ports(settings: Settings) -> tuple[EventPublisher, DeadLetterStore, ServiceBusClient]:
     """azure-servicebus with a connection string (emulator, keys) or the managed identity (Azure)."""
     from azure.identity.aio import DefaultAzureCredential, ManagedIdentityCredential
 
@@ -60,4 +76,4 @@ def _service_bus_ports(settings: Settings) -> tuple[EventPublisher, DeadLetterSt
         client = create_service_bus_client(
             fully_qualified_namespace=settings.service_bus_namespace, credential=credential
         )
-    return ServiceBusEventPublisher(client), ServiceBusDeadLetterStore(client, PUSH_SUBSCRIPTIONS)
+    return ServiceBusEventPublisher(client), ServiceBusDeadLetterStore(client, PUSH_SUBSCRIPTIONS), client

@@ -30,6 +30,8 @@ logger = logging.getLogger("local.devhost")
 BusMode = Literal["local", "azure"]
 _DRAIN_SECONDS = 10.0
 _DEFAULT_INJECTOR = "shared.bootstrap:use_bus"
+# Closes the app's clients on stop (the real host just ends the worker process; a clean stop here avoids warnings).
+_DEFAULT_CLOSER = "shared.bootstrap:aclose"
 
 
 @dataclass(frozen=True)
@@ -75,6 +77,19 @@ def _inject_bus(bus: LocalBus, environ: Mapping[str, str]) -> None:
         return
     injector(bus, bus)
     logger.info("local bus injected through %s", target)
+
+
+async def _close_app(environ: Mapping[str, str]) -> None:
+    target = environ.get("DEVHOST_APP_CLOSER", _DEFAULT_CLOSER)
+    module_name, _, attribute = target.partition(":")
+    try:
+        closer: Callable[[], Any] = getattr(importlib.import_module(module_name), attribute)
+    except (ImportError, AttributeError):
+        return
+    try:
+        await closer()
+    except Exception:
+        logger.exception("closing the app's clients failed")
 
 
 def _print_banner(specs: list[FunctionSpec], base_url: str, config: HostConfig, timers: TimerRunner | None) -> None:
@@ -195,6 +210,7 @@ async def serve(options: HostOptions) -> None:
         for task in background:
             with suppress(asyncio.CancelledError, Exception):
                 await task
+        await _close_app(os.environ)
         if azure_client is not None:
             await azure_client.close()
         if bus is not None:

@@ -1,0 +1,138 @@
+"""The whole app as processes on loopback: the NH emulator and the dev host (with its local bus) on free ports,
+wired to an Azurite table service. Used by the end-to-end tier; every process is stopped at exit, by PID."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from local.nh_emulator.config import FULL_RULE_NAME, WELL_KNOWN_FULL_KEY, connection_string
+from tests.support.azurite import free_port
+
+ROOT = Path(__file__).resolve().parents[2]
+HUB = "e2e"
+START_TIMEOUT = 30.0
+
+
+def wait_for(check: Callable[[], bool], what: str, timeout: float = START_TIMEOUT) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if check():
+            return
+        time.sleep(0.1)
+    raise TimeoutError(f"timed out waiting for {what}")
+
+
+@dataclass
+class Process:
+    """One child process with its log file; ``ready_url`` answers 200 once it is up."""
+
+    name: str
+    command: list[str]
+    ready_url: str
+    log: Path
+    env: dict[str, str] = field(default_factory=dict)
+    popen: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        with self.log.open("ab") as log:
+            self.popen = subprocess.Popen(
+                self.command, cwd=ROOT, env={**os.environ, **self.env}, stdout=log, stderr=subprocess.STDOUT
+            )
+        wait_for(self._answers, f"{self.name} ({self.log})")
+
+    def _answers(self) -> bool:
+        assert self.popen is not None
+        if self.popen.poll() is not None:
+            raise RuntimeError(f"{self.name} exited with {self.popen.returncode}:\n{self.log.read_text()[-4000:]}")
+        try:
+            return httpx.get(self.ready_url, timeout=1).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    def stop(self, sig: signal.Signals = signal.SIGTERM) -> None:
+        if self.popen is None or self.popen.poll() is not None:
+            return
+        self.popen.send_signal(sig)
+        try:
+            self.popen.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.popen.kill()
+            self.popen.wait()
+
+
+@dataclass
+class Stack:
+    """URLs of the running app and a handle on each process."""
+
+    api: str
+    emulator: str
+    emulator_process: Process
+    devhost: Process
+    state_dir: Path
+
+    def restart_devhost(self, sig: signal.Signals = signal.SIGTERM) -> None:
+        self.devhost.stop(sig)
+        self.devhost.start()
+
+
+def devhost_env(emulator_url: str, tables_connection: str, **overrides: str) -> dict[str, str]:
+    return {
+        "AUTH_MODE": "dev",
+        "PUSH_NH_CONNECTION_STRING": connection_string(emulator_url, FULL_RULE_NAME, WELL_KNOWN_FULL_KEY),
+        "PUSH_NH_HUB_NAME": HUB,
+        "PUSH_TABLES_CONNECTION_STRING": tables_connection,
+        "ServiceBusConnection": "local",
+        "LOB_SIMULATOR_ENABLED": "false",
+        "LOB_SIMULATOR_SCHEDULE": "0 0 0 1 1 *",
+        "PYTHONUNBUFFERED": "1",
+        **overrides,
+    }
+
+
+@contextlib.contextmanager
+def running_stack(tables_connection: str, workdir: Path, **env_overrides: str) -> Iterator[Stack]:
+    """Start the emulator and the dev host as subprocesses; stop both at exit, even when a test fails."""
+    emulator_port, api_port = free_port(), free_port()
+    emulator_url = f"http://127.0.0.1:{emulator_port}/"
+    state_dir = workdir / "devhost-state"
+    emulator = Process(
+        "NH emulator",
+        [sys.executable, "-m", "local.nh_emulator", "--port", str(emulator_port), "--hub", HUB],
+        f"{emulator_url}_emulator/health",
+        workdir / "nh-emulator.log",
+    )
+    devhost = Process(
+        "dev host",
+        [sys.executable, "-m", "local.devhost", "--port", str(api_port), "--state-dir", str(state_dir)],
+        f"http://127.0.0.1:{api_port}/admin/host/status",
+        workdir / "devhost.log",
+        env=devhost_env(emulator_url, tables_connection, **env_overrides),
+    )
+    try:
+        emulator.start()
+        devhost.start()
+        yield Stack(f"http://127.0.0.1:{api_port}/api", emulator_url, emulator, devhost, state_dir)
+    finally:
+        devhost.stop()
+        emulator.stop()
+
+
+def poll(fetch: Callable[[], Any], until: Callable[[Any], bool], timeout: float = 20.0, interval: float = 0.2) -> Any:
+    """Call ``fetch`` until ``until(result)`` holds; return the last result (the caller asserts on it)."""
+    deadline = time.monotonic() + timeout
+    result = fetch()
+    while not until(result) and time.monotonic() < deadline:
+        time.sleep(interval)
+        result = fetch()
+    return result
