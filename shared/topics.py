@@ -3,18 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from types import MappingProxyType
 
 __all__ = ["TOPICS", "source_for_topic"]
 
-TOPICS: Mapping[str, str] = MappingProxyType(
-    {
-        "hr": "/lob/hr",
-        "finance": "/lob/finance",
-        "accounts": "/lob/accounts",
-        "orders": "/lob/orders",
-    }
-)
+# Typed read-only; a plain dict underneath so that a test can add a LoB system in test data only.
+TOPICS: Mapping[str, str] = {
+    "hr": "/lob/hr",
+    "finance": "/lob/finance",
+    "accounts": "/lob/accounts",
+    "orders": "/lob/orders",
+}
 
 
 def source_for_topic(topic: str) -> str:

@@ -185,3 +185,28 @@ class TestScenarios:
         settle()
         assert client.inbox("shared-phone-a") == []
         assert received(client, "shared-phone-d", for_alice["id"]) == []
+
+
+class TestOperatorCli:
+    def test_lists_and_replays_an_event_nh_refused_after_the_cause_is_fixed(
+        self, client: ApiClient, stack: Stack, people: People, capsys
+    ):
+        """NH keeps refusing (403 with Retry-After, throttling): after MaxDeliveryCount the bus dead-letters the
+        event; once NH recovers, the operator replays it and it is delivered."""
+        from local.deadletters import main as deadletters
+
+        client.faults({"seed": 1, "rules": [{"route": "send", "rate": 1.0, "status": 403}]})
+        request = approval(people.alice, people.bob)
+        assert client.publish(request).status_code == 202
+        items = poll(client.dead_letters, until=lambda items: any(i["messageId"] == request["id"] for i in items))
+        [item] = [i for i in items if i["messageId"] == request["id"]]
+        assert (item["kind"], item["reason"]) == ("deadletter", "MaxDeliveryCountExceeded")
+        client.faults(None)
+
+        assert deadletters(["--api", stack.api, "list"]) == 0
+        assert item["id"] in capsys.readouterr().out
+        assert deadletters(["--api", stack.api, "replay", item["id"]]) == 0
+        assert "replayed" in capsys.readouterr().out
+        [delivery] = wait_for_delivery(client, people.devices[people.alice], request["id"])
+        assert "Freigabe erforderlich" in payload_text(delivery)
+        assert deadletters(["--api", stack.api, "replay", "q-doesnotexist"]) == 1
