@@ -370,3 +370,9 @@ def openapi_document() -> dict[str, Any]:
             },
         },
     }
+
+
+if __name__ == "__main__":
+    import json
+
+    print(json.dumps(openapi_document(), indent=2, ensure_ascii=False))
