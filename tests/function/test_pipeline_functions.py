@@ -7,14 +7,18 @@ import asyncio
 import json
 import random
 import uuid
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
+import httpx
 import pytest
 from azure.functions.servicebus import ServiceBusMessage
 
 import function_app
 from shared.bootstrap import Services
+from shared.notification_hubs.client import NotificationHubsClient
+from shared.notification_hubs.retry import RetryPolicy
 from shared.publishing import to_outgoing_message, topic_for
 from shared.simulator import simulate_event
 from tests.function.conftest import Emulator, body_of, call
@@ -165,7 +169,17 @@ class TestExactlyOnce:
         await asyncio.gather(trigger("finance", sb_message(event)), trigger("finance", sb_message(event)))
         assert [d["installationId"] for d in await emulator.deliveries()] == ["alice-iphone"]
 
-    async def test_with_nh_faults_every_event_ends_delivered_once_or_dead_lettered(self, people, emulator: Emulator):
+    async def test_with_nh_faults_every_event_ends_delivered_once_or_dead_lettered(
+        self, people, services: Services, emulator: Emulator
+    ):
+        """429 with Retry-After, 503, dropped connections and timeouts (latency beyond the client's timeout)."""
+        fast_timeout = NotificationHubsClient(
+            services.settings.nh_connection_string,
+            services.settings.nh_hub_name,
+            timeout=httpx.Timeout(0.5),
+            retry=RetryPolicy(max_attempts=3, base_delay=0.01, max_delay=0.05),
+        )
+        services.push, original = fast_timeout, services.push
         await emulator.faults(
             {
                 "seed": 11,
@@ -173,11 +187,16 @@ class TestExactlyOnce:
                     {"route": "send", "rate": 0.2, "status": 429, "retryAfter": 1},
                     {"route": "send", "rate": 0.15, "status": 503},
                     {"route": "send", "rate": 0.1, "drop": True},
+                    {"route": "send", "rate": 0.1, "latency": 0.8},
                 ],
             }
         )
         events = [cloud_event("finance.budget_approval.requested", approverId="alice") for _ in range(12)]
-        outcomes = [await deliver_with_redelivery(event) for event in events]
+        try:
+            outcomes = [await deliver_with_redelivery(event) for event in events]
+        finally:
+            services.push = original
+            await fast_timeout.aclose()
         await emulator.clear_faults()
         delivered = [d for d in await emulator.deliveries() if d["installationId"] == "alice-iphone"]
         ids = [json.dumps(d["payload"]).count(event["id"]) for event in events for d in delivered]
@@ -293,3 +312,23 @@ class TestHttpsIntake:
         document = json.dumps(body_of(response))
         for event_type in __import__("shared.catalog", fromlist=["CATALOG"]).CATALOG:
             assert event_type in document
+
+
+class TestSimulator:
+    async def test_the_timer_publishes_events_of_every_topic_when_enabled(self, services: Services, monkeypatch):
+        from azure.functions.timer import TimerRequest
+
+        monkeypatch.setattr(services, "settings", replace(services.settings, lob_simulator_enabled=True))
+        await function_app.simulate_lob_events.build().get_user_function()(TimerRequest(past_due=False))
+        published = services.publisher.published  # type: ignore[attr-defined]
+        assert {topic for topic, _ in published} == {"hr", "finance", "accounts", "orders"}
+        for topic, message in published:
+            assert topic_for(message.subject) == topic
+            assert message.message_id == json.loads(message.body)["id"]
+
+    async def test_the_timer_publishes_nothing_when_disabled(self, services: Services):
+        from azure.functions.timer import TimerRequest
+
+        assert services.settings.lob_simulator_enabled is False
+        await function_app.simulate_lob_events.build().get_user_function()(TimerRequest(past_due=True))
+        assert services.publisher.published == []  # type: ignore[attr-defined]

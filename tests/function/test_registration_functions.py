@@ -284,3 +284,19 @@ class TestHealthAndOpenApi:
             (path, method) for path, item in document["paths"].items() for method in item if method != "parameters"
         }
         assert routes == documented
+
+
+class TestRepair:
+    async def test_an_nh_outage_leaves_the_device_listed_as_pending_and_the_next_put_repairs_it(
+        self, services: Services, emulator: Emulator
+    ):
+        await emulator.faults({"seed": 3, "rules": [{"route": "installations", "rate": 1.0, "status": 503}]})
+        status, body = await register("alice", "alice-phone", {"platform": "apns", "pushChannel": APNS})
+        assert status == 503
+        assert body["status"] == 503
+        listed = body_of(await call(function_app.list_my_devices, "GET", "me/installations", user="alice"))
+        assert [(i["installationId"], i["state"]) for i in listed["installations"]] == [("alice-phone", "pending")]
+        await emulator.clear_faults()
+        status, body = await register("alice", "alice-phone", {"platform": "apns", "pushChannel": APNS})
+        assert (status, body["state"]) == (200, "active")
+        assert "alice-phone" in await emulator.installation_ids()
