@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from shared.config import Settings, load_settings
+from shared.dispatch import default_redelivery_backoff
 from shared.ports import (
     DeadLetterStore,
     DeliveryLog,
@@ -40,6 +41,7 @@ class Services:
     dead_letters: DeadLetterStore
     now: Callable[[], datetime] = utc_now
     closers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
+    redelivery_backoff: Callable[[int], float] = default_redelivery_backoff
 
     async def aclose(self) -> None:
         """Close the clients this set created (HTTP pools, credentials), each once."""

@@ -34,6 +34,7 @@ __all__ = [
     "DispatchPorts",
     "DispatchResult",
     "IncomingMessage",
+    "default_redelivery_backoff",
     "deliver_message",
     "quarantine_id",
 ]
@@ -66,6 +67,15 @@ class IncomingMessage:
     delivery_count: int = 1
 
 
+def default_redelivery_backoff(delivery_count: int) -> float:
+    """Seconds to hold a failed message before handing it back: 2, 4, 8, 16, then 30.
+
+    Service Bus redelivers an abandoned message at once; without a pause a short outage would burn every delivery
+    attempt in seconds and dead-letter the whole backlog. The host renews the lock meanwhile.
+    """
+    return float(min(2 ** max(delivery_count, 1), 30))
+
+
 @dataclass(frozen=True)
 class DispatchPorts:
     push: PushGateway
@@ -76,6 +86,7 @@ class DispatchPorts:
     # Longer than one send with its in-process retries can take, so a live holder is never taken over.
     stale_after: timedelta = timedelta(seconds=90)
     in_progress_poll: float = 0.25
+    redelivery_backoff: Callable[[int], float] = default_redelivery_backoff
 
 
 def quarantine_id(message: IncomingMessage) -> str:
@@ -87,7 +98,24 @@ def quarantine_id(message: IncomingMessage) -> str:
 
 
 async def deliver_message(message: IncomingMessage, ports: DispatchPorts) -> DispatchResult:
-    """Handle one message. Raises NhRetryableError / UpstreamUnavailableError when the bus should redeliver."""
+    """Handle one message. Raises UpstreamUnavailableError (NhRetryableError among them) when the bus should
+    redeliver, after holding the message for ``redelivery_backoff(delivery_count)`` seconds."""
+    try:
+        return await _deliver(message, ports)
+    except UpstreamUnavailableError as exc:
+        delay = ports.redelivery_backoff(message.delivery_count)
+        logger.warning(
+            "transient failure on message_id=%s delivery=%s (%s); handing it back to the bus in %.0f s",
+            message.message_id,
+            message.delivery_count,
+            type(exc).__name__,
+            delay,
+        )
+        await asyncio.sleep(delay)
+        raise
+
+
+async def _deliver(message: IncomingMessage, ports: DispatchPorts) -> DispatchResult:
     try:
         event = parse_cloud_event(message.body, message.content_type)
     except PermanentEventError as exc:

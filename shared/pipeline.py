@@ -23,6 +23,7 @@ async def deliver(message: IncomingMessage) -> DispatchResult:
         quarantine=services.quarantine,
         preferences=services.preferences,
         now=services.now,
+        redelivery_backoff=services.redelivery_backoff,
     )
     return await deliver_message(message, ports)
 

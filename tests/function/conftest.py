@@ -109,6 +109,7 @@ async def services(azurite_tables: str, emulator: Emulator) -> AsyncIterator[Ser
             publisher=RecordingPublisher(),
             dead_letters=InMemoryDeadLetters(),
             now=lambda: datetime.now(UTC),
+            redelivery_backoff=lambda _count: 0.0,
         )
         with bootstrap.override(built):
             yield built

@@ -5,12 +5,19 @@ from __future__ import annotations
 import asyncio
 import json
 import random
+from dataclasses import replace as dc_replace
 from datetime import UTC, datetime, time, timedelta
 from decimal import Decimal
 
 import pytest
 
-from shared.dispatch import DispatchPorts, DispatchResult, IncomingMessage, deliver_message
+from shared.dispatch import (
+    DispatchPorts,
+    DispatchResult,
+    IncomingMessage,
+    default_redelivery_backoff,
+    deliver_message,
+)
 from shared.models import DeliveryState, Preferences, QuietHours
 from shared.notification_hubs.errors import NhInvalidRequestError, NhThrottledError
 from shared.publishing import topic_for
@@ -52,6 +59,7 @@ def ports() -> DispatchPorts:
         now=lambda: NOW,
         stale_after=timedelta(seconds=2),
         in_progress_poll=0.01,
+        redelivery_backoff=lambda _count: 0.0,
     )
 
 
@@ -156,3 +164,31 @@ class TestDeliverMessage:
         assert claim.status.value == "claimed"
         assert await deliver_message(message(news), ports) is DispatchResult.SENT
         assert (await ports.deliveries.get(news["id"], "push")).attempt == 2
+
+
+class TestRedeliveryBackoff:
+    def test_default_backoff_grows_and_is_capped(self):
+        assert [default_redelivery_backoff(n) for n in range(1, 7)] == [2, 4, 8, 16, 30, 30]
+
+    async def test_a_transient_failure_holds_the_message_before_handing_it_back(self, ports):
+        """Without the pause, an outage of seconds would burn every delivery attempt at once."""
+        asked: list[int] = []
+
+        def backoff(count: int) -> float:
+            asked.append(count)
+            return 0.0
+
+        ports = dc_replace(ports, redelivery_backoff=backoff)
+        ports.push.fail_sends = [NhThrottledError("busy", status_code=429, retry_after=1)]
+        news = message(event("hr.employee.joined"))
+        third_delivery = IncomingMessage(**{**news.__dict__, "delivery_count": 3})
+        with pytest.raises(NhThrottledError):
+            await deliver_message(third_delivery, ports)
+        assert asked == [3]
+
+    async def test_permanent_problems_are_not_held(self, ports):
+        asked: list[int] = []
+        ports = dc_replace(ports, redelivery_backoff=lambda count: asked.append(count) or 0.0)
+        poison = IncomingMessage(topic="hr", subscription="push", message_id="m", body=b"{")
+        assert await deliver_message(poison, ports) is DispatchResult.QUARANTINED
+        assert asked == []
