@@ -58,6 +58,12 @@ def templates_for(platform: Platform, language: str) -> dict[str, InstallationTe
     return _wns(title, body)
 
 
+# If a push is ever sent twice (a crash between NH accepting it and the delivery log recording it), the device
+# replaces the first notification with the second instead of showing both: APNs collapse id, FCM tag, WNS tag.
+COLLAPSE_ID = "$(eventId,64)"
+WNS_TAG = "$(eventId,16)"  # WNS tags are at most 16 characters
+
+
 def _event_data() -> dict[str, str]:
     return {
         "eventId": "$(eventId)",
@@ -80,7 +86,10 @@ def _apns(title: str, body: str) -> dict[str, InstallationTemplate]:
     }
     silent = {"aps": {"content-available": 1}, **_event_data(), "title": title, "body": body}
     return {
-        "alert": InstallationTemplate(body=_json(alert), headers={"apns-push-type": "alert", "apns-priority": "10"}),
+        "alert": InstallationTemplate(
+            body=_json(alert),
+            headers={"apns-push-type": "alert", "apns-priority": "10", "apns-collapse-id": COLLAPSE_ID},
+        ),
         "silent": InstallationTemplate(
             body=_json(silent), headers={"apns-push-type": "background", "apns-priority": "5"}
         ),
@@ -92,7 +101,7 @@ def _fcmv1(title: str, body: str) -> dict[str, InstallationTemplate]:
         "message": {
             "notification": {"title": title, "body": body},
             "data": _event_data(),
-            "android": {"priority": "high"},
+            "android": {"priority": "high", "notification": {"tag": COLLAPSE_ID}},
         }
     }
     silent = {"message": {"data": {**_event_data(), "title": title, "body": body}, "android": {"priority": "normal"}}}
@@ -114,6 +123,6 @@ def _wns(title: str, body: str) -> dict[str, InstallationTemplate]:
         "</event>"
     )
     return {
-        "alert": InstallationTemplate(body=toast, headers={"X-WNS-Type": "wns/toast"}),
+        "alert": InstallationTemplate(body=toast, headers={"X-WNS-Type": "wns/toast", "X-WNS-Tag": WNS_TAG}),
         "silent": InstallationTemplate(body=raw, headers={"X-WNS-Type": "wns/raw"}),
     }

@@ -20,7 +20,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from shared.errors import UpstreamUnavailableError
+from shared.errors import ConflictError, UpstreamUnavailableError
 from shared.events import PermanentEventError, parse_cloud_event
 from shared.models import Claim, ClaimStatus, DeliveryRecord, DeliveryState, QuarantinedMessage
 from shared.notification_hubs.errors import NhRequestError, NhRetryableError, NhValidationError
@@ -87,6 +87,7 @@ class DispatchPorts:
     stale_after: timedelta = timedelta(seconds=90)
     in_progress_poll: float = 0.25
     redelivery_backoff: Callable[[int], float] = default_redelivery_backoff
+    finish_attempts: int = 5
 
 
 def quarantine_id(message: IncomingMessage) -> str:
@@ -162,7 +163,8 @@ async def _deliver(message: IncomingMessage, ports: DispatchPorts) -> DispatchRe
         )
         return DispatchResult.QUARANTINED
     send_ms = (time.perf_counter() - started) * 1000
-    await ports.deliveries.finish(
+    await _record_sent(
+        ports,
         claim,
         _finished(
             record,
@@ -185,6 +187,29 @@ async def _deliver(message: IncomingMessage, ports: DispatchPorts) -> DispatchRe
         send_ms,
     )
     return DispatchResult.SENT
+
+
+async def _record_sent(ports: DispatchPorts, claim: Claim, record: DeliveryRecord) -> None:
+    """Record a push NH has accepted. Never raises a transient error: the push is out, and handing the message
+    back to the bus could only push it again or dead-letter an event the phone already has. The write is retried
+    with the redelivery backoff; if storage stays away, the claim turns stale and the outcome is only in the logs.
+    """
+    for attempt in range(1, ports.finish_attempts + 1):
+        try:
+            await ports.deliveries.finish(claim, record)
+            return
+        except UpstreamUnavailableError:
+            if attempt == ports.finish_attempts:
+                break
+            await asyncio.sleep(ports.redelivery_backoff(attempt))
+        except ConflictError:
+            logger.error("event_id=%s was taken over by another delivery while this one sent it", claim.event_id)
+            return
+    logger.error(
+        "event_id=%s was pushed (notification_id=%s) but the delivery log could not record it",
+        claim.event_id,
+        record.notification_id,
+    )
 
 
 async def _claim(ports: DispatchPorts, event_id: str, subscription: str) -> Claim:

@@ -75,6 +75,7 @@ class InMemoryDeliveryLog:
     def __init__(self) -> None:
         self.records: dict[tuple[str, str], tuple[DeliveryRecord, int]] = {}
         self._versions = itertools.count(1)
+        self.fail_finish: list[Exception] = []
 
     async def claim(self, event_id: str, subscription: str, *, now: datetime, stale_after: timedelta) -> Claim:
         key = (event_id, subscription)
@@ -97,6 +98,8 @@ class InMemoryDeliveryLog:
         return Claim(status, record.event_id, record.subscription, record.attempt, etag=str(version))
 
     async def finish(self, claim: Claim, record: DeliveryRecord) -> None:
+        if self.fail_finish:
+            raise self.fail_finish.pop(0)
         key = (claim.event_id, claim.subscription)
         current = self.records.get(key)
         if current is None or str(current[1]) != claim.etag:

@@ -57,7 +57,7 @@ class TestTemplatesFor:
         assert payload["eventType"] == "orders.order.shipped"
         assert payload["deepLink"] == PROPS["deepLink"]
         headers = templates_for(Platform.APNS, "de")["alert"].headers
-        assert headers == {"apns-push-type": "alert", "apns-priority": "10"}
+        assert headers == {"apns-push-type": "alert", "apns-priority": "10", "apns-collapse-id": "$(eventId,64)"}
 
     def test_apns_silent_is_a_background_push(self):
         payload = json.loads(_render(Platform.APNS, "silent"))
@@ -69,7 +69,7 @@ class TestTemplatesFor:
     def test_fcm_alert_has_notification_and_string_only_data(self):
         message = json.loads(_render(Platform.FCMV1, "alert"))["message"]
         assert message["notification"] == {"title": "Titel", "body": "Text & <mehr>"}
-        assert message["android"] == {"priority": "high"}
+        assert message["android"] == {"priority": "high", "notification": {"tag": "ev-1"}}
         assert set(message["data"]) == {"eventId", "eventType", "deepLink", "category"}
         assert all(isinstance(value, str) for value in message["data"].values())
 
@@ -88,7 +88,10 @@ class TestTemplatesFor:
         assert binding is not None
         assert binding.get("template") == "ToastGeneric"
         assert [text.text for text in binding.findall("text")] == ["Titel", "Text & <mehr>"]
-        assert templates_for(Platform.WNS, "de")["alert"].headers == {"X-WNS-Type": "wns/toast"}
+        assert templates_for(Platform.WNS, "de")["alert"].headers == {
+            "X-WNS-Type": "wns/toast",
+            "X-WNS-Tag": "$(eventId,16)",
+        }
 
     def test_wns_silent_is_a_raw_push_with_an_xml_body(self):
         """NH takes WNS template bodies as XML only, so the raw payload is XML too."""
@@ -122,3 +125,17 @@ class TestAgainstTheNhClient:
             templates=templates_for(platform, "es"),
         )
         validate_installation(installation)
+
+
+class TestCollapse:
+    """A push sent twice (the crash window) replaces the first notification on the device instead of adding one."""
+
+    def test_each_alert_carries_the_event_id_as_its_collapse_key(self):
+
+        properties = {"eventId": "0b5e6f1c-5d8f-4a56-9d1f-3c1d2e4f5a6b"}
+        apns = templates_for(Platform.APNS, "en")["alert"].headers["apns-collapse-id"]
+        wns = templates_for(Platform.WNS, "en")["alert"].headers["X-WNS-Tag"]
+        fcm = json.loads(templates_for(Platform.FCMV1, "en")["alert"].body)["message"]["android"]["notification"]["tag"]
+        rendered = {render_template(f'"{h}"', BodyFormat.JSON, properties).strip('"') for h in (apns, fcm)}
+        assert rendered == {properties["eventId"]}
+        assert render_template(f'"{wns}"', BodyFormat.JSON, properties).strip('"') == properties["eventId"][:16]

@@ -18,6 +18,7 @@ from shared.dispatch import (
     default_redelivery_backoff,
     deliver_message,
 )
+from shared.errors import UpstreamUnavailableError
 from shared.models import DeliveryState, Preferences, QuietHours
 from shared.notification_hubs.errors import NhInvalidRequestError, NhThrottledError
 from shared.publishing import topic_for
@@ -192,3 +193,20 @@ class TestRedeliveryBackoff:
         poison = IncomingMessage(topic="hr", subscription="push", message_id="m", body=b"{")
         assert await deliver_message(poison, ports) is DispatchResult.QUARANTINED
         assert asked == []
+
+
+class TestRecordingAfterTheSend:
+    async def test_a_storage_blip_after_the_send_is_retried_and_the_message_completes(self, ports):
+        news = event("hr.employee.joined")
+        ports.deliveries.fail_finish = [UpstreamUnavailableError("tables down")] * 2
+        assert await deliver_message(message(news), ports) is DispatchResult.SENT
+        assert (await ports.deliveries.get(news["id"], "push")).state is DeliveryState.SENT
+        assert len(ports.push.sends) == 1
+
+    async def test_storage_down_after_the_send_never_hands_the_message_back(self, ports):
+        """Raising now could only push again or dead-letter an event the phone already has."""
+        news = event("hr.employee.joined")
+        ports.deliveries.fail_finish = [UpstreamUnavailableError("tables down")] * 10
+        assert await deliver_message(message(news), ports) is DispatchResult.SENT
+        assert len(ports.push.sends) == 1
+        assert (await ports.deliveries.get(news["id"], "push")).state is DeliveryState.CLAIMED
