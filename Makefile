@@ -4,7 +4,8 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 
-.PHONY: setup run test lint typecheck test-unit test-contract test-integration test-function test-e2e infra-check nh-emulator clean
+.PHONY: setup run test lint typecheck test-unit test-contract test-integration test-function test-e2e test-reliability \
+	reliability-full infra-check nh-emulator bench bench-quick clean
 
 setup: $(VENV)/.installed node_modules/.installed
 
@@ -45,6 +46,22 @@ test-function: setup
 
 test-e2e: setup
 	$(PY) -m pytest tests/e2e
+
+test-reliability: setup
+	$(PY) -m pytest tests/reliability
+
+# The full-size reliability run (5,000 events, 60 s load, thousands of generated requests); writes docs/reliability.md.
+reliability-full: setup
+	$(PY) -m tests.reliability --full
+
+# Benchmarks (bench-only packages and Debian's wrk); write docs/benchmarks.md and docs/bench-*.png.
+bench: setup
+	$(PY) -m pip install --quiet -r requirements-bench.txt
+	$(PY) -m bench
+
+bench-quick: setup
+	$(PY) -m pip install --quiet -r requirements-bench.txt
+	$(PY) -m bench --quick
 
 CHECKOV := .venv-checkov/bin/checkov
 

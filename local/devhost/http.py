@@ -6,12 +6,14 @@ import json
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
+from urllib.parse import unquote
 
 import azure.functions as func
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
+from starlette.types import Receive, Scope, Send
 
 from local.devhost.functions import FunctionSpec, TriggerKind
 from local.devhost.invoke import invoke
@@ -54,7 +56,7 @@ def create_http_app(specs: list[FunctionSpec], *, route_prefix: str, run_admin: 
         return Response(status_code=202)
 
     async def dispatch(request: Request) -> Response:
-        path = request.url.path
+        path = _decoded_path(request)
         if prefix and not (path == prefix or path.startswith(prefix + "/")):
             return Response(status_code=404)
         relative = path[len(prefix) :]
@@ -81,14 +83,20 @@ def create_http_app(specs: list[FunctionSpec], *, route_prefix: str, run_admin: 
             return Response(status_code=500)
         return _to_response(spec.name, result)
 
-    methods = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
-    return Starlette(
+    async def functions_app(scope: Scope, receive: Receive, send: Send) -> None:
+        response = await dispatch(Request(scope, receive))
+        await response(scope, receive, send)
+
+    app = Starlette(
         routes=[
             Route("/admin/host/status", status, methods=["GET"]),
             Route("/admin/functions/{name}", admin_run, methods=["POST"]),
-            Route("/{path:path}", dispatch, methods=methods),
         ]
     )
+    # Everything else goes to the functions' own route table. Not a "/{path:path}" route: Starlette's path
+    # pattern stops at a line break, and the app must see such route values to refuse them itself.
+    app.router.default = functions_app
+    return app
 
 
 def _headers(request: Request) -> dict[str, str]:
@@ -125,3 +133,12 @@ def _to_response(name: str, result: Any) -> Response:
             f"{mimetype}; charset={charset}" if mimetype.startswith("text/") else mimetype
         )
     return response
+
+
+def _decoded_path(request: Request) -> str:
+    """The request path percent-decoded from the raw bytes: uvicorn's decoded path drops control characters
+    (``a%09b`` arrives as ``ab``), which would hand the app a different route value than the client sent."""
+    raw = request.scope.get("raw_path")
+    if not raw:
+        return request.url.path
+    return unquote(bytes(raw).decode("ascii", errors="replace"))

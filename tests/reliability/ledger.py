@@ -8,7 +8,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["Outcome", "Tally", "count_outcomes", "delivery_counts", "markdown_table"]
+__all__ = ["Outcome", "Tally", "count_outcomes", "delivery_counts", "event_id_in", "markdown_table"]
 
 
 @dataclass(frozen=True)
@@ -79,22 +79,25 @@ def _by_reason(counts: Counter[str]) -> str:
 
 
 def delivery_counts(deliveries: Iterable[Mapping[str, Any]], event_ids: set[str]) -> dict[str, Counter[str]]:
-    """Pushes per event id per installation, from the emulator's /_emulator/deliveries (only ``event_ids``)."""
+    """Pushes per event id per installation, from the emulator's /_emulator/deliveries (only ``event_ids``).
+
+    A delivery's event id is its ``eventId`` key when the caller resolved it, else the one in its payload.
+    """
     counts: dict[str, Counter[str]] = {}
     for delivery in deliveries:
-        event_id = _event_id(delivery.get("payload"))
+        event_id = delivery.get("eventId") or event_id_in(delivery.get("payload"))
         if event_id in event_ids:
             counts.setdefault(event_id, Counter())[str(delivery["installationId"])] += 1
     return counts
 
 
-def _event_id(payload: Any) -> str | None:
-    """The eventId the device templates put in every platform's payload (APNs/FCM JSON, WNS XML attribute)."""
+def event_id_in(payload: Any) -> str | None:
+    """The eventId in a delivered payload (APNs/FCM JSON, the WNS raw XML attribute); None when it has none."""
     if isinstance(payload, Mapping):
         if isinstance(payload.get("eventId"), str):
             return str(payload["eventId"])
         for value in payload.values():
-            found = _event_id(value)
+            found = event_id_in(value)
             if found is not None:
                 return found
         return None
@@ -102,7 +105,7 @@ def _event_id(payload: Any) -> str | None:
         if 'eventId="' in payload:  # WNS toast XML
             return payload.split('eventId="', 1)[1].split('"', 1)[0]
         try:
-            return _event_id(json.loads(payload))
+            return event_id_in(json.loads(payload))
         except ValueError:
             return None
     return None

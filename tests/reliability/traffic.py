@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import random
 import re
 import sys
@@ -11,7 +12,7 @@ import time
 import uuid
 from collections import Counter
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -23,8 +24,9 @@ from local.bus.topology import load_topology
 from shared.publishing import to_outgoing_message, topic_for
 from shared.simulator import simulate_event
 from shared.topics import TOPICS
-from tests.reliability.ledger import Tally, count_outcomes
-from tests.support.stack import ROOT, Process, Stack, devhost_env, free_port
+from tests.reliability.ledger import Tally, count_outcomes, event_id_in
+from tests.support.azurite import free_port
+from tests.support.stack import ROOT, Process, Stack, devhost_env
 
 __all__ = [
     "ADDRESSED_TYPES",
@@ -140,7 +142,9 @@ def expected_installations(events: Sequence[dict[str, Any]], fleet: Fleet) -> di
     return {event["id"]: fleet.devices[event["data"][ADDRESSED_TYPES[event["type"]]]] for event in events}
 
 
-async def publish(bus_file: Path, events: Sequence[dict[str, Any]], topology: Path = TOPOLOGY, batch: int = 100) -> None:
+async def publish(
+    bus_file: Path, events: Sequence[dict[str, Any]], topology: Path = TOPOLOGY, batch: int = 100
+) -> None:
     """Publish ``events`` straight onto the dev host's local bus, in batches per topic (as a LoB system on AMQP)."""
     bus = LocalBus(bus_file, load_topology(topology))
     try:
@@ -161,11 +165,25 @@ class Observer:
     stack: Stack
     http: httpx.Client
     topology: Path = TOPOLOGY
+    _send_events: dict[str, str | None] = field(default_factory=dict)
 
     def deliveries(self) -> list[dict[str, Any]]:
+        """Every push the emulator delivered, each with the ``eventId`` of the send that caused it."""
         response = self.http.get(f"{self.stack.emulator}_emulator/deliveries")
         response.raise_for_status()
-        return list(response.json())
+        found = list(response.json())
+        for delivery in found:
+            delivery["eventId"] = event_id_in(delivery.get("payload")) or self._send_event(delivery["notificationId"])
+        return found
+
+    def _send_event(self, notification_id: str) -> str | None:
+        """The eventId property of a template send, from the emulator's record of it (a WNS toast has none)."""
+        if notification_id not in self._send_events:
+            response = self.http.get(f"{self.stack.emulator}_emulator/notifications/{notification_id}")
+            response.raise_for_status()
+            properties = json.loads(response.json()["body"])
+            self._send_events[notification_id] = properties.get("eventId") if isinstance(properties, dict) else None
+        return self._send_events[notification_id]
 
     def dead_letters(self) -> list[dict[str, Any]] | None:
         """The listing, or None while the API cannot produce it (the dev host restarting, storage down)."""
@@ -207,9 +225,9 @@ class Observer:
             last = self.tally(scenario, expected) or last
             if last is not None and last.lost == 0 and self.active_messages() == 0:
                 time.sleep(settle)
-                final = self.tally(scenario, expected) or last
-                final.notes["drain seconds"] = round(time.monotonic() - started - settle, 1)
-                return final
+                settled = self.tally(scenario, expected) or last
+                settled.notes["drain seconds"] = round(time.monotonic() - started - settle, 1)
+                return settled
             time.sleep(1.0)
         final = self.tally(scenario, expected) or last
         assert final is not None, "the dead-letter listing never answered"

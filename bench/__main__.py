@@ -1,0 +1,143 @@
+"""``python -m bench [--quick] [--only sends,pipeline,registration,audience]``: run, save JSON, write the doc."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import os
+import tempfile
+import time
+from collections import Counter
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from bench import audience, machine, pipeline, plots, reference, registration, report, sends
+from bench.procs import ROOT, azurite
+from bench.target import nh_target
+
+SECTIONS = ("sends", "pipeline", "registration", "audience")
+RESULTS = ROOT / "bench" / "results"
+DOCS = ROOT / "docs"
+
+
+async def _pipeline(
+    target: Any, tables: str, workdir: Path, *, quick: bool, children: dict[str, Any]
+) -> dict[str, Any]:
+    events = 300 if quick else 10_000
+    ours = []
+    stages: Counter[str] = Counter()
+    for concurrency in pipeline.CONCURRENCY:
+        row = await pipeline.run_ours(
+            target,
+            tables,
+            workdir,
+            count=events,
+            concurrency=concurrency,
+            seed=concurrency,
+            meter_children=children,
+            stages=stages if concurrency == 1 else None,
+        )
+        if concurrency == 1:
+            row["stage_ms_per_event"] = {name: round(1000 * seconds / events, 3) for name, seconds in stages.items()}
+        ours.append(row)
+        print(
+            f"  pipeline ours c={concurrency:<3} {row['per_second']:>7.1f} events/s"
+            f" ({row['failed_invocations']} failed)"
+        )
+    refs = []
+    for keep_alive in (False, True):
+        row = await reference.run_reference(
+            target, workdir, count=events, seed=1000 + keep_alive, keep_alive=keep_alive, meter_children=children
+        )
+        refs.append(row)
+        print(f"  pipeline {row['variant']:<45} {row['per_second']:>7.1f} events/s")
+    profile_events = 300 if quick else 2_000
+    profiled = await pipeline.run_ours(
+        target,
+        tables,
+        workdir,
+        count=profile_events,
+        concurrency=16,
+        seed=5000,
+        meter_children=children,
+        profile_to=RESULTS / f"profile-pipeline{'-quick' if quick else ''}.txt",
+    )
+    return {"events": events, "ours": ours, "reference": refs, "profile": profiled}
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Run the benchmarks, write bench/results/*.json, docs/benchmarks.md and docs/bench-*.png."""
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="reduced sizes and durations (under a minute)")
+    parser.add_argument("--only", default=",".join(SECTIONS), help="comma-separated subset of " + ", ".join(SECTIONS))
+    parser.add_argument("--render", action="store_true", help="only redraw the doc and plots from the saved JSON")
+    args = parser.parse_args(argv)
+    name = "benchmarks-quick.json" if args.quick else "benchmarks.json"
+    if args.render:
+        _write_outputs(json.loads((RESULTS / name).read_text(encoding="utf-8")), RESULTS / name)
+        return
+    wanted = [name.strip() for name in args.only.split(",") if name.strip()]
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    results: dict[str, Any] = {"quick": args.quick, "machine": machine.describe(), "timings": {}}
+    started = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix="push-bench-") as directory:
+        workdir = Path(directory)
+        with azurite(workdir) as (tables_process, tables), nh_target(workdir, sink=True, name="sink") as sink:
+            os.environ["SSL_CERT_FILE"] = str(sink.ca_file)
+            children = {"NH sink": sink.process, "Azurite": tables_process}
+            emulator_children = {"Azurite": tables_process}
+
+            def run_registration() -> dict[str, Any]:
+                with nh_target(workdir, sink=False, name="emulator") as emulator:
+                    emulator_children["NH emulator"] = emulator.process
+                    return registration.run(emulator, tables, workdir, quick=args.quick, children=emulator_children)
+
+            sections: dict[str, tuple[str, Callable[[], dict[str, Any]]]] = {
+                "sends": ("1. NH send throughput", lambda: sends.run(sink, workdir, quick=args.quick)),
+                "pipeline": (
+                    "2. Pipeline throughput",
+                    lambda: asyncio.run(_pipeline(sink, tables, workdir, quick=args.quick, children=children)),
+                ),
+                "registration": ("3. Registration", run_registration),
+                "audience": (
+                    "4. Cost against audience size",
+                    lambda: audience.run(tables, workdir, quick=args.quick, children={"Azurite": tables_process}),
+                ),
+            }
+            for key in [name for name in SECTIONS if name in wanted]:
+                title, run_section = sections[key]
+                print(title, flush=True)
+                section = time.perf_counter()
+                os.environ["SSL_CERT_FILE"] = str(sink.ca_file)
+                try:
+                    results[key] = run_section()
+                except Exception as exc:  # one failing section must not lose the others' figures
+                    logging.exception("section %s failed", key)
+                    results[key] = {"error": f"{type(exc).__name__}: {exc}"}
+                results["timings"][key] = round(time.perf_counter() - section, 1)
+                (RESULTS / name).write_text(json.dumps(results, indent=1) + "\n", encoding="utf-8")
+    results["timings"]["total"] = round(time.perf_counter() - started, 1)
+    results["machine"]["load_average_after"] = Path("/proc/loadavg").read_text().split()[:3]
+    (RESULTS / name).write_text(json.dumps(results, indent=1) + "\n", encoding="utf-8")
+    _write_outputs(results, RESULTS / name)
+    print(f"wrote {RESULTS / name}, docs/benchmarks.md and plots in {results['timings']['total']} s")
+
+
+def _write_outputs(results: dict[str, Any], json_path: Path) -> None:
+    for section_name, draw in (
+        ("sends", plots.sends),
+        ("pipeline", plots.pipeline),
+        ("registration", plots.registration),
+        ("audience", plots.audience),
+    ):
+        if section_name in results and "error" not in results[section_name]:
+            draw(results[section_name], DOCS / f"bench-{section_name}.png")
+    (DOCS / "benchmarks.md").write_text(report.render(results, json_path), encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,234 @@
+"""Benchmark 2: events per second through the push subscription's function, against the reference pattern.
+
+Ours: ``function_app.dispatch_hr_event`` run by the dev host's own Service Bus trigger (``LocalBusTrigger``:
+peek-lock receive from the local bus, invoke, complete) with ``maxConcurrentCalls`` = 1, 16, 64, on the services
+the app builds for itself (``shared.wiring.build_services``: one NH client, one TableServiceClient on Azurite).
+Each event is claimed in the delivery log, sent as one template send, and recorded.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import time
+from collections import Counter
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, TypeVar
+
+from bench.procs import ROOT, CpuMeter
+from bench.target import HUB, Target
+from local.bus import LocalBus, load_topology
+from local.devhost.functions import FunctionSpec, index_app, load_app
+from local.devhost.servicebus import LocalBusTrigger
+from shared import bootstrap
+from shared.config import Settings
+from shared.publishing import to_outgoing_message
+from shared.simulator import simulate_event
+from shared.wiring import build_services
+
+TOPIC, SUBSCRIPTION = "hr", "push"
+HR_TYPES = ("hr.employee.joined", "hr.employee.left", "hr.employee.team_changed")
+CONCURRENCY = (1, 16, 64)
+T = TypeVar("T")
+
+
+class _ErrorCount(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.ERROR)
+        self.count = 0
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.count += 1
+
+
+_specs: dict[str, FunctionSpec] = {}
+
+
+def function_spec(name: str = "dispatch_hr_event") -> FunctionSpec:
+    """The app's function as the dev host indexes it (FunctionApp.get_functions may run once per process)."""
+    if not _specs:
+        _specs.update({spec.name: spec for spec in index_app(load_app("function_app"))})
+    return _specs[name]
+
+
+def settings_for(target: Target, tables: str) -> Settings:
+    """The app settings the function reads, pointing at the benchmark's NH target and Azurite."""
+    return Settings.from_env(
+        {
+            "AUTH_MODE": "dev",
+            "PUSH_NH_CONNECTION_STRING": target.connection_string,
+            "PUSH_NH_HUB_NAME": HUB,
+            "PUSH_TABLES_CONNECTION_STRING": tables,
+            "ServiceBusConnection": "local",
+        }
+    )
+
+
+def hr_events(count: int, seed: int) -> list[dict[str, Any]]:
+    """``count`` HR CloudEvents (audience topic:hr, so no per-user preference lookup), unique ids."""
+    rng = random.Random(seed)
+    now = datetime.now(UTC)
+    return [simulate_event(HR_TYPES[i % len(HR_TYPES)], rng, now=now) for i in range(count)]
+
+
+async def fill_bus(path: Path, count: int, seed: int) -> LocalBus:
+    """A fresh local bus (the project's topology) holding ``count`` HR events on hr/push."""
+    bus = LocalBus(path, load_topology(ROOT / "infra" / "servicebus-topology.json"))
+    events = hr_events(count, seed)
+    for start in range(0, count, 500):
+        await bus.publish(TOPIC, [to_outgoing_message(event) for event in events[start : start + 500]])
+    return bus
+
+
+async def drain(bus: LocalBus, poll: float = 0.05, limit: float = 900.0) -> None:
+    """Wait until hr/push holds no message (all completed, or dead-lettered)."""
+    deadline = time.monotonic() + limit
+    while await bus.count_active(TOPIC, SUBSCRIPTION) > 0:
+        if time.monotonic() > deadline:
+            raise TimeoutError("the subscription did not drain")
+        await asyncio.sleep(poll)
+
+
+class _Timed:
+    """Wraps an object; awaits of the named coroutine methods add their wall time to ``totals``."""
+
+    def __init__(self, inner: Any, names: tuple[str, ...], totals: Counter[str], prefix: str) -> None:
+        self._inner = inner
+        self._names = names
+        self._totals = totals
+        self._prefix = prefix
+
+    def __getattr__(self, name: str) -> Any:
+        attribute = getattr(self._inner, name)
+        if name not in self._names:
+            return attribute
+        return _timed(attribute, self._totals, f"{self._prefix}.{name}")
+
+
+def _timed(call: Callable[..., Awaitable[T]], totals: Counter[str], key: str) -> Callable[..., Awaitable[T]]:
+    async def wrapper(*args: Any, **kwargs: Any) -> T:
+        started = time.perf_counter()
+        try:
+            return await call(*args, **kwargs)
+        finally:
+            totals[key] += time.perf_counter() - started  # type: ignore[assignment]
+
+    return wrapper
+
+
+async def run_ours(
+    target: Target,
+    tables: str,
+    workdir: Path,
+    *,
+    count: int,
+    concurrency: int,
+    seed: int,
+    meter_children: dict[str, Any],
+    stages: Counter[str] | None = None,
+    profile_to: Path | None = None,
+) -> dict[str, Any]:
+    """``count`` events through the function at ``concurrency``; optional per-stage timing or a pyinstrument profile."""
+    bus = await fill_bus(workdir / f"bus-ours-{concurrency}-{seed}.sqlite3", count, seed)
+    services = build_services(settings_for(target, tables), (bus, bus))
+    if stages is not None:
+        services.deliveries = _Timed(services.deliveries, ("claim", "finish"), stages, "delivery log")
+        services.push = _Timed(services.push, ("send",), stages, "NH")
+        bus = _Timed(bus, ("receive", "complete", "renew_lock"), stages, "bus")  # type: ignore[assignment]
+    errors = _ErrorCount()
+    logging.getLogger("local.devhost").addHandler(errors)
+    sent_before = target.counters()["sends"]
+    profiler = None
+    if profile_to is not None:
+        from pyinstrument import Profiler
+
+        profiler = Profiler(interval=0.001, async_mode="disabled")
+    try:
+        with bootstrap.override(services):
+            trigger = LocalBusTrigger(
+                function_spec(), bus, TOPIC, SUBSCRIPTION, max_concurrent_calls=concurrency, max_lock_renewal=300
+            )
+            if profiler is not None:
+                profiler.start()
+            with CpuMeter(meter_children) as meter:
+                task = asyncio.create_task(trigger.run())
+                await drain(bus)
+            await trigger.drain(10)
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+            if profiler is not None:
+                profiler.stop()
+    finally:
+        logging.getLogger("local.devhost").removeHandler(errors)
+        await services.aclose()
+        (bus._inner if isinstance(bus, _Timed) else bus).close()
+    sent = target.counters()["sends"] - sent_before
+    result = {
+        "variant": "ours: push subscription function",
+        "concurrency": concurrency,
+        "events": count,
+        "seconds": round(meter.wall, 3),
+        "per_second": round(count / meter.wall, 1),
+        "nh_sends": int(sent),
+        "failed_invocations": errors.count,
+        "cpu_seconds": meter.used,
+    }
+    if profiler is not None and profile_to is not None:
+        profile_to.write_text(profiler.output_text(unicode=False, color=False, show_all=False))  # noqa: ASYNC240
+        result["profile_by_component"] = profile_components(profiler)
+    return result
+
+
+def profile_components(profiler: Any) -> dict[str, float]:
+    """Self time of a pyinstrument session grouped by the component its file belongs to (seconds)."""
+    session = profiler.last_session
+    root = session.root_frame()
+    totals: Counter[str] = Counter()
+
+    def walk(frame: Any, inherited: str) -> None:
+        path = frame.file_path or ""
+        # pyinstrument keeps self time in "[self]" leaves and built-ins: they belong to their caller's component.
+        component = inherited if not path or path == "<built-in>" else _component(path, frame.function or "")
+        if frame.function in ("select", "poll", "epoll.poll"):
+            component = "waiting for I/O (idle)"
+        totals[component] += frame.time - sum(child.time for child in frame.children)
+        for child_frame in frame.children:
+            walk(child_frame, component)
+
+    if root is not None:
+        walk(root, "other")
+    return {name: round(seconds, 3) for name, seconds in totals.most_common()}
+
+
+_COMPONENTS = (
+    ("/azure/core/", "azure-core pipeline (Tables SDK)"),
+    ("/azure/data/tables/", "azure-data-tables"),
+    ("/aiohttp/", "aiohttp (Tables SDK transport)"),
+    ("/httpx/", "httpx + httpcore + anyio (NH client transport)"),
+    ("/httpcore/", "httpx + httpcore + anyio (NH client transport)"),
+    ("/anyio/", "httpx + httpcore + anyio (NH client transport)"),
+    ("/ssl.py", "TLS"),
+    ("<frozen importlib", "import machinery (httpcore's failed `import sniffio` per request)"),
+    ("/local/bus/", "local bus (SQLite)"),
+    ("/local/devhost/", "dev host trigger + invoke"),
+    ("/azure/functions/", "azure.functions message objects"),
+    ("/shared/notification_hubs/", "shared: NH client"),
+    ("/shared/adapters/", "shared: Tables adapters"),
+    ("/shared/", "shared: events, plan, dispatch"),
+    ("/asyncio/", "asyncio event loop"),
+    ("/selectors.py", "waiting for I/O (idle)"),
+    ("/logging/", "logging"),
+    ("/json/", "json"),
+    ("/email/", "email/http headers"),
+    ("/urllib/", "urllib"),
+)
+
+
+def _component(path: str, function: str) -> str:
+    for needle, name in _COMPONENTS:
+        if needle in path:
+            return name
+    return "other"

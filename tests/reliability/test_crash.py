@@ -1,0 +1,119 @@
+"""Crash: the dev host is killed (SIGKILL) mid-run and started again; every event is still pushed exactly once
+or dead-lettered with its reason. The topology is a copy with a 5 s LockDuration (PT1M in infra/), so the messages
+the killed process held come back within seconds instead of a minute."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+import signal
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.reliability.ledger import Tally
+from tests.reliability.report import BOOK
+from tests.reliability.sizes import Sizes
+from tests.reliability.traffic import (
+    TOPOLOGY,
+    Observer,
+    expected_installations,
+    make_events,
+    publish,
+    register_fleet,
+    reliability_stack,
+)
+from tests.support.stack import Stack
+
+pytestmark = pytest.mark.reliability
+
+LOCK_DURATION = "PT5S"
+# shared.dispatch waits this long before it takes over a claim left by a process that died mid-delivery.
+STALE_CLAIM_SECONDS = 90
+
+
+def short_lock_topology(target: Path) -> Path:
+    """infra/servicebus-topology.json with every subscription's LockDuration set to LOCK_DURATION."""
+    config = json.loads(TOPOLOGY.read_text(encoding="utf-8"))
+    for namespace in config["UserConfig"]["Namespaces"]:
+        for topic in namespace["Topics"]:
+            for subscription in topic["Subscriptions"]:
+                subscription["Properties"]["LockDuration"] = LOCK_DURATION
+    target.write_text(json.dumps(config, indent=2), encoding="utf-8")
+    return target
+
+
+@pytest.fixture(scope="module")
+def crash_stack(azurite_tables: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Stack, Path]]:
+    workdir = tmp_path_factory.mktemp("crash")
+    topology = short_lock_topology(workdir / "servicebus-topology.json")
+    with reliability_stack(azurite_tables, workdir, topology=topology) as running:
+        yield running, topology
+
+
+def wait_for_share(observer: Observer, expected: dict[str, str], share: float, timeout: float = 60) -> float:
+    deadline = time.monotonic() + timeout
+    reached = observer.delivered_share(expected)
+    while reached < share and time.monotonic() < deadline:
+        time.sleep(0.1)
+        reached = observer.delivered_share(expected)
+    return reached
+
+
+@dataclass(frozen=True)
+class CrashRun:
+    tally: Tally
+    taken_over: set[str]
+    """Event ids whose claim the restarted host took over from the killed one (the log says which)."""
+
+
+@pytest.fixture(scope="module")
+def crash_run(crash_stack: tuple[Stack, Path], sizes: Sizes) -> CrashRun:
+    """Publish, SIGKILL the dev host once about 30% of the events are pushed, start it again, wait for the rest."""
+    stack, topology = crash_stack
+    with httpx.Client(timeout=60) as http:
+        observer = Observer(stack, http, topology)
+        fleet = register_fleet(http, stack.api)
+        events = make_events(fleet, sizes.events, seed=11)
+        expected = expected_installations(events, fleet)
+        asyncio.run(publish(stack.state_dir / "bus.sqlite3", events, topology))
+        share_at_kill = wait_for_share(observer, expected, 0.3)
+        stack.restart_devhost(signal.SIGKILL)
+        tally = observer.wait_until_accounted(
+            "dev host SIGKILL mid-run, restarted", expected, STALE_CLAIM_SECONDS + 60 + 0.05 * len(events)
+        )
+    taken_over = set(_TAKEN_OVER.findall(stack.devhost.log.read_text(encoding="utf-8", errors="replace")))
+    tally.notes["delivered when killed"] = f"{share_at_kill:.0%}"
+    tally.notes["stale claims taken over"] = len(taken_over)
+    tally.notes["lock duration"] = LOCK_DURATION
+    BOOK.add_tally(tally)
+    assert 0 < share_at_kill < 1, "the kill did not land mid-run"
+    return CrashRun(tally, taken_over)
+
+
+_TAKEN_OVER = re.compile(r"took over stale delivery claim event_id=(\S+) ")
+
+
+class TestDevHostCrash:
+    def test_no_event_is_lost_or_misrouted_when_the_dev_host_is_killed_mid_run(self, crash_run: CrashRun):
+        tally = crash_run.tally
+        assert (tally.lost, tally.misrouted, tally.delivered_and_dead_lettered) == (0, 0, 0), tally.lost_ids[:5]
+        assert tally.delivered + sum(tally.dead_lettered.values()) + sum(tally.quarantined.values()) == tally.sent
+
+    def test_only_deliveries_the_killed_host_left_unfinished_are_pushed_again(self, crash_run: CrashRun):
+        """The one window left open: NH accepted the send, then the process died before the delivery log said so."""
+        assert set(crash_run.tally.duplicate_ids) <= crash_run.taken_over
+
+    @pytest.mark.xfail(
+        strict=True,
+        reason="product: a delivery whose NH send succeeded but whose delivery-log finish() never ran (process "
+        "killed in between) is resumed as a stale claim after 90 s and sent again (shared/dispatch.py); NH sends "
+        "have no idempotency key, so DESIGN's 'a redelivered event never pushes twice' does not hold across a crash",
+    )
+    def test_no_event_is_pushed_twice_when_the_dev_host_is_killed_mid_run(self, crash_run: CrashRun):
+        assert crash_run.tally.duplicates == 0, crash_run.tally.duplicate_ids

@@ -1,0 +1,120 @@
+"""Storage outage: Azurite is stopped for some seconds mid-run and started again on the same port with its data;
+every event is still pushed exactly once or dead-lettered, and the outage shows in /api/health and the host log."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.reliability.ledger import Tally
+from tests.reliability.report import BOOK
+from tests.reliability.sizes import Sizes
+from tests.reliability.storage import RestartableAzurite, restartable_azurite
+from tests.reliability.traffic import (
+    Observer,
+    count_log,
+    expected_installations,
+    make_events,
+    publish,
+    register_fleet,
+    reliability_stack,
+)
+from tests.support.stack import Stack
+
+pytestmark = pytest.mark.reliability
+
+OUTAGE_LOG_LINE = "Tables unreachable"
+
+
+@dataclass(frozen=True)
+class OutageRun:
+    tally: Tally
+    health_during: tuple[int, dict[str, Any]]
+    health_after: tuple[int, dict[str, Any]]
+    log_lines_before: int
+    log_lines_after: int
+
+
+@pytest.fixture(scope="module")
+def outage_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Stack, RestartableAzurite]]:
+    workdir = tmp_path_factory.mktemp("outage")
+    with (
+        restartable_azurite(workdir / "azurite") as azurite,
+        reliability_stack(azurite.connection_string, workdir) as stack,
+    ):
+        yield stack, azurite
+
+
+def health(http: httpx.Client, api: str) -> tuple[int, dict[str, Any]]:
+    response = http.get(f"{api}/health")
+    return response.status_code, response.json()
+
+
+def poll_health(http: httpx.Client, api: str, tables_status: str, timeout: float) -> tuple[int, dict[str, Any]]:
+    deadline = time.monotonic() + timeout
+    answer = health(http, api)
+    while answer[1]["checks"]["tables"]["status"] != tables_status and time.monotonic() < deadline:
+        time.sleep(0.5)
+        answer = health(http, api)
+    return answer
+
+
+@pytest.fixture(scope="module")
+def outage_run(outage_stack: tuple[Stack, RestartableAzurite], sizes: Sizes) -> OutageRun:
+    """Publish, stop Azurite once about 30% of the events are pushed, start it again after the outage, drain."""
+    stack, azurite = outage_stack
+    with httpx.Client(timeout=60) as http:
+        observer = Observer(stack, http)
+        fleet = register_fleet(http, stack.api)
+        events = make_events(fleet, sizes.events, seed=13)
+        expected = expected_installations(events, fleet)
+        asyncio.run(publish(stack.state_dir / "bus.sqlite3", events))
+        deadline = time.monotonic() + 60
+        while observer.delivered_share(expected) < 0.3 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        before = count_log(stack.devhost.log, OUTAGE_LOG_LINE)
+        azurite.stop()
+        stopped = time.monotonic()
+        during = poll_health(http, stack.api, "error", timeout=30)
+        time.sleep(max(0.0, sizes.outage_seconds - (time.monotonic() - stopped)))
+        azurite.start()
+        outage = time.monotonic() - stopped
+        after = poll_health(http, stack.api, "ok", timeout=60)
+        tally = observer.wait_until_accounted(
+            f"Azurite stopped {outage:.0f} s mid-run, restarted", expected, 120 + 0.05 * len(events)
+        )
+    lines = count_log(stack.devhost.log, OUTAGE_LOG_LINE)
+    tally.notes["health during outage"] = f"{during[0]} tables={during[1]['checks']['tables']}"
+    tally.notes["health after"] = f"{after[0]} tables={after[1]['checks']['tables']['status']}"
+    tally.notes[f"host log lines '{OUTAGE_LOG_LINE}'"] = lines - before
+    tally.notes["pushed and dead-lettered"] = tally.delivered_and_dead_lettered
+    BOOK.add_tally(tally)
+    return OutageRun(tally, during, after, before, lines)
+
+
+class TestStorageOutage:
+    def test_every_event_is_pushed_once_or_dead_lettered_when_storage_goes_away_mid_run(self, outage_run: OutageRun):
+        tally = outage_run.tally
+        assert (tally.lost, tally.duplicates, tally.misrouted) == (0, 0, 0), (tally.lost_ids[:5], tally.duplicate_ids)
+
+    def test_no_event_is_both_pushed_and_dead_lettered(self, outage_run: OutageRun):
+        assert outage_run.tally.delivered_and_dead_lettered == 0
+
+    def test_a_storage_outage_of_a_few_seconds_dead_letters_nothing(self, outage_run: OutageRun):
+        assert sum(outage_run.tally.dead_lettered.values()) == 0
+
+    def test_health_reports_the_tables_outage_and_the_recovery(self, outage_run: OutageRun):
+        status, body = outage_run.health_during
+        assert (status, body["status"], body["checks"]["tables"]["status"]) == (503, "degraded", "error")
+        status, body = outage_run.health_after
+        assert (status, body["status"]) == (200, "ok")
+
+    def test_the_host_log_shows_the_outage(self, outage_run: OutageRun):
+        assert outage_run.log_lines_before == 0
+        assert outage_run.log_lines_after > 0
