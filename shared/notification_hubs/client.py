@@ -15,6 +15,7 @@ from urllib.parse import quote
 
 import httpx
 
+from shared.notification_hubs.aiohttp_transport import AiohttpTransport
 from shared.notification_hubs.connection import NhConnection, parse_connection_string
 from shared.notification_hubs.errors import (
     NhConfigurationError,
@@ -99,7 +100,9 @@ class NotificationHubsClient:
         self._hub_url = connection.base_url + quote(hub_name, safe="/")
         self._tokens = SasTokenProvider(connection.key_name, connection.key, self._hub_url, clock=clock)
         self._owns_http = http_client is None
-        self._http = http_client if http_client is not None else httpx.AsyncClient(timeout=timeout)
+        self._http = (
+            http_client if http_client is not None else httpx.AsyncClient(timeout=timeout, transport=AiohttpTransport())
+        )
         self._timeout = timeout
         self._retry = retry if retry is not None else RetryPolicy()
         self._clock = clock
