@@ -128,20 +128,10 @@ AZURITE_TABLE = ROOT / "node_modules" / ".bin" / "azurite-table"
 @contextmanager
 def azurite(workdir: Path) -> Iterator[tuple[Child, str]]:
     """Azurite's table service in memory on a free port: (the child, its connection string)."""
-    from tests.support.azurite import connection_string
+    from tests.support.azurite import azurite_table_command, connection_string
 
     port = free_port()
-    command = [
-        str(AZURITE_TABLE),
-        "--tableHost",
-        "127.0.0.1",
-        "--tablePort",
-        str(port),
-        "--inMemoryPersistence",
-        "--skipApiVersionCheck",
-        "--disableTelemetry",
-        "--silent",
-    ]
+    command = azurite_table_command(port)
     with child("azurite-table", command, port_ready(port), workdir / "azurite.log") as process:
         yield process, connection_string(port)
 

@@ -10,12 +10,10 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from tests.support.azurite import connection_string, free_port
+from tests.support.azurite import azurite_table_command, connection_string, free_port
 
 __all__ = ["RestartableAzurite", "restartable_azurite"]
 
-_ROOT = Path(__file__).resolve().parents[2]
-_AZURITE_TABLE = _ROOT / "node_modules" / ".bin" / "azurite-table"
 _START_DEADLINE = 30.0
 
 
@@ -39,15 +37,7 @@ class RestartableAzurite:
     def start(self) -> None:
         """Start the process and wait until it listens. Raises RuntimeError when it exits or never listens."""
         self.location.mkdir(parents=True, exist_ok=True)
-        command = [
-            str(_AZURITE_TABLE),
-            "--tableHost", "127.0.0.1",
-            "--tablePort", str(self.port),
-            "--location", str(self.location),
-            "--skipApiVersionCheck",
-            "--disableTelemetry",
-            "--silent",
-        ]  # fmt: skip
+        command = azurite_table_command(self.port, "--location", str(self.location))
         with self.log.open("ab") as log:
             self._process = subprocess.Popen(command, cwd=self.location, stdout=log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + _START_DEADLINE

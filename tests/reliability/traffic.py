@@ -7,11 +7,10 @@ import contextlib
 import json
 import random
 import re
-import sys
 import time
 import uuid
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -25,8 +24,7 @@ from shared.publishing import to_outgoing_message, topic_for
 from shared.simulator import simulate_event
 from shared.topics import TOPICS
 from tests.reliability.ledger import Tally, count_outcomes, event_id_in
-from tests.support.azurite import free_port
-from tests.support.stack import ROOT, Process, Stack, devhost_env
+from tests.support.stack import ROOT, Stack, running_stack
 
 __all__ = [
     "ADDRESSED_TYPES",
@@ -57,35 +55,11 @@ _PLATFORMS = ("apns", "fcmv1", "wns")
 _LANGUAGES = ("en-GB", "de-DE", "es-ES")
 
 
-@contextlib.contextmanager
 def reliability_stack(
     tables_connection: str, workdir: Path, *, topology: Path = TOPOLOGY, **env: str
-) -> Iterator[Stack]:
-    """tests.support.stack.running_stack, plus a choice of topology (the crash test shortens LockDuration)."""
-    emulator_port, api_port = free_port(), free_port()
-    emulator_url = f"http://127.0.0.1:{emulator_port}/"
-    state_dir = workdir / "devhost-state"
-    emulator = Process(
-        "NH emulator",
-        [sys.executable, "-m", "local.nh_emulator", "--port", str(emulator_port), "--hub", HUB],
-        f"{emulator_url}_emulator/health",
-        workdir / "nh-emulator.log",
-    )
-    command = [sys.executable, "-m", "local.devhost", "--port", str(api_port), "--state-dir", str(state_dir)]
-    devhost = Process(
-        "dev host",
-        [*command, "--topology", str(topology)],
-        f"http://127.0.0.1:{api_port}/admin/host/status",
-        workdir / "devhost.log",
-        env=devhost_env(emulator_url, tables_connection, **env),
-    )
-    try:
-        emulator.start()
-        devhost.start()
-        yield Stack(f"http://127.0.0.1:{api_port}/api", emulator_url, emulator, devhost, state_dir)
-    finally:
-        devhost.stop()
-        emulator.stop()
+) -> contextlib.AbstractContextManager[Stack]:
+    """tests.support.stack.running_stack, with a choice of topology (the crash test shortens LockDuration)."""
+    return running_stack(tables_connection, workdir, topology=topology, **env)
 
 
 @dataclass(frozen=True)

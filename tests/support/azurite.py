@@ -45,6 +45,23 @@ def connection_string(port: int, host: str = "127.0.0.1") -> str:
     )
 
 
+def azurite_table_command(port: int, *extra: str) -> list[str]:
+    """Azurite's table service on 127.0.0.1:``port``, in memory unless ``extra`` says otherwise, no telemetry."""
+    persistence = [] if any(arg.startswith("--location") for arg in extra) else ["--inMemoryPersistence"]
+    return [
+        str(_AZURITE_TABLE),
+        "--tableHost",
+        "127.0.0.1",
+        "--tablePort",
+        str(port),
+        *persistence,
+        "--skipApiVersionCheck",
+        "--disableTelemetry",
+        "--silent",
+        *extra,
+    ]
+
+
 def free_port() -> int:
     """A TCP port on 127.0.0.1 that was free a moment ago."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
@@ -94,17 +111,7 @@ def azurite_tables() -> Iterator[str]:
         log_path = Path(workdir) / "azurite.log"
         with log_path.open("wb") as log_file:
             process = subprocess.Popen(
-                [
-                    str(_AZURITE_TABLE),
-                    "--tableHost",
-                    "127.0.0.1",
-                    "--tablePort",
-                    str(port),
-                    "--inMemoryPersistence",
-                    "--skipApiVersionCheck",
-                    "--disableTelemetry",
-                    "--silent",
-                ],
+                azurite_table_command(port),
                 cwd=workdir,
                 stdout=log_file,
                 stderr=subprocess.STDOUT,

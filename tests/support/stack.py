@@ -101,8 +101,13 @@ def devhost_env(emulator_url: str, tables_connection: str, **overrides: str) -> 
 
 
 @contextlib.contextmanager
-def running_stack(tables_connection: str, workdir: Path, **env_overrides: str) -> Iterator[Stack]:
-    """Start the emulator and the dev host as subprocesses; stop both at exit, even when a test fails."""
+def running_stack(
+    tables_connection: str, workdir: Path, *, topology: Path | None = None, **env_overrides: str
+) -> Iterator[Stack]:
+    """Start the emulator and the dev host as subprocesses; stop both at exit, even when a test fails.
+
+    ``topology`` replaces infra/servicebus-topology.json for the dev host's local bus (e.g. a shorter lock).
+    """
     emulator_port, api_port = free_port(), free_port()
     emulator_url = f"http://127.0.0.1:{emulator_port}/"
     state_dir = workdir / "devhost-state"
@@ -114,7 +119,16 @@ def running_stack(tables_connection: str, workdir: Path, **env_overrides: str) -
     )
     devhost = Process(
         "dev host",
-        [sys.executable, "-m", "local.devhost", "--port", str(api_port), "--state-dir", str(state_dir)],
+        [
+            sys.executable,
+            "-m",
+            "local.devhost",
+            "--port",
+            str(api_port),
+            "--state-dir",
+            str(state_dir),
+            *(["--topology", str(topology)] if topology else []),
+        ],
         f"http://127.0.0.1:{api_port}/admin/host/status",
         workdir / "devhost.log",
         env=devhost_env(emulator_url, tables_connection, **env_overrides),
