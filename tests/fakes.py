@@ -203,3 +203,18 @@ class RecordingPushGateway:
     async def test_send(self, notification: Notification, *, tag_expression: str | None = None) -> NotificationOutcome:
         self.sends.append((notification, tag_expression))
         return NotificationOutcome(success=1, failure=0, results=[])
+
+
+class FakeTimer:
+    """Injected sleep and monotonic clock: sleeping records the delay and advances the clock, nothing waits."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+        self.delays: list[float] = []
+
+    async def sleep(self, seconds: float) -> None:
+        self.delays.append(seconds)
+        self.now += seconds
+
+    def monotonic(self) -> float:
+        return self.now

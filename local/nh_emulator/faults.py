@@ -22,6 +22,7 @@ ROUTES = ("*", "installations", "send", "batch", "telemetry", "scheduled")
 _DETAILS = {
     429: "The request was throttled; retry after the interval in Retry-After",
     403: "QuotaExceeded: The request rate for this hub was exceeded",
+    401: "InvalidSignature: The token has an invalid signature (injected: a revoked key)",
     500: "InternalServerError: An internal error occurred",
     503: "ServiceUnavailable: The service is busy",
 }

@@ -36,26 +36,12 @@ from shared.notification_hubs import (
     template_notification,
     windows_notification,
 )
+from tests.fakes import FakeTimer
 
 pytestmark = pytest.mark.contract
 
 HUB = "enterprise-push"
 TOAST = '<toast><visual><binding template="ToastGeneric"><text id="1">Hello</text></binding></visual></toast>'
-
-
-class FakeTimer:
-    """Injected sleep that records delays instead of waiting, with a matching monotonic clock."""
-
-    def __init__(self) -> None:
-        self.now = 0.0
-        self.delays: list[float] = []
-
-    async def sleep(self, seconds: float) -> None:
-        self.delays.append(seconds)
-        self.now += seconds
-
-    def monotonic(self) -> float:
-        return self.now
 
 
 @pytest.fixture(scope="module")

@@ -36,6 +36,7 @@ from shared.notification_hubs import (
     template_notification,
     windows_notification,
 )
+from tests.fakes import FakeTimer
 
 pytestmark = pytest.mark.contract
 
@@ -70,21 +71,6 @@ class FakeHub:
     @property
     def last(self) -> httpx.Request:
         return self.requests[-1]
-
-
-class FakeTimer:
-    """Injected sleep and monotonic clock: sleeping records the delay and advances the clock."""
-
-    def __init__(self) -> None:
-        self.now = 0.0
-        self.delays: list[float] = []
-
-    async def sleep(self, seconds: float) -> None:
-        self.delays.append(seconds)
-        self.now += seconds
-
-    def monotonic(self) -> float:
-        return self.now
 
 
 def nh_reply(status: int, *, body: bytes = b"", headers: dict[str, str] | None = None) -> httpx.Response:

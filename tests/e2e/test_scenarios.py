@@ -188,19 +188,20 @@ class TestScenarios:
 
 
 class TestOperatorCli:
-    def test_lists_and_replays_an_event_nh_refused_after_the_cause_is_fixed(
+    def test_lists_and_replays_an_event_nh_refused_once_the_cause_is_fixed(
         self, client: ApiClient, stack: Stack, people: People, capsys
     ):
-        """NH keeps refusing (403 with Retry-After, throttling): after MaxDeliveryCount the bus dead-letters the
-        event; once NH recovers, the operator replays it and it is delivered."""
+        """NH refuses the send for good (401: the key was revoked): the event is quarantined with the reason; once
+        the key is fixed, the operator replays it and it is delivered."""
         from local.deadletters import main as deadletters
 
-        client.faults({"seed": 1, "rules": [{"route": "send", "rate": 1.0, "status": 403}]})
+        client.faults({"seed": 1, "rules": [{"route": "send", "rate": 1.0, "status": 401}]})
         request = approval(people.alice, people.bob)
         assert client.publish(request).status_code == 202
         items = poll(client.dead_letters, until=lambda items: any(i["messageId"] == request["id"] for i in items))
         [item] = [i for i in items if i["messageId"] == request["id"]]
-        assert (item["kind"], item["reason"]) == ("deadletter", "MaxDeliveryCountExceeded")
+        assert (item["kind"], item["reason"]) == ("quarantine", "nh_rejected")
+        assert "InvalidSignature" in item["description"]
         client.faults(None)
 
         assert deadletters(["--api", stack.api, "list"]) == 0

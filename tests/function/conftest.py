@@ -7,29 +7,19 @@ import inspect
 import json
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 import azure.functions as func
 import httpx
 import pytest
 
-from local.nh_emulator.config import FULL_RULE_NAME, WELL_KNOWN_FULL_KEY, EmulatorConfig, connection_string
+from local.nh_emulator.config import EmulatorConfig
 from local.nh_emulator.testing import running_emulator
-from shared import bootstrap
-from shared.adapters.tables import (
-    TableDeliveryLog,
-    TableInstallationMirror,
-    TablePreferencesStore,
-    TableQuarantineStore,
-)
 from shared.bootstrap import Services
 from shared.config import Settings
-from shared.notification_hubs.client import NotificationHubsClient
 from shared.notification_hubs.retry import RetryPolicy
-from tests.conftest import random_id
-from tests.fakes import InMemoryDeadLetters, RecordingPublisher
-from tests.support.azurite import table_service
+from tests.support.services import app_services
+from tests.support.services import settings_for as support_settings_for
 
 pytestmark = pytest.mark.function
 
@@ -80,40 +70,17 @@ async def emulator(emulator_url: str) -> AsyncIterator[Emulator]:
 
 
 def settings_for(emulator_url: str, **overrides: str) -> Settings:
-    env = {
-        "AUTH_MODE": "dev",
-        "PUSH_NH_CONNECTION_STRING": connection_string(emulator_url, FULL_RULE_NAME, WELL_KNOWN_FULL_KEY),
-        "PUSH_NH_HUB_NAME": HUB,
-        "PUSH_TABLES_CONNECTION_STRING": "UseDevelopmentStorage=true",
-        **overrides,
-    }
-    return Settings.from_env(env)
+    return support_settings_for(emulator_url, HUB, **overrides)
 
 
 @pytest.fixture
 async def services(azurite_tables: str, emulator: Emulator) -> AsyncIterator[Services]:
     """Real adapters (Tables on Azurite, NH client on the emulator) under a unique table prefix."""
-    prefix = random_id("f")
-    settings = settings_for(emulator.base_url)
-    async with table_service(azurite_tables, prefix) as tables:
-        push = NotificationHubsClient(
-            settings.nh_connection_string, HUB, retry=RetryPolicy(max_attempts=4, base_delay=0.01, max_delay=0.05)
-        )
-        built = Services(
-            settings=settings,
-            push=push,
-            installations=TableInstallationMirror(tables, prefix),
-            preferences=TablePreferencesStore(tables, prefix),
-            deliveries=TableDeliveryLog(tables, prefix),
-            quarantine=TableQuarantineStore(tables, prefix),
-            publisher=RecordingPublisher(),
-            dead_letters=InMemoryDeadLetters(),
-            now=lambda: datetime.now(UTC),
-            redelivery_backoff=lambda _count: 0.0,
-        )
-        with bootstrap.override(built):
-            yield built
-        await push.aclose()
+    fast_retry = RetryPolicy(max_attempts=4, base_delay=0.01, max_delay=0.05)
+    async with app_services(
+        azurite_tables, emulator.base_url, HUB, retry=fast_retry, redelivery_backoff=lambda _count: 0.0
+    ) as built:
+        yield built
 
 
 async def call(

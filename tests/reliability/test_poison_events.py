@@ -19,27 +19,16 @@ from hypothesis import strategies as st
 import function_app
 from local.nh_emulator.config import EmulatorConfig
 from local.nh_emulator.testing import running_emulator
-from shared import bootstrap
-from shared.adapters.tables import (
-    TableDeliveryLog,
-    TableInstallationMirror,
-    TablePreferencesStore,
-    TableQuarantineStore,
-)
 from shared.bootstrap import Services
 from shared.catalog import CATALOG
 from shared.dispatch import IncomingMessage, quarantine_id
 from shared.errors import UpstreamUnavailableError
 from shared.models import DeliveryState
-from shared.notification_hubs.client import NotificationHubsClient
 from shared.notification_hubs.errors import NhRetryableError
 from shared.simulator import simulate_event
-from tests.conftest import random_id
-from tests.fakes import InMemoryDeadLetters, RecordingPublisher
-from tests.function.conftest import settings_for
 from tests.reliability.report import BOOK
 from tests.reliability.sizes import Sizes
-from tests.support.azurite import table_service
+from tests.support.services import app_services
 
 pytestmark = pytest.mark.reliability
 
@@ -63,24 +52,8 @@ def emulator_url() -> Iterator[str]:
 
 @pytest.fixture
 async def services(azurite_tables: str, emulator_url: str) -> AsyncIterator[Services]:
-    prefix = random_id("rel")
-    settings = settings_for(emulator_url)
-    async with table_service(azurite_tables, prefix) as tables:
-        push = NotificationHubsClient(settings.nh_connection_string, HUB)
-        built = Services(
-            settings=settings,
-            push=push,
-            installations=TableInstallationMirror(tables, prefix),
-            preferences=TablePreferencesStore(tables, prefix),
-            deliveries=TableDeliveryLog(tables, prefix),
-            quarantine=TableQuarantineStore(tables, prefix),
-            publisher=RecordingPublisher(),
-            dead_letters=InMemoryDeadLetters(),
-            now=lambda: datetime.now(UTC),
-        )
-        with bootstrap.override(built):
-            yield built
-        await push.aclose()
+    async with app_services(azurite_tables, emulator_url, HUB) as built:
+        yield built
 
 
 # ------------------------------------------------------------------------------------------- strategies

@@ -15,19 +15,7 @@ from shared.notification_hubs import (
     RetryPolicy,
 )
 from shared.notification_hubs.retry import call_with_retry
-
-
-class FakeTimer:
-    def __init__(self) -> None:
-        self.now = 0.0
-        self.delays: list[float] = []
-
-    async def sleep(self, seconds: float) -> None:
-        self.delays.append(seconds)
-        self.now += seconds
-
-    def monotonic(self) -> float:
-        return self.now
+from tests.fakes import FakeTimer
 
 
 class Script:

@@ -1,0 +1,69 @@
+"""The app's services on real adapters for in-process tests: Tables on Azurite under a unique table prefix, the NH
+client on an emulator, an in-memory bus; installed with bootstrap.override for the duration of the block."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+
+from local.nh_emulator.config import FULL_RULE_NAME, WELL_KNOWN_FULL_KEY, connection_string
+from shared import bootstrap
+from shared.adapters.tables import (
+    TableDeliveryLog,
+    TableInstallationMirror,
+    TablePreferencesStore,
+    TableQuarantineStore,
+)
+from shared.bootstrap import Services
+from shared.config import Settings
+from shared.dispatch import default_redelivery_backoff
+from shared.notification_hubs.client import NotificationHubsClient
+from shared.notification_hubs.retry import RetryPolicy
+from tests.conftest import random_id
+from tests.fakes import InMemoryDeadLetters, RecordingPublisher
+from tests.support.azurite import table_service
+
+
+def settings_for(emulator_url: str, hub: str, **overrides: str) -> Settings:
+    return Settings.from_env(
+        {
+            "AUTH_MODE": "dev",
+            "PUSH_NH_CONNECTION_STRING": connection_string(emulator_url, FULL_RULE_NAME, WELL_KNOWN_FULL_KEY),
+            "PUSH_NH_HUB_NAME": hub,
+            "PUSH_TABLES_CONNECTION_STRING": "UseDevelopmentStorage=true",
+            **overrides,
+        }
+    )
+
+
+@asynccontextmanager
+async def app_services(
+    tables_connection: str,
+    emulator_url: str,
+    hub: str,
+    *,
+    retry: RetryPolicy | None = None,
+    redelivery_backoff: Callable[[int], float] = default_redelivery_backoff,
+) -> AsyncIterator[Services]:
+    prefix = random_id("t")
+    settings = settings_for(emulator_url, hub)
+    async with table_service(tables_connection, prefix) as tables:
+        push = NotificationHubsClient(settings.nh_connection_string, hub, retry=retry)
+        built = Services(
+            settings=settings,
+            push=push,
+            installations=TableInstallationMirror(tables, prefix),
+            preferences=TablePreferencesStore(tables, prefix),
+            deliveries=TableDeliveryLog(tables, prefix),
+            quarantine=TableQuarantineStore(tables, prefix),
+            publisher=RecordingPublisher(),
+            dead_letters=InMemoryDeadLetters(),
+            now=lambda: datetime.now(UTC),
+            redelivery_backoff=redelivery_backoff,
+        )
+        try:
+            with bootstrap.override(built):
+                yield built
+        finally:
+            await push.aclose()
