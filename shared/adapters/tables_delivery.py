@@ -161,7 +161,6 @@ class TableDeliveryLog:
         """Mark the claim released so the next delivery takes it over at once; a claim already taken over stays."""
         if claim.etag is None:
             return
-        table = await self._tables.get(TABLE)
         released = DeliveryRecord(
             claim.event_id,
             claim.subscription,
@@ -169,16 +168,10 @@ class TableDeliveryLog:
             attempt=claim.attempt,
             claimed_at=datetime.now(UTC),
         )
-        with mapped_errors("release delivery claim"):
-            try:
-                await table.update_entity(
-                    _to_entity(claim.event_id, claim.subscription, released),
-                    mode=UpdateMode.REPLACE,
-                    etag=claim.etag,
-                    match_condition=MatchConditions.IfNotModified,
-                )
-            except (ResourceModifiedError, ResourceNotFoundError):
-                log.info("claim of event_id=%s was already taken over; nothing to release", claim.event_id)
+        try:
+            await self.finish(claim, released)
+        except ConflictError:
+            log.info("claim of event_id=%s was already taken over; nothing to release", claim.event_id)
 
     async def forget(self, event_id: str, subscription: str) -> None:
         """Delete the delivery's row (an operator replays the event); no error when it does not exist."""
