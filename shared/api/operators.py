@@ -96,33 +96,30 @@ def _iso(value: datetime | None) -> str | None:
     return value.isoformat() if value else None
 
 
-def _quarantine_view(item: QuarantinedMessage) -> dict[str, Any]:
+def _view(
+    item: QuarantinedMessage | DeadLetteredMessage, *, item_id: str, kind: str, at: datetime | None
+) -> dict[str, Any]:
+    """The fields quarantined and dead-lettered messages share, as the listing shows them."""
     return {
-        "id": item.id,
-        "kind": "quarantine",
+        "id": item_id,
+        "kind": kind,
         "topic": item.topic,
         "subscription": item.subscription,
         "messageId": item.message_id,
         "reason": item.reason,
         "description": item.description,
         "subject": item.subject,
-        "at": _iso(item.quarantined_at),
-        "replayedAt": _iso(item.replayed_at),
-        "body": _preview(item.body),
-    }
-
-
-def _dead_letter_view(item: DeadLetteredMessage) -> dict[str, Any]:
-    return {
-        "id": _api_id(item.id),
-        "kind": "deadletter",
-        "topic": item.topic,
-        "subscription": item.subscription,
-        "messageId": item.message_id,
-        "reason": item.reason,
-        "description": item.description,
-        "subject": item.subject,
-        "at": _iso(item.enqueued_time),
+        "at": _iso(at),
         "replayedAt": None,
         "body": _preview(item.body),
     }
+
+
+def _quarantine_view(item: QuarantinedMessage) -> dict[str, Any]:
+    view = _view(item, item_id=item.id, kind="quarantine", at=item.quarantined_at)
+    view["replayedAt"] = _iso(item.replayed_at)
+    return view
+
+
+def _dead_letter_view(item: DeadLetteredMessage) -> dict[str, Any]:
+    return _view(item, item_id=_api_id(item.id), kind="deadletter", at=item.enqueued_time)
