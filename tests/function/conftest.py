@@ -13,6 +13,7 @@ import azure.functions as func
 import httpx
 import pytest
 
+import function_app
 from local.nh_emulator.config import EmulatorConfig
 from local.nh_emulator.testing import running_emulator
 from shared.bootstrap import Services
@@ -117,6 +118,18 @@ async def call(
         result = await result
     assert isinstance(result, func.HttpResponse)
     return result
+
+
+async def put_installation(user: str, installation_id: str, payload: Any) -> func.HttpResponse:
+    """PUT /api/installations/{installation_id} as ``user`` through function_app.register_device."""
+    return await call(
+        function_app.register_device,
+        "PUT",
+        f"installations/{installation_id}",
+        user=user,
+        route_params={"installationId": installation_id},
+        json_body=payload,
+    )
 
 
 def body_of(response: func.HttpResponse) -> Any:

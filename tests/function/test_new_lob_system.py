@@ -12,7 +12,6 @@ import azure.functions as func
 import pytest
 from azure.functions.servicebus import ServiceBusMessage
 
-import function_app
 from shared import pipeline
 from shared.catalog import CATALOG, MESSAGES, CatalogEntry, LobPayload
 from shared.catalog.messages import Message
@@ -20,7 +19,7 @@ from shared.catalog.payloads import Identifier
 from shared.dispatch import IncomingMessage
 from shared.publishing import to_outgoing_message
 from shared.topics import TOPICS
-from tests.function.conftest import Emulator, call
+from tests.function.conftest import Emulator, put_installation
 
 pytestmark = pytest.mark.function
 
@@ -89,13 +88,10 @@ async def test_a_new_lob_system_flows_end_to_end(payroll_system: dict, services,
     assert (trigger["topicName"], trigger["subscriptionName"]) == ("payroll", "push")
     assert "payroll" in topics
 
-    response = await call(
-        function_app.register_device,
-        "PUT",
-        "installations/maria-phone",
-        user="maria",
-        route_params={"installationId": "maria-phone"},
-        json_body={
+    response = await put_installation(
+        "maria",
+        "maria-phone",
+        {
             "platform": "fcmv1",
             "pushChannel": "fcm_maria_" + "k" * 30,
             "language": "es",

@@ -21,7 +21,7 @@ from shared.notification_hubs.client import NotificationHubsClient
 from shared.notification_hubs.retry import RetryPolicy
 from shared.publishing import to_outgoing_message, topic_for
 from shared.simulator import simulate_event
-from tests.function.conftest import Emulator, body_of, call
+from tests.function.conftest import Emulator, body_of, call, put_installation
 
 pytestmark = pytest.mark.function
 
@@ -79,14 +79,8 @@ async def deliver_with_redelivery(event: dict[str, Any]) -> str:
 
 
 async def register(user: str, installation_id: str, platform: str, channel: str, language: str, interests=()) -> None:
-    response = await call(
-        function_app.register_device,
-        "PUT",
-        f"installations/{installation_id}",
-        user=user,
-        route_params={"installationId": installation_id},
-        json_body={"platform": platform, "pushChannel": channel, "language": language, "interests": list(interests)},
-    )
+    body = {"platform": platform, "pushChannel": channel, "language": language, "interests": list(interests)}
+    response = await put_installation(user, installation_id, body)
     assert response.status_code == 200, response.get_body()
 
 

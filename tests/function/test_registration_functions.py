@@ -9,7 +9,7 @@ import pytest
 
 import function_app
 from shared.bootstrap import Services
-from tests.function.conftest import Emulator, body_of, call, settings_for
+from tests.function.conftest import Emulator, body_of, call, put_installation, settings_for
 from tests.support.app_functions import triggers
 
 pytestmark = pytest.mark.function
@@ -20,14 +20,7 @@ WNS = "https://db5p.notify.windows.com/?token=AwYAAAB"
 
 
 async def register(user: str, installation_id: str, payload: dict) -> tuple[int, dict]:
-    response = await call(
-        function_app.register_device,
-        "PUT",
-        f"installations/{installation_id}",
-        user=user,
-        route_params={"installationId": installation_id},
-        json_body=payload,
-    )
+    response = await put_installation(user, installation_id, payload)
     return response.status_code, body_of(response)
 
 

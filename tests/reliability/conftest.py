@@ -10,8 +10,7 @@ import pytest
 
 from tests.reliability.report import BOOK
 from tests.reliability.sizes import Sizes
-from tests.reliability.traffic import reliability_stack
-from tests.support.stack import Stack
+from tests.support.stack import Stack, running_stack
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -35,7 +34,7 @@ def sizes() -> Sizes:
 @pytest.fixture(scope="module")
 def stack(azurite_tables: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     workdir: Path = tmp_path_factory.mktemp("reliability")
-    with reliability_stack(azurite_tables, workdir) as running:
+    with running_stack(azurite_tables, workdir) as running:
         yield running
 
 

@@ -26,9 +26,8 @@ from tests.reliability.traffic import (
     make_events,
     publish,
     register_fleet,
-    reliability_stack,
 )
-from tests.support.stack import Stack
+from tests.support.stack import Stack, running_stack
 
 pytestmark = pytest.mark.reliability
 
@@ -52,7 +51,7 @@ def short_lock_topology(target: Path) -> Path:
 def crash_stack(azurite_tables: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Stack, Path]]:
     workdir = tmp_path_factory.mktemp("crash")
     topology = short_lock_topology(workdir / "servicebus-topology.json")
-    with reliability_stack(azurite_tables, workdir, topology=topology) as running:
+    with running_stack(azurite_tables, workdir, topology=topology) as running:
         yield running, topology
 
 

@@ -23,9 +23,8 @@ from tests.reliability.traffic import (
     make_events,
     publish,
     register_fleet,
-    reliability_stack,
 )
-from tests.support.stack import Stack
+from tests.support.stack import Stack, running_stack
 
 pytestmark = pytest.mark.reliability
 
@@ -46,7 +45,7 @@ def outage_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Sta
     workdir = tmp_path_factory.mktemp("outage")
     with (
         restartable_azurite(workdir / "azurite") as azurite,
-        reliability_stack(azurite.connection_string, workdir) as stack,
+        running_stack(azurite.connection_string, workdir) as stack,
     ):
         yield stack, azurite
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import random
 import re
@@ -24,7 +23,7 @@ from shared.publishing import to_outgoing_message, topic_for
 from shared.simulator import simulate_event
 from shared.topics import TOPICS
 from tests.reliability.ledger import Tally, count_outcomes, event_id_in
-from tests.support.stack import ROOT, Stack, running_stack
+from tests.support.stack import ROOT, Stack
 
 __all__ = [
     "ADDRESSED_TYPES",
@@ -36,7 +35,6 @@ __all__ = [
     "make_events",
     "publish",
     "register_fleet",
-    "reliability_stack",
 ]
 
 TOPOLOGY = ROOT / "infra" / "servicebus-topology.json"
@@ -53,13 +51,6 @@ ADDRESSED_TYPES: dict[str, str] = {
 }
 _PLATFORMS = ("apns", "fcmv1", "wns")
 _LANGUAGES = ("en-GB", "de-DE", "es-ES")
-
-
-def reliability_stack(
-    tables_connection: str, workdir: Path, *, topology: Path = TOPOLOGY, **env: str
-) -> contextlib.AbstractContextManager[Stack]:
-    """tests.support.stack.running_stack, with a choice of topology (the crash test shortens LockDuration)."""
-    return running_stack(tables_connection, workdir, topology=topology, **env)
 
 
 @dataclass(frozen=True)
