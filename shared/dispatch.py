@@ -15,13 +15,14 @@ import logging
 import time
 import uuid
 from collections.abc import Callable
+from contextlib import suppress
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
 from shared.errors import ConflictError, UpstreamUnavailableError
-from shared.events import PermanentEventError, parse_cloud_event
+from shared.events import LobEvent, PermanentEventError, parse_cloud_event
 from shared.models import Claim, ClaimStatus, DeliveryRecord, DeliveryState, QuarantinedMessage
 from shared.notification_hubs.errors import NhRequestError, NhRetryableError, NhValidationError
 from shared.notification_hubs.models import template_notification
@@ -132,7 +133,19 @@ async def _deliver(message: IncomingMessage, ports: DispatchPorts) -> DispatchRe
     if claim.status is ClaimStatus.DONE:
         logger.info("duplicate event_id=%s subscription=%s: already delivered", event.id, message.subscription)
         return DispatchResult.DUPLICATE
+    try:
+        return await _deliver_claimed(message, event, claim, ports)
+    except UpstreamUnavailableError:
+        # Whatever failed for now (preferences, NH after its retries), the redelivery may take the claim at once.
+        # If storage is what failed, the release fails too and the claim simply turns stale.
+        with suppress(UpstreamUnavailableError):
+            await ports.deliveries.release(claim)
+        raise
 
+
+async def _deliver_claimed(
+    message: IncomingMessage, event: LobEvent, claim: Claim, ports: DispatchPorts
+) -> DispatchResult:
     recipient = recipient_user_id(event)
     preferences = await ports.preferences.get(recipient) if recipient else None
     plan = plan_notification(event, preferences, ports.now())
@@ -153,8 +166,7 @@ async def _deliver(message: IncomingMessage, ports: DispatchPorts) -> DispatchRe
     try:
         result = await ports.push.send(template_notification(plan.properties), tag_expression=plan.audience)
     except NhRetryableError:
-        await ports.deliveries.release(claim)
-        raise
+        raise  # transient (a subclass of NhRequestError): handed back to the bus, not quarantined
     except (NhRequestError, NhValidationError) as exc:
         detail = getattr(exc, "detail", None) or str(exc)
         await _quarantine(ports, message, "nh_rejected", f"Notification Hubs refused the send: {detail}")

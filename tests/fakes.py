@@ -63,8 +63,12 @@ class InMemoryInstallationMirror:
 class InMemoryPreferencesStore:
     def __init__(self) -> None:
         self.saved: dict[str, Preferences] = {}
+        self.fail_next_get: Exception | None = None
 
     async def get(self, user_id: str) -> Preferences | None:
+        if self.fail_next_get is not None:
+            error, self.fail_next_get = self.fail_next_get, None
+            raise error
         return self.saved.get(user_id)
 
     async def put(self, preferences: Preferences) -> None:

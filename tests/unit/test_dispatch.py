@@ -148,6 +148,15 @@ class TestDeliverMessage:
         assert await deliver_message(message(news), ports) is DispatchResult.SENT
         assert len(ports.push.sends) == 1
 
+    async def test_a_storage_failure_after_the_claim_releases_it_for_the_redelivery(self, ports):
+        """Not only NH failures: anything transient after claiming hands the claim back, so nobody waits 90 s."""
+        approval = event("finance.budget_approval.requested", approverId="alice")
+        ports.preferences.fail_next_get = UpstreamUnavailableError("tables down")
+        with pytest.raises(UpstreamUnavailableError):
+            await deliver_message(message(approval), ports)
+        assert (await ports.deliveries.get(approval["id"], "push")).state is DeliveryState.RELEASED
+        assert await deliver_message(message(approval), ports) is DispatchResult.SENT
+
     async def test_permanent_nh_refusal_is_quarantined_and_not_retried(self, ports):
         news = event("hr.employee.joined")
         ports.push.fail_sends = [NhInvalidRequestError("bad", status_code=400, detail="Invalid tag expression")]
