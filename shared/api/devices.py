@@ -10,7 +10,7 @@ from shared.api.runtime import authenticate
 from shared.bootstrap import Services
 from shared.http_api import ApiRequest, ApiResponse, json_response, parse_json_object
 from shared.models import InstallationRecord, Preferences
-from shared.registration_models import InstallationRequest, PreferencesRequest, validate_installation_id
+from shared.registration_models import InstallationRequest, PreferencesRequest
 from shared.test_notification import outcome_view, send_test_notification
 from shared.validation import validate_model
 
@@ -27,7 +27,7 @@ __all__ = [
 
 async def put_installation(request: ApiRequest, services: Services) -> ApiResponse:
     identity = authenticate(request, services)
-    installation_id = validate_installation_id(request.route_params.get("installationId", ""))
+    installation_id = request.route_params.get("installationId", "")
     body = validate_model(InstallationRequest, parse_json_object(request))
     record = await registration.register_device(services.registration, identity, installation_id, body)
     return json_response(installation_view(record))
