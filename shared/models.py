@@ -13,6 +13,7 @@ __all__ = [
     "DeadLetteredMessage",
     "DeliveryRecord",
     "DeliveryState",
+    "FinishReport",
     "InstallationRecord",
     "OutgoingMessage",
     "Platform",
@@ -105,6 +106,15 @@ class DeliveryRecord:
     outcome: str | None = None
     finished_at: datetime | None = None
     send_ms: float | None = None
+
+
+@dataclass(frozen=True)
+class FinishReport:
+    """What a batch of delivery-log finishes left undone: rows another delivery took over since they were claimed
+    (``conflicts``), and rows storage could not write for now (``unwritten``, safe to try again)."""
+
+    conflicts: list[Claim] = field(default_factory=list)
+    unwritten: list[tuple[Claim, DeliveryRecord]] = field(default_factory=list)
 
 
 @dataclass(frozen=True)

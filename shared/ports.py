@@ -10,6 +10,7 @@ from shared.models import (
     Claim,
     DeadLetteredMessage,
     DeliveryRecord,
+    FinishReport,
     InstallationRecord,
     OutgoingMessage,
     Preferences,
@@ -78,8 +79,24 @@ class DeliveryLog(Protocol):
         """Insert-if-absent; an existing fresh claim gives IN_PROGRESS, a stale one RESUMED, a finished one DONE."""
         ...
 
+    async def claim_many(
+        self, event_ids: Sequence[str], subscription: str, *, now: datetime, stale_after: timedelta
+    ) -> dict[str, Claim]:
+        """What ``claim`` answers for each of several distinct events, in as few storage round trips as it can.
+
+        Raises like ``claim``; then none of the claims it made is left held.
+        """
+        ...
+
     async def finish(self, claim: Claim, record: DeliveryRecord) -> None:
         """Write the final state of a claimed delivery. Raises ConflictError if another delivery took it over."""
+        ...
+
+    async def finish_many(self, outcomes: Sequence[tuple[Claim, DeliveryRecord]]) -> FinishReport:
+        """``finish`` for several claims at once; reports conflicts and transiently unwritten rows instead of raising.
+
+        Raises UpstreamError only for a permanent storage refusal.
+        """
         ...
 
     async def release(self, claim: Claim) -> None:

@@ -7,13 +7,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
-from shared.errors import ConflictError, NotFoundError
+from shared.errors import ConflictError, NotFoundError, UpstreamUnavailableError
 from shared.models import (
     Claim,
     ClaimStatus,
     DeadLetteredMessage,
     DeliveryRecord,
     DeliveryState,
+    FinishReport,
     InstallationRecord,
     OutgoingMessage,
     Preferences,
@@ -80,6 +81,8 @@ class InMemoryDeliveryLog:
         self.records: dict[tuple[str, str], tuple[DeliveryRecord, int]] = {}
         self._versions = itertools.count(1)
         self.fail_finish: list[Exception] = []
+        self.fail_claim_many: list[Exception] = []
+        self.batch_calls = 0
 
     async def claim(self, event_id: str, subscription: str, *, now: datetime, stale_after: timedelta) -> Claim:
         key = (event_id, subscription)
@@ -95,6 +98,29 @@ class InMemoryDeliveryLog:
             return Claim(ClaimStatus.IN_PROGRESS, event_id, subscription, record.attempt)
         taken = replace(record, state=DeliveryState.CLAIMED, attempt=record.attempt + 1, claimed_at=now)
         return self._write(key, taken, ClaimStatus.RESUMED)
+
+    async def claim_many(
+        self, event_ids: Sequence[str], subscription: str, *, now: datetime, stale_after: timedelta
+    ) -> dict[str, Claim]:
+        self.batch_calls += 1
+        if self.fail_claim_many:
+            raise self.fail_claim_many.pop(0)
+        return {
+            event_id: await self.claim(event_id, subscription, now=now, stale_after=stale_after)
+            for event_id in event_ids
+        }
+
+    async def finish_many(self, outcomes: Sequence[tuple[Claim, DeliveryRecord]]) -> FinishReport:
+        self.batch_calls += 1
+        report = FinishReport()
+        for claim, record in outcomes:
+            try:
+                await self.finish(claim, record)
+            except ConflictError:
+                report.conflicts.append(claim)
+            except UpstreamUnavailableError:
+                report.unwritten.append((claim, record))
+        return report
 
     def _write(self, key: tuple[str, str], record: DeliveryRecord, status: ClaimStatus) -> Claim:
         version = next(self._versions)
@@ -175,6 +201,7 @@ class RecordingPushGateway:
         self.sends: list[tuple[Notification, str | None]] = []
         self.deleted: list[str] = []
         self.fail_sends: list[Exception] = []
+        self.fail_events: dict[str, Exception] = {}  # sends whose body names the event id fail with the error
         self.fail_next_put: Exception | None = None
 
     async def create_or_update_installation(self, installation: Installation) -> NhResponse:
@@ -201,6 +228,9 @@ class RecordingPushGateway:
     async def send(self, notification: Notification, *, tag_expression: str | None = None) -> SendResult:
         if self.fail_sends:
             raise self.fail_sends.pop(0)
+        for event_id, error in self.fail_events.items():
+            if event_id in notification.body:
+                raise error
         self.sends.append((notification, tag_expression))
         return SendResult(tracking_id="t", correlation_id="c", location=None, notification_id=f"n{len(self.sends)}")
 

@@ -1,29 +1,40 @@
-"""TableDeliveryLog: claims and outcomes of deliveries, table ``deliveries`` (partition = event, row = subscription).
+"""TableDeliveryLog: claims and outcomes of deliveries, table ``deliveries``.
 
 A claim is an insert-if-absent; a stale claim is taken over with an etag-conditional update, so of any number of
 concurrent deliveries of one event exactly one goes ahead.
+
+Keys: row = event id, partition = subscription plus one of ``PARTITIONS`` buckets chosen by a hash of the event id.
+A batch's claims and outcomes then go in one entity-group transaction per bucket (a transaction must stay in one
+partition), while no single partition takes a subscription's whole write rate (Azure serves one partition from one
+server, about 2,000 entities per second).
 """
 
 from __future__ import annotations
 
+import asyncio
+import hashlib
 import logging
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from azure.core import MatchConditions
 from azure.core.exceptions import ResourceExistsError, ResourceModifiedError, ResourceNotFoundError
-from azure.data.tables import TableEntity, UpdateMode
+from azure.data.tables import TableEntity, TableTransactionError, UpdateMode
 from azure.data.tables.aio import TableClient, TableServiceClient
 
 from shared.adapters.tables_common import TableSet, as_datetime, encode_key, mapped_errors, optional_datetime, utc
-from shared.errors import ConflictError
-from shared.models import Claim, ClaimStatus, DeliveryRecord, DeliveryState
+from shared.errors import ConflictError, UpstreamUnavailableError
+from shared.models import Claim, ClaimStatus, DeliveryRecord, DeliveryState, FinishReport
 
 __all__ = ["TableDeliveryLog"]
 
 log = logging.getLogger(__name__)
 
 TABLE = "deliveries"
+PARTITIONS = 4
+# Azure Tables' limit of operations in one entity-group transaction.
+_TRANSACTION_LIMIT = 100
 _FINISHED = frozenset({DeliveryState.SENT, DeliveryState.SKIPPED, DeliveryState.FAILED})
 # A row can vanish between "insert failed: exists" and the read (someone deleted it); try the insert again a few times.
 _CLAIM_ROUNDS = 3
@@ -38,8 +49,29 @@ _OPTIONAL_FIELDS = {
 }
 
 
+def _partition(event_id: str, subscription: str) -> str:
+    bucket = hashlib.sha256(event_id.encode("utf-8", "surrogatepass")).digest()[0] % PARTITIONS
+    return encode_key(f"{subscription}.{bucket}")
+
+
 def _keys(event_id: str, subscription: str) -> dict[str, str]:
-    return {"PartitionKey": encode_key(event_id), "RowKey": encode_key(subscription)}
+    return {"PartitionKey": _partition(event_id, subscription), "RowKey": encode_key(event_id)}
+
+
+def _transaction_groups(event_ids: Iterable[str], subscription: str) -> list[list[str]]:
+    """Event ids grouped by partition, each group small enough for one transaction."""
+    by_partition: dict[str, list[str]] = {}
+    for event_id in event_ids:
+        by_partition.setdefault(_partition(event_id, subscription), []).append(event_id)
+    return [
+        ids[start : start + _TRANSACTION_LIMIT]
+        for ids in by_partition.values()
+        for start in range(0, len(ids), _TRANSACTION_LIMIT)
+    ]
+
+
+def _replace_if_unchanged(etag: str | None) -> dict[str, Any]:
+    return {"mode": UpdateMode.REPLACE, "etag": etag, "match_condition": MatchConditions.IfNotModified}
 
 
 def _to_entity(event_id: str, subscription: str, record: DeliveryRecord) -> dict[str, Any]:
@@ -88,7 +120,7 @@ class TableDeliveryLog:
         """Claim a delivery: CLAIMED when new, DONE when finished, IN_PROGRESS when another claim is fresh (or wins
         the take-over race), RESUMED when this call took over a claim older than ``stale_after``."""
         table = await self._tables.get(TABLE)
-        first = DeliveryRecord(event_id, subscription, DeliveryState.CLAIMED, attempt=1, claimed_at=now)
+        first = _first_claim(event_id, subscription, now)
         for _ in range(_CLAIM_ROUNDS):
             with mapped_errors("claim delivery"):
                 try:
@@ -98,7 +130,7 @@ class TableDeliveryLog:
                 else:
                     return Claim(ClaimStatus.CLAIMED, event_id, subscription, attempt=1, etag=_etag(metadata))
                 try:
-                    entity = await table.get_entity(encode_key(event_id), encode_key(subscription))
+                    entity = await table.get_entity(_partition(event_id, subscription), encode_key(event_id))
                 except ResourceNotFoundError:
                     continue
             return await self._settle_existing(table, entity, now=now, stale_after=stale_after)
@@ -121,9 +153,7 @@ class TableDeliveryLog:
             try:
                 metadata = await table.update_entity(
                     _to_entity(current.event_id, current.subscription, taken),
-                    mode=UpdateMode.REPLACE,
-                    etag=_etag(entity.metadata),
-                    match_condition=MatchConditions.IfNotModified,
+                    **_replace_if_unchanged(_etag(entity.metadata)),
                 )
             except (ResourceModifiedError, ResourceNotFoundError):
                 return Claim(ClaimStatus.IN_PROGRESS, current.event_id, current.subscription, current.attempt)
@@ -147,15 +177,101 @@ class TableDeliveryLog:
         with mapped_errors("finish delivery"):
             try:
                 await table.update_entity(
-                    _to_entity(claim.event_id, claim.subscription, record),
-                    mode=UpdateMode.REPLACE,
-                    etag=claim.etag,
-                    match_condition=MatchConditions.IfNotModified,
+                    _to_entity(claim.event_id, claim.subscription, record), **_replace_if_unchanged(claim.etag)
                 )
             except (ResourceModifiedError, ResourceNotFoundError) as exc:
                 raise ConflictError(
                     f"delivery {claim.event_id}/{claim.subscription} was taken over by another attempt"
                 ) from exc
+
+    async def claim_many(
+        self, event_ids: Sequence[str], subscription: str, *, now: datetime, stale_after: timedelta
+    ) -> dict[str, Claim]:
+        """Claim distinct events with one insert transaction per partition. A transaction that meets a row already
+        there (a redelivered batch) is rolled back whole by Tables; its events are then claimed one by one.
+
+        When any group fails, the claims other groups made are released before the error is raised.
+        """
+        if len(set(event_ids)) != len(event_ids):
+            raise ValueError("claim_many needs distinct event ids")
+        table = await self._tables.get(TABLE)
+        groups = _transaction_groups(event_ids, subscription)
+        answers = await asyncio.gather(
+            *(self._claim_group(table, group, subscription, now, stale_after) for group in groups),
+            return_exceptions=True,
+        )
+        claims = {claim.event_id: claim for answer in answers if isinstance(answer, list) for claim in answer}
+        failure = next((answer for answer in answers if isinstance(answer, BaseException)), None)
+        if failure is not None:
+            await _release_quietly(self, claims.values())
+            raise failure
+        return claims
+
+    async def _claim_group(
+        self, table: TableClient, event_ids: list[str], subscription: str, now: datetime, stale_after: timedelta
+    ) -> list[Claim]:
+        rows = [_to_entity(event_id, subscription, _first_claim(event_id, subscription, now)) for event_id in event_ids]
+        with mapped_errors("claim deliveries"):
+            try:
+                results = await table.submit_transaction([("create", row) for row in rows])
+            except TableTransactionError as exc:
+                if exc.status_code != 409:  # EntityAlreadyExists
+                    raise
+            else:
+                return [
+                    Claim(ClaimStatus.CLAIMED, event_id, subscription, attempt=1, etag=_etag(metadata))
+                    for event_id, metadata in zip(event_ids, results, strict=True)
+                ]
+        one_by_one = [self.claim(event_id, subscription, now=now, stale_after=stale_after) for event_id in event_ids]
+        return list(await _gather_all(one_by_one, on_failure=lambda done: _release_quietly(self, done)))
+
+    async def finish_many(self, outcomes: Sequence[tuple[Claim, DeliveryRecord]]) -> FinishReport:
+        """Finish claims with one etag-conditional transaction per partition. A transaction that meets a row changed
+        since its claim is rolled back whole; its rows are then finished one by one to find the conflicting ones."""
+        if any(claim.etag is None for claim, _ in outcomes):
+            raise ConflictError("every claim to finish must hold an etag (CLAIMED or RESUMED)")
+        try:
+            table = await self._tables.get(TABLE)
+        except UpstreamUnavailableError:
+            return FinishReport(unwritten=list(outcomes))
+        by_key = {(claim.subscription, claim.event_id): (claim, record) for claim, record in outcomes}
+        groups = [
+            [by_key[(subscription, event_id)] for event_id in group]
+            for subscription in {claim.subscription for claim, _ in outcomes}
+            for group in _transaction_groups(
+                (event_id for sub, event_id in by_key if sub == subscription), subscription
+            )
+        ]
+        reports = await asyncio.gather(*(self._finish_group(table, group) for group in groups))
+        return FinishReport(
+            conflicts=[claim for report in reports for claim in report.conflicts],
+            unwritten=[item for report in reports for item in report.unwritten],
+        )
+
+    async def _finish_group(self, table: TableClient, group: list[tuple[Claim, DeliveryRecord]]) -> FinishReport:
+        operations = [
+            ("update", _to_entity(claim.event_id, claim.subscription, record), _replace_if_unchanged(claim.etag))
+            for claim, record in group
+        ]
+        try:
+            with mapped_errors("finish deliveries"):
+                try:
+                    await table.submit_transaction(operations)
+                    return FinishReport()
+                except TableTransactionError as exc:
+                    if exc.status_code not in (404, 412):  # removed, or changed since the claim
+                        raise
+        except UpstreamUnavailableError:
+            return FinishReport(unwritten=list(group))
+        report = FinishReport()
+        for claim, record in group:
+            try:
+                await self.finish(claim, record)
+            except ConflictError:
+                report.conflicts.append(claim)
+            except UpstreamUnavailableError:
+                report.unwritten.append((claim, record))
+        return report
 
     async def release(self, claim: Claim) -> None:
         """Mark the claim released so the next delivery takes it over at once; a claim already taken over stays."""
@@ -177,14 +293,37 @@ class TableDeliveryLog:
         """Delete the delivery's row (an operator replays the event); no error when it does not exist."""
         table = await self._tables.get(TABLE)
         with mapped_errors("forget delivery"):
-            await table.delete_entity(encode_key(event_id), encode_key(subscription))
+            await table.delete_entity(_partition(event_id, subscription), encode_key(event_id))
 
     async def get(self, event_id: str, subscription: str) -> DeliveryRecord | None:
         """Return the delivery's row, or None when it was never claimed."""
         table = await self._tables.get(TABLE)
         with mapped_errors("get delivery"):
             try:
-                entity = await table.get_entity(encode_key(event_id), encode_key(subscription))
+                entity = await table.get_entity(_partition(event_id, subscription), encode_key(event_id))
             except ResourceNotFoundError:
                 return None
         return _from_entity(entity)
+
+
+def _first_claim(event_id: str, subscription: str, now: datetime) -> DeliveryRecord:
+    return DeliveryRecord(event_id, subscription, DeliveryState.CLAIMED, attempt=1, claimed_at=now)
+
+
+async def _gather_all(
+    calls: Sequence[Awaitable[Claim]], *, on_failure: Callable[[list[Claim]], Awaitable[None]]
+) -> list[Claim]:
+    """Await every call; if any failed, hand the claims that were made to ``on_failure`` and raise the first error."""
+    answers = await asyncio.gather(*calls, return_exceptions=True)
+    claims = [answer for answer in answers if isinstance(answer, Claim)]
+    failure = next((answer for answer in answers if isinstance(answer, BaseException)), None)
+    if failure is not None:
+        await on_failure(claims)
+        raise failure
+    return claims
+
+
+async def _release_quietly(log: TableDeliveryLog, claims: Iterable[Claim]) -> None:
+    """Give back claims made by a batch call that failed elsewhere; a claim that cannot be released turns stale."""
+    holding = [claim for claim in claims if claim.status in (ClaimStatus.CLAIMED, ClaimStatus.RESUMED)]
+    await asyncio.gather(*(log.release(claim) for claim in holding), return_exceptions=True)

@@ -1,0 +1,180 @@
+"""TableDeliveryLog batch operations on Azurite: a transaction per partition, the answers of one by one."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import AsyncIterator
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from shared.adapters.tables import TableDeliveryLog
+from shared.adapters.tables_delivery import PARTITIONS
+from shared.errors import ConflictError, UpstreamUnavailableError
+from shared.models import Claim, ClaimStatus, DeliveryRecord, DeliveryState
+from tests.conftest import random_id
+from tests.support.azurite import faulty_service, table_service
+
+pytestmark = pytest.mark.integration
+
+T0 = datetime(2025, 3, 1, 8, 30, tzinfo=UTC)
+STALE = timedelta(minutes=5)
+SUB = "hr/push"
+
+
+@pytest.fixture
+def prefix() -> str:
+    return random_id("b")
+
+
+@pytest.fixture
+async def log(azurite_tables: str, prefix: str) -> AsyncIterator[TableDeliveryLog]:
+    async with table_service(azurite_tables, prefix) as service:
+        yield TableDeliveryLog(service, prefix)
+
+
+def ids(count: int) -> list[str]:
+    return [random_id("ev") for _ in range(count)]
+
+
+def sent(claim: Claim) -> DeliveryRecord:
+    return DeliveryRecord(
+        event_id=claim.event_id,
+        subscription=claim.subscription,
+        state=DeliveryState.SENT,
+        attempt=claim.attempt,
+        claimed_at=T0,
+        notification_id=f"n-{claim.event_id}",
+        finished_at=T0 + timedelta(seconds=1),
+    )
+
+
+def counting_transactions(conn_str: str, counter: list[Any]) -> Any:
+    """A service whose requests are all let through and the $batch ones counted."""
+
+    def count(request: Any) -> bool:
+        if request.url.endswith("/$batch"):
+            counter.append(request)
+        return False
+
+    return faulty_service(conn_str, count)
+
+
+class TestClaimMany:
+    async def test_new_events_are_claimed_with_one_transaction_per_partition(self, azurite_tables: str, prefix: str):
+        batches: list[Any] = []
+        async with counting_transactions(azurite_tables, batches) as service:
+            log = TableDeliveryLog(service, prefix)
+            events = ids(60)
+            claims = await log.claim_many(events, SUB, now=T0, stale_after=STALE)
+        assert set(claims) == set(events)
+        assert {claim.status for claim in claims.values()} == {ClaimStatus.CLAIMED}
+        assert all(claim.etag for claim in claims.values())
+        assert len(batches) <= PARTITIONS
+
+    async def test_more_than_a_transaction_holds_is_split(self, log: TableDeliveryLog):
+        events = ids(450)  # over 100 per partition with four partitions
+        claims = await log.claim_many(events, SUB, now=T0, stale_after=STALE)
+        assert len(claims) == 450
+        assert {claim.status for claim in claims.values()} == {ClaimStatus.CLAIMED}
+
+    async def test_a_redelivered_batch_gets_what_claiming_one_by_one_would_give(self, log: TableDeliveryLog):
+        finished, fresh, stale, new = ids(1), ids(1), ids(1), ids(3)
+        done_claim = await log.claim(finished[0], SUB, now=T0, stale_after=STALE)
+        await log.finish(done_claim, sent(done_claim))
+        await log.claim(fresh[0], SUB, now=T0 + STALE, stale_after=STALE)
+        await log.claim(stale[0], SUB, now=T0, stale_after=STALE)
+
+        claims = await log.claim_many(
+            finished + fresh + stale + new, SUB, now=T0 + STALE + timedelta(seconds=1), stale_after=STALE
+        )
+        assert claims[finished[0]].status is ClaimStatus.DONE
+        assert claims[fresh[0]].status is ClaimStatus.IN_PROGRESS
+        assert claims[stale[0]].status is ClaimStatus.RESUMED
+        assert claims[stale[0]].attempt == 2
+        assert [claims[event].status for event in new] == [ClaimStatus.CLAIMED] * 3
+
+    async def test_repeated_event_ids_are_refused(self, log: TableDeliveryLog):
+        [event] = ids(1)
+        with pytest.raises(ValueError, match="distinct"):
+            await log.claim_many([event, event], SUB, now=T0, stale_after=STALE)
+
+    async def test_when_storage_fails_for_one_partition_the_claims_made_elsewhere_are_released(
+        self, azurite_tables: str, prefix: str, log: TableDeliveryLog
+    ):
+        calls = itertools.count()
+
+        def fail_second_batch(request: Any) -> bool:
+            return request.url.endswith("/$batch") and next(calls) == 1
+
+        events = ids(40)
+        async with faulty_service(azurite_tables, fail_second_batch) as service:
+            with pytest.raises(UpstreamUnavailableError):
+                await TableDeliveryLog(service, prefix).claim_many(events, SUB, now=T0, stale_after=STALE)
+        states = {(await log.get(event, SUB) or _absent(event)).state for event in events}
+        assert DeliveryState.CLAIMED not in states  # released (or never written), so a redelivery claims at once
+        retry = await log.claim_many(events, SUB, now=T0, stale_after=STALE)
+        assert {claim.status for claim in retry.values()} <= {ClaimStatus.CLAIMED, ClaimStatus.RESUMED}
+
+
+def _absent(event_id: str) -> DeliveryRecord:
+    return DeliveryRecord(event_id, SUB, DeliveryState.RELEASED, attempt=0, claimed_at=T0)
+
+
+class TestFinishMany:
+    async def test_outcomes_are_written_with_one_transaction_per_partition(
+        self, azurite_tables: str, prefix: str, log: TableDeliveryLog
+    ):
+        claims = await log.claim_many(ids(30), SUB, now=T0, stale_after=STALE)
+        batches: list[Any] = []
+        async with counting_transactions(azurite_tables, batches) as service:
+            log = TableDeliveryLog(service, prefix)
+            report = await log.finish_many([(claim, sent(claim)) for claim in claims.values()])
+            assert (report.conflicts, report.unwritten) == ([], [])
+            assert len(batches) <= PARTITIONS
+            for event_id in claims:
+                record = await log.get(event_id, SUB)
+                assert record is not None
+                assert (record.state, record.notification_id) == (DeliveryState.SENT, f"n-{event_id}")
+
+    async def test_a_claim_taken_over_meanwhile_is_reported_and_the_rest_written(self, log: TableDeliveryLog):
+        claims = await log.claim_many(ids(12), SUB, now=T0, stale_after=STALE)
+        victim = next(iter(claims.values()))
+        taken = await log.claim(victim.event_id, SUB, now=T0 + STALE + timedelta(seconds=1), stale_after=STALE)
+        assert taken.status is ClaimStatus.RESUMED
+
+        report = await log.finish_many([(claim, sent(claim)) for claim in claims.values()])
+        assert report.conflicts == [victim]
+        assert report.unwritten == []
+        for event_id in claims:
+            record = await log.get(event_id, SUB)
+            assert record is not None
+            expected = DeliveryState.CLAIMED if event_id == victim.event_id else DeliveryState.SENT
+            assert record.state is expected
+
+    async def test_unreachable_storage_leaves_every_outcome_unwritten_to_try_again(
+        self, azurite_tables: str, prefix: str, log: TableDeliveryLog
+    ):
+        claims = await log.claim_many(ids(10), SUB, now=T0, stale_after=STALE)
+        outcomes = [(claim, sent(claim)) for claim in claims.values()]
+        async with faulty_service(azurite_tables, lambda request: True) as down:
+            report = await TableDeliveryLog(down, prefix).finish_many(outcomes)
+        assert sorted(claim.event_id for claim, _ in report.unwritten) == sorted(claims)
+        again = await log.finish_many(report.unwritten)
+        assert (again.conflicts, again.unwritten) == ([], [])
+
+    async def test_a_claim_without_etag_cannot_be_finished(self, log: TableDeliveryLog):
+        claim = Claim(ClaimStatus.DONE, "e", SUB, attempt=1)
+        with pytest.raises(ConflictError):
+            await log.finish_many([(claim, sent(claim))])
+
+    async def test_the_same_event_on_two_subscriptions_is_two_rows(self, log: TableDeliveryLog):
+        [event] = ids(1)
+        first = (await log.claim_many([event], SUB, now=T0, stale_after=STALE))[event]
+        second = (await log.claim_many([event], "orders/push", now=T0, stale_after=STALE))[event]
+        report = await log.finish_many([(first, sent(first)), (second, replace(sent(second), notification_id="x"))])
+        assert (report.conflicts, report.unwritten) == ([], [])
+        assert (await log.get(event, SUB)).notification_id == f"n-{event}"  # type: ignore[union-attr]
+        assert (await log.get(event, "orders/push")).notification_id == "x"  # type: ignore[union-attr]
