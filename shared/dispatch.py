@@ -31,13 +31,20 @@ from shared.ports import DeliveryLog, PreferencesStore, PushGateway, QuarantineS
 from shared.publishing import topic_for
 
 __all__ = [
+    "Attempt",
     "DeliveryInProgressError",
     "DispatchPorts",
     "DispatchResult",
     "IncomingMessage",
+    "attempt_delivery",
+    "claim_delivery",
     "default_redelivery_backoff",
     "deliver_message",
+    "log_taken_over",
+    "log_unrecorded",
+    "quarantine",
     "quarantine_id",
+    "route_message",
 ]
 
 logger = logging.getLogger(__name__)
@@ -118,34 +125,57 @@ async def deliver_message(message: IncomingMessage, ports: DispatchPorts) -> Dis
 
 
 async def _deliver(message: IncomingMessage, ports: DispatchPorts) -> DispatchResult:
-    try:
-        event = parse_cloud_event(message.body, message.content_type)
-    except PermanentEventError as exc:
-        await _quarantine(ports, message, exc.reason, exc.detail)
+    event = await route_message(message, ports)
+    if event is None:
         return DispatchResult.QUARANTINED
-    expected_topic = topic_for(event.type)
-    if expected_topic != message.topic:
-        detail = f"event type {event.type!r} belongs on topic {expected_topic!r}, not {message.topic!r}"
-        await _quarantine(ports, message, "unroutable", detail)
-        return DispatchResult.QUARANTINED
-
-    claim = await _claim(ports, event.id, message.subscription)
+    claim = await claim_delivery(ports, event.id, message.subscription)
     if claim.status is ClaimStatus.DONE:
         logger.info("duplicate event_id=%s subscription=%s: already delivered", event.id, message.subscription)
         return DispatchResult.DUPLICATE
     try:
-        return await _deliver_claimed(message, event, claim, ports)
+        attempt = await attempt_delivery(message, event, claim, ports)
+        if attempt.result is not DispatchResult.SENT:
+            await ports.deliveries.finish(claim, attempt.record)
     except UpstreamUnavailableError:
         # Whatever failed for now (preferences, NH after its retries), the redelivery may take the claim at once.
         # If storage is what failed, the release fails too and the claim simply turns stale.
         with suppress(UpstreamUnavailableError):
             await ports.deliveries.release(claim)
         raise
+    if attempt.result is DispatchResult.SENT:
+        await _record_sent(ports, claim, attempt.record)
+    return attempt.result
 
 
-async def _deliver_claimed(
-    message: IncomingMessage, event: LobEvent, claim: Claim, ports: DispatchPorts
-) -> DispatchResult:
+@dataclass(frozen=True)
+class Attempt:
+    """What one claimed delivery came to, and the delivery-log row that records it."""
+
+    result: DispatchResult
+    record: DeliveryRecord
+
+
+async def route_message(message: IncomingMessage, ports: DispatchPorts) -> LobEvent | None:
+    """The message's event, or None after quarantining a message that can never be delivered as it is."""
+    try:
+        event = parse_cloud_event(message.body, message.content_type)
+    except PermanentEventError as exc:
+        await quarantine(ports, message, exc.reason, exc.detail)
+        return None
+    expected_topic = topic_for(event.type)
+    if expected_topic != message.topic:
+        detail = f"event type {event.type!r} belongs on topic {expected_topic!r}, not {message.topic!r}"
+        await quarantine(ports, message, "unroutable", detail)
+        return None
+    return event
+
+
+async def attempt_delivery(message: IncomingMessage, event: LobEvent, claim: Claim, ports: DispatchPorts) -> Attempt:
+    """Decide and send one claimed delivery; the caller writes ``Attempt.record`` to the delivery log.
+
+    Quarantines on a permanent NH refusal. Raises UpstreamUnavailableError (NhRetryableError among them) when the
+    event should be tried again later.
+    """
     recipient = recipient_user_id(event)
     preferences = await ports.preferences.get(recipient) if recipient else None
     plan = plan_notification(event, preferences, ports.now())
@@ -158,9 +188,8 @@ async def _deliver_claimed(
         event_type=event.type,
     )
     if isinstance(plan, Skip):
-        await ports.deliveries.finish(claim, _finished(record, DeliveryState.SKIPPED, ports, outcome=plan.reason))
         logger.info("skipped event_id=%s: %s", event.id, plan.reason)
-        return DispatchResult.SKIPPED
+        return Attempt(DispatchResult.SKIPPED, _finished(record, DeliveryState.SKIPPED, ports, outcome=plan.reason))
 
     started = time.perf_counter()
     try:
@@ -169,27 +198,10 @@ async def _deliver_claimed(
         raise  # transient (a subclass of NhRequestError): handed back to the bus, not quarantined
     except (NhRequestError, NhValidationError) as exc:
         detail = getattr(exc, "detail", None) or str(exc)
-        await _quarantine(ports, message, "nh_rejected", f"Notification Hubs refused the send: {detail}")
-        await ports.deliveries.finish(
-            claim, _finished(record, DeliveryState.FAILED, ports, outcome=type(exc).__name__, audience=plan.audience)
-        )
-        return DispatchResult.QUARANTINED
+        await quarantine(ports, message, "nh_rejected", f"Notification Hubs refused the send: {detail}")
+        failed = _finished(record, DeliveryState.FAILED, ports, outcome=type(exc).__name__, audience=plan.audience)
+        return Attempt(DispatchResult.QUARANTINED, failed)
     send_ms = (time.perf_counter() - started) * 1000
-    await _record_sent(
-        ports,
-        claim,
-        _finished(
-            record,
-            DeliveryState.SENT,
-            ports,
-            outcome="enqueued",
-            audience=plan.audience,
-            notification_id=result.notification_id,
-            tracking_id=result.tracking_id,
-            correlation_id=result.correlation_id,
-            send_ms=send_ms,
-        ),
-    )
     logger.info(
         "sent event_id=%s type=%s audience=%s notification_id=%s in %.1f ms",
         event.id,
@@ -198,7 +210,18 @@ async def _deliver_claimed(
         result.notification_id,
         send_ms,
     )
-    return DispatchResult.SENT
+    sent = _finished(
+        record,
+        DeliveryState.SENT,
+        ports,
+        outcome="enqueued",
+        audience=plan.audience,
+        notification_id=result.notification_id,
+        tracking_id=result.tracking_id,
+        correlation_id=result.correlation_id,
+        send_ms=send_ms,
+    )
+    return Attempt(DispatchResult.SENT, sent)
 
 
 async def _record_sent(ports: DispatchPorts, claim: Claim, record: DeliveryRecord) -> None:
@@ -215,8 +238,16 @@ async def _record_sent(ports: DispatchPorts, claim: Claim, record: DeliveryRecor
                 break
             await asyncio.sleep(ports.redelivery_backoff(attempt))
         except ConflictError:
-            logger.error("event_id=%s was taken over by another delivery while this one sent it", claim.event_id)
+            log_taken_over(claim)
             return
+    log_unrecorded(claim, record)
+
+
+def log_taken_over(claim: Claim) -> None:
+    logger.error("event_id=%s was taken over by another delivery while this one sent it", claim.event_id)
+
+
+def log_unrecorded(claim: Claim, record: DeliveryRecord) -> None:
     logger.error(
         "event_id=%s was pushed (notification_id=%s) but the delivery log could not record it",
         claim.event_id,
@@ -224,23 +255,33 @@ async def _record_sent(ports: DispatchPorts, claim: Claim, record: DeliveryRecor
     )
 
 
-async def _claim(ports: DispatchPorts, event_id: str, subscription: str) -> Claim:
-    """Claim the delivery; while another delivery holds a fresh claim, wait for it to finish or turn stale."""
-    deadline = time.monotonic() + ports.stale_after.total_seconds()
+async def claim_delivery(
+    ports: DispatchPorts, event_id: str, subscription: str, *, first: Claim | None = None, deadline: float | None = None
+) -> Claim:
+    """Claim the delivery; while another delivery holds a fresh claim, wait for it to finish or turn stale.
+
+    ``first`` is an answer already in hand; ``deadline`` (time.monotonic) defaults to ``stale_after`` from now.
+    Raises DeliveryInProgressError when the other delivery still holds it at the deadline.
+    """
+    if deadline is None:
+        deadline = time.monotonic() + ports.stale_after.total_seconds()
+    claim = first
     while True:
-        claim = await ports.deliveries.claim(event_id, subscription, now=ports.now(), stale_after=ports.stale_after)
+        if claim is None:
+            claim = await ports.deliveries.claim(event_id, subscription, now=ports.now(), stale_after=ports.stale_after)
         if claim.status is not ClaimStatus.IN_PROGRESS:
             return claim
         if time.monotonic() >= deadline:
             raise DeliveryInProgressError(f"event {event_id} is being delivered by another invocation")
         await asyncio.sleep(ports.in_progress_poll)
+        claim = None
 
 
 def _finished(record: DeliveryRecord, state: DeliveryState, ports: DispatchPorts, **fields: Any) -> DeliveryRecord:
     return replace(record, state=state, finished_at=ports.now(), **fields)
 
 
-async def _quarantine(ports: DispatchPorts, message: IncomingMessage, reason: str, description: str) -> None:
+async def quarantine(ports: DispatchPorts, message: IncomingMessage, reason: str, description: str) -> None:
     await ports.quarantine.add(
         QuarantinedMessage(
             id=quarantine_id(message),

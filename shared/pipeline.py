@@ -1,23 +1,24 @@
-"""Entry points of the event pipeline for triggers: deliver one message, publish simulated events."""
+"""Entry points of the event pipeline for triggers: deliver one message or a batch, publish simulated events."""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 
 from shared import bootstrap
 from shared.dispatch import DispatchPorts, DispatchResult, IncomingMessage, deliver_message
+from shared.dispatch_batch import deliver_batch
 from shared.publishing import to_outgoing_message, topic_for
 from shared.simulator import simulate_events
 
-__all__ = ["deliver", "publish_simulated_events"]
+__all__ = ["deliver", "deliver_many", "publish_simulated_events"]
 
 logger = logging.getLogger(__name__)
 
 
-async def deliver(message: IncomingMessage) -> DispatchResult:
-    """Deliver one message with the process's services; raises when the bus should redeliver."""
+def _dispatch_ports() -> DispatchPorts:
     services = bootstrap.services()
-    ports = DispatchPorts(
+    return DispatchPorts(
         push=services.push,
         deliveries=services.deliveries,
         quarantine=services.quarantine,
@@ -25,7 +26,16 @@ async def deliver(message: IncomingMessage) -> DispatchResult:
         now=services.now,
         redelivery_backoff=services.redelivery_backoff,
     )
-    return await deliver_message(message, ports)
+
+
+async def deliver(message: IncomingMessage) -> DispatchResult:
+    """Deliver one message with the process's services; raises when the bus should redeliver."""
+    return await deliver_message(message, _dispatch_ports())
+
+
+async def deliver_many(messages: Sequence[IncomingMessage]) -> list[DispatchResult]:
+    """Deliver a batch from one subscription; raises when the bus should redeliver the whole batch."""
+    return await deliver_batch(messages, _dispatch_ports())
 
 
 async def publish_simulated_events(count: int = 8, seed: int | None = None) -> int:

@@ -1,0 +1,192 @@
+"""Use case: a batch of messages from one push subscription (a ``cardinality="many"`` trigger).
+
+Every message gets what ``deliver_message`` would give it, with fewer storage round trips: the delivery log is
+claimed and finished for the whole batch at once (one Tables transaction per partition) and the sends run
+concurrently. The host settles a batch as one: returning completes every message, raising abandons every one. So
+when an event fails for now, the others are finished in the log first; the batch is then held and handed back,
+and on redelivery the finished events are completed without a second push.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from shared.dispatch import (
+    Attempt,
+    DispatchPorts,
+    DispatchResult,
+    IncomingMessage,
+    attempt_delivery,
+    claim_delivery,
+    log_taken_over,
+    log_unrecorded,
+    route_message,
+)
+from shared.errors import UpstreamUnavailableError
+from shared.events import LobEvent
+from shared.models import Claim, ClaimStatus, DeliveryRecord, DeliveryState
+
+__all__ = ["BatchLimits", "deliver_batch"]
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class BatchLimits:
+    send_concurrency: int = 32
+    # Azure renews no message locks for batch functions (the lock is PT1M): a batch that must be handed back is
+    # handed back within this many seconds of its start, waits for other deliveries and the hold included.
+    hold_budget: float = 45.0
+
+
+@dataclass(frozen=True)
+class _Claimed:
+    message: IncomingMessage
+    event: LobEvent
+    claim: Claim
+
+
+async def deliver_batch(
+    messages: Sequence[IncomingMessage], ports: DispatchPorts, limits: BatchLimits | None = None
+) -> list[DispatchResult]:
+    """Handle a batch from one subscription; the results are in the messages' order.
+
+    Raises UpstreamUnavailableError (after holding the batch for ``redelivery_backoff``) when any message should be
+    redelivered, and any other error an event's delivery raised, after finishing what could be finished.
+    """
+    limits = limits or BatchLimits()
+    if len({message.subscription for message in messages}) > 1:
+        raise ValueError("a batch comes from one subscription")
+    deadline = time.monotonic() + limits.hold_budget
+    try:
+        return await _deliver_batch(messages, ports, limits, deadline)
+    except UpstreamUnavailableError as exc:
+        delivery_count = max(message.delivery_count for message in messages)
+        delay = min(ports.redelivery_backoff(delivery_count), max(deadline - time.monotonic(), 0.0))
+        logger.warning(
+            "batch of %s messages failed for now (%s: %s); handing it back to the bus in %.0f s",
+            len(messages),
+            type(exc).__name__,
+            exc,
+            delay,
+        )
+        await asyncio.sleep(delay)
+        raise
+
+
+async def _deliver_batch(
+    messages: Sequence[IncomingMessage], ports: DispatchPorts, limits: BatchLimits, deadline: float
+) -> list[DispatchResult]:
+    results: list[DispatchResult] = [DispatchResult.QUARANTINED] * len(messages)
+    firsts = await _route_all(messages, ports, results)
+    if not firsts:
+        return results
+
+    subscription = messages[0].subscription
+    claims = await ports.deliveries.claim_many(
+        [event.id for _, event in firsts.values()], subscription, now=ports.now(), stale_after=ports.stale_after
+    )
+    claimed, failures = await _settle_claims(firsts, claims, ports, results, deadline)
+    semaphore = asyncio.Semaphore(limits.send_concurrency)
+
+    async def attempt(item: _Claimed) -> Attempt:
+        async with semaphore:
+            return await attempt_delivery(item.message, item.event, item.claim, ports)
+
+    attempts = await asyncio.gather(*(attempt(item) for item in claimed.values()), return_exceptions=True)
+    outcomes: list[tuple[Claim, DeliveryRecord]] = []
+    for (index, item), answer in zip(claimed.items(), attempts, strict=True):
+        if isinstance(answer, Attempt):
+            results[index] = answer.result
+            outcomes.append((item.claim, answer.record))
+        else:
+            failures.append((item.claim, answer))
+    await _record(outcomes, ports)
+    if failures:
+        await _hand_back(failures, ports)
+    return results
+
+
+async def _route_all(
+    messages: Sequence[IncomingMessage], ports: DispatchPorts, results: list[DispatchResult]
+) -> dict[int, tuple[IncomingMessage, LobEvent]]:
+    """Parse every message (quarantining the undeliverable); the first message of each event id, by index."""
+    events = await asyncio.gather(*(route_message(message, ports) for message in messages))
+    firsts: dict[int, tuple[IncomingMessage, LobEvent]] = {}
+    seen: set[str] = set()
+    for index, (message, event) in enumerate(zip(messages, events, strict=True)):
+        if event is None:
+            continue
+        if event.id in seen:
+            logger.info("duplicate event_id=%s in one batch (message_id=%s)", event.id, message.message_id)
+            results[index] = DispatchResult.DUPLICATE
+            continue
+        seen.add(event.id)
+        firsts[index] = (message, event)
+    return firsts
+
+
+async def _settle_claims(
+    firsts: dict[int, tuple[IncomingMessage, LobEvent]],
+    claims: dict[str, Claim],
+    ports: DispatchPorts,
+    results: list[DispatchResult],
+    deadline: float,
+) -> tuple[dict[int, _Claimed], list[tuple[Claim | None, BaseException]]]:
+    """Sort the claims: finished events are duplicates, fresh claims of others are waited for until ``deadline``."""
+
+    async def settle(message: IncomingMessage, event: LobEvent) -> Claim:
+        first = claims[event.id]
+        if first.status is not ClaimStatus.IN_PROGRESS:
+            return first
+        return await claim_delivery(ports, event.id, message.subscription, first=first, deadline=deadline)
+
+    answers = await asyncio.gather(
+        *(settle(message, event) for message, event in firsts.values()), return_exceptions=True
+    )
+    claimed: dict[int, _Claimed] = {}
+    failures: list[tuple[Claim | None, BaseException]] = []
+    for (index, (message, event)), answer in zip(firsts.items(), answers, strict=True):
+        if isinstance(answer, BaseException):
+            failures.append((None, answer))
+        elif answer.status is ClaimStatus.DONE:
+            logger.info("duplicate event_id=%s subscription=%s: already delivered", event.id, message.subscription)
+            results[index] = DispatchResult.DUPLICATE
+        else:
+            claimed[index] = _Claimed(message, event, answer)
+    return claimed, failures
+
+
+async def _record(outcomes: list[tuple[Claim, DeliveryRecord]], ports: DispatchPorts) -> None:
+    """Finish the delivered events in the log. Never raises a transient error: pushes NH accepted must not be
+    handed back. Writes storage refused for now are retried with the redelivery backoff, then only logged."""
+    pending = outcomes
+    for attempt in range(1, ports.finish_attempts + 1):
+        if not pending:
+            return
+        report = await ports.deliveries.finish_many(pending)
+        for claim in report.conflicts:
+            log_taken_over(claim)
+        pending = report.unwritten
+        if pending and attempt < ports.finish_attempts:
+            await asyncio.sleep(ports.redelivery_backoff(attempt))
+    for claim, record in pending:
+        if record.state is DeliveryState.SENT:
+            log_unrecorded(claim, record)
+        else:
+            logger.warning("event_id=%s: outcome %s could not be recorded", claim.event_id, record.state.value)
+
+
+async def _hand_back(failures: list[tuple[Claim | None, BaseException]], ports: DispatchPorts) -> None:
+    """Release the failed events' claims so the redelivery may take them at once, and raise the first error."""
+    await asyncio.gather(
+        *(ports.deliveries.release(claim) for claim, _ in failures if claim is not None), return_exceptions=True
+    )
+    errors = [error for _, error in failures]
+    logger.warning("%s events of the batch failed; the batch goes back to the bus", len(errors))
+    permanent = next((error for error in errors if not isinstance(error, UpstreamUnavailableError)), None)
+    raise permanent or errors[0]
