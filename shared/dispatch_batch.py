@@ -92,20 +92,21 @@ async def _deliver_batch(
     )
     claimed, failures = await _settle_claims(firsts, claims, ports, results, deadline)
     semaphore = asyncio.Semaphore(limits.send_concurrency)
+    recorder = _Recorder(ports)
 
     async def attempt(item: _Claimed) -> Attempt:
         async with semaphore:
-            return await attempt_delivery(item.message, item.event, item.claim, ports)
+            answer = await attempt_delivery(item.message, item.event, item.claim, ports)
+        recorder.add(item.claim, answer.record)
+        return answer
 
     attempts = await asyncio.gather(*(attempt(item) for item in claimed.values()), return_exceptions=True)
-    outcomes: list[tuple[Claim, DeliveryRecord]] = []
+    await recorder.close()
     for (index, item), answer in zip(claimed.items(), attempts, strict=True):
         if isinstance(answer, Attempt):
             results[index] = answer.result
-            outcomes.append((item.claim, answer.record))
         else:
             failures.append((item.claim, answer))
-    await _record(outcomes, ports)
     if failures:
         await _hand_back(failures, ports)
     return results
@@ -161,19 +162,56 @@ async def _settle_claims(
     return claimed, failures
 
 
+class _Recorder:
+    """Finishes outcomes in the delivery log while the batch's sends go on, each write taking whatever finished
+    meanwhile. A push NH accepted is recorded about one Tables round trip later, as in single-message delivery,
+    not at the end of the batch: that gap is the window in which a crash makes the next delivery push again."""
+
+    def __init__(self, ports: DispatchPorts) -> None:
+        self._ports = ports
+        self._pending: list[tuple[Claim, DeliveryRecord]] = []
+        self._unwritten: list[tuple[Claim, DeliveryRecord]] = []
+        self._wake = asyncio.Event()
+        self._closing = False
+        self._writer = asyncio.get_running_loop().create_task(self._write_while_open())
+
+    def add(self, claim: Claim, record: DeliveryRecord) -> None:
+        self._pending.append((claim, record))
+        self._wake.set()
+
+    async def close(self) -> None:
+        """Write what is left, retrying what storage refused for now; raises only a permanent storage refusal."""
+        self._closing = True
+        self._wake.set()
+        await self._writer
+        await _record(self._unwritten, self._ports)
+
+    async def _write_while_open(self) -> None:
+        while True:
+            await self._wake.wait()
+            self._wake.clear()
+            while self._pending:
+                outcomes, self._pending = self._pending, []
+                report = await self._ports.deliveries.finish_many(outcomes)
+                for claim in report.conflicts:
+                    log_taken_over(claim)
+                self._unwritten.extend(report.unwritten)
+            if self._closing:
+                return
+
+
 async def _record(outcomes: list[tuple[Claim, DeliveryRecord]], ports: DispatchPorts) -> None:
-    """Finish the delivered events in the log. Never raises a transient error: pushes NH accepted must not be
-    handed back. Writes storage refused for now are retried with the redelivery backoff, then only logged."""
+    """Retry writes storage refused for now with the redelivery backoff, then only log them. Never raises a
+    transient error: pushes NH accepted must not be handed back."""
     pending = outcomes
     for attempt in range(1, ports.finish_attempts + 1):
         if not pending:
             return
+        await asyncio.sleep(ports.redelivery_backoff(attempt))
         report = await ports.deliveries.finish_many(pending)
         for claim in report.conflicts:
             log_taken_over(claim)
         pending = report.unwritten
-        if pending and attempt < ports.finish_attempts:
-            await asyncio.sleep(ports.redelivery_backoff(attempt))
     for claim, record in pending:
         if record.state is DeliveryState.SENT:
             log_unrecorded(claim, record)

@@ -198,3 +198,23 @@ class TestRecording:
         ports.deliveries.fail_finish = [ConflictError("taken over")]
         assert await deliver_batch([message(e)], ports) == [DispatchResult.SENT]
         assert "taken over" in caplog.text
+
+    async def test_outcomes_are_recorded_while_the_rest_of_the_batch_is_still_sending(self, ports):
+        """The crash window stays one Tables round trip per push, not the length of the batch."""
+        quick, slow = news(2)
+        recorded_before_slow_finished: list[DeliveryState] = []
+        inner_send = ports.push.send
+
+        async def send(notification, *, tag_expression=None):
+            if slow["id"] in notification.body:
+                for _ in range(100):
+                    record = await ports.deliveries.get(quick["id"], "push")
+                    if record.state is DeliveryState.SENT:
+                        break
+                    await asyncio.sleep(0.001)
+                recorded_before_slow_finished.append(record.state)
+            return await inner_send(notification, tag_expression=tag_expression)
+
+        ports.push.send = send
+        assert await deliver_batch([message(quick), message(slow)], ports) == [DispatchResult.SENT] * 2
+        assert recorded_before_slow_finished == [DeliveryState.SENT]
