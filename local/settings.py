@@ -40,6 +40,7 @@ class HostConfig:
     route_prefix: str = "api"
     max_concurrent_calls: int = field(default_factory=lambda: 16 * (os.cpu_count() or 1))
     max_auto_lock_renewal: float = 300.0
+    max_message_batch_size: int = 1000
     raw: dict[str, Any] = field(default_factory=dict)
 
 
@@ -126,12 +127,16 @@ def load_host_config(path: Path) -> HostConfig:
     calls = bus.get("maxConcurrentCalls", defaults.max_concurrent_calls)
     if not isinstance(calls, int) or calls < 1:
         raise ConfigError("host.json extensions.serviceBus.maxConcurrentCalls must be a positive integer")
+    batch_size = bus.get("maxMessageBatchSize", defaults.max_message_batch_size)
+    if not isinstance(batch_size, int) or isinstance(batch_size, bool) or batch_size < 1:
+        raise ConfigError("host.json extensions.serviceBus.maxMessageBatchSize must be a positive integer")
     renewal = bus.get("maxAutoLockRenewalDuration")
     renewal_seconds = defaults.max_auto_lock_renewal if renewal is None else _timespan_seconds(str(renewal))
     return HostConfig(
         route_prefix=prefix.strip("/"),
         max_concurrent_calls=calls,
         max_auto_lock_renewal=renewal_seconds,
+        max_message_batch_size=batch_size,
         raw=raw,
     )
 

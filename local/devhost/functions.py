@@ -35,6 +35,11 @@ class FunctionSpec:
     context_arg: str | None
     is_async: bool
 
+    @property
+    def is_batch(self) -> bool:
+        """A Service Bus trigger with cardinality "many": the function takes a list of messages."""
+        return str(self.binding.get("cardinality") or "one").lower() == "many"
+
 
 def load_app(module_name: str, attribute: str = "app") -> func.FunctionApp:
     """Import the module and return its FunctionApp. Raises ConfigError when there is none."""
@@ -83,8 +88,8 @@ def _spec(function: func.Function) -> FunctionSpec:
             raise ConfigError(f"function {name!r}: only topic subscriptions are supported (no queue triggers)")
         if trigger.get("isSessionsEnabled"):
             raise ConfigError(f"function {name!r}: session-enabled triggers are not supported by the dev host")
-        if str(trigger.get("cardinality") or "one").lower() != "one":
-            raise ConfigError(f"function {name!r}: cardinality 'many' is not supported by the dev host")
+        if str(trigger.get("cardinality") or "one").lower() not in ("one", "many"):
+            raise ConfigError(f"function {name!r}: cardinality must be 'one' or 'many'")
         if trigger.get("autoCompleteMessages") is False:
             raise ConfigError(f"function {name!r}: auto_complete_messages=False is not supported by the dev host")
     handler = function.get_user_function()

@@ -157,6 +157,7 @@ async def serve(options: HostOptions) -> None:
                     subscription,
                     max_concurrent_calls=config.max_concurrent_calls,
                     max_lock_renewal=config.max_auto_lock_renewal,
+                    max_batch_size=config.max_message_batch_size,
                 )
             )
         else:
@@ -171,6 +172,7 @@ async def serve(options: HostOptions) -> None:
                     subscription,
                     max_concurrent_calls=config.max_concurrent_calls,
                     max_lock_renewal=config.max_auto_lock_renewal,
+                    max_batch_size=config.max_message_batch_size,
                 )
             )
 
