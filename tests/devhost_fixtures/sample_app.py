@@ -88,6 +88,23 @@ async def publish(req: func.HttpRequest) -> func.HttpResponse:
     return func.HttpResponse(status_code=202)
 
 
+@app.route(route="publish-batch/{topic}", methods=["POST"])
+async def publish_batch(req: func.HttpRequest) -> func.HttpResponse:
+    """Publish several messages in one call (one transaction on the local bus)."""
+    messages = [
+        OutgoingMessage(
+            message_id=payload["id"],
+            subject="sample",
+            content_type="application/json",
+            body=json.dumps(payload).encode(),
+            application_properties=payload.get("properties", {}),
+        )
+        for payload in req.get_json()
+    ]
+    await _bus["publisher"].publish(req.route_params["topic"], messages)
+    return func.HttpResponse(status_code=202)
+
+
 @app.route(route="deadletters", methods=["GET"])
 async def dead_letters(req: func.HttpRequest) -> func.HttpResponse:
     found = await _bus["dead_letters"].list_dead_letters()
@@ -126,3 +143,20 @@ async def on_order(msg: func.ServiceBusMessage) -> None:
 def on_hr(msg: func.ServiceBusMessage) -> None:
     time.sleep(0.01)
     record(function="hr_sync", message_id=msg.message_id, delivery_count=msg.delivery_count)
+
+
+@app.service_bus_topic_trigger(
+    arg_name="batch",
+    topic_name="accounts",
+    subscription_name="push",
+    connection="ServiceBusConnection",
+    cardinality=func.Cardinality.MANY,
+)
+async def accounts_batch(batch: list[func.ServiceBusMessage]) -> None:
+    record(
+        function="accounts_batch",
+        message_ids=[msg.message_id for msg in batch],
+        delivery_counts=[msg.delivery_count for msg in batch],
+    )
+    if any((msg.delivery_count or 0) <= int(json.loads(msg.get_body()).get("fail", 0)) for msg in batch):
+        raise RuntimeError("failing the whole batch")

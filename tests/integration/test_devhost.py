@@ -182,6 +182,36 @@ class TestServiceBusTriggers:
         assert counts == [1, 2, 3]
 
 
+class TestBatchTriggers:
+    def publish_batch(self, host: DevHost, count: int, **payload: Any) -> list[str]:
+        ids = [str(uuid.uuid4()) for _ in range(count)]
+        batch = [{**payload, "id": message_id, "properties": {"source": "/lob/accounts"}} for message_id in ids]
+        response = httpx.post(f"{host.url}/api/publish-batch/accounts", json=batch, timeout=5)
+        assert response.status_code == 202
+        return ids
+
+    def runs_with(self, host: DevHost, ids: list[str]) -> list[dict[str, Any]]:
+        return [
+            r for r in host.read_records() if r["function"] == "accounts_batch" and set(r["message_ids"]) & set(ids)
+        ]
+
+    def test_a_batch_function_gets_up_to_max_message_batch_size_messages_per_invocation(self, host: DevHost) -> None:
+        ids = self.publish_batch(host, 5)
+        runs = wait_for(
+            lambda: (r := self.runs_with(host, ids)) and sum(len(x["message_ids"]) for x in r) >= 5 and r, "batches"
+        )
+        assert [len(run["message_ids"]) for run in runs] == [3, 2]  # host.json maxMessageBatchSize is 3
+        assert [m for run in runs for m in run["message_ids"]] == ids  # in sequence order
+        assert all(count == 1 for run in runs for count in run["delivery_counts"])
+
+    def test_a_failed_batch_is_abandoned_whole_and_redelivered_together(self, host: DevHost) -> None:
+        ids = self.publish_batch(host, 2, fail=1)
+        runs = wait_for(lambda: self.runs_with(host, ids)[1:] and self.runs_with(host, ids), "the redelivery")
+        assert runs[0]["message_ids"] == ids
+        assert runs[1]["message_ids"] == ids
+        assert runs[1]["delivery_counts"] == [2, 2]
+
+
 def test_in_flight_message_is_redelivered_after_the_host_is_killed_and_restarted(tmp_path: Path) -> None:
     dev_host = DevHost(free_port(), tmp_path / "state", tmp_path / "records.jsonl", tmp_path / "devhost.log")
     try:

@@ -52,6 +52,16 @@ class TestSettings:
         assert (config.route_prefix, config.max_concurrent_calls, config.max_auto_lock_renewal) == ("", 3, 120.0)
         assert load_host_config(tmp_path / "absent.json").route_prefix == "api"
 
+    def test_host_json_gives_the_batch_size_of_batch_functions(self, tmp_path: Path) -> None:
+        path = tmp_path / "host.json"
+        path.write_text(json.dumps({"extensions": {"serviceBus": {"maxMessageBatchSize": 250}}}))
+        assert load_host_config(path).max_message_batch_size == 250
+        assert load_host_config(tmp_path / "absent.json").max_message_batch_size == 1000  # the extension's default
+        for invalid in (0, "100", True):
+            path.write_text(json.dumps({"extensions": {"serviceBus": {"maxMessageBatchSize": invalid}}}))
+            with pytest.raises(ConfigError, match="maxMessageBatchSize"):
+                load_host_config(path)
+
 
 class TestBusSelection:
     @pytest.mark.parametrize(
@@ -114,6 +124,22 @@ class TestIndexing:
         assert specs["consume"].kind is TriggerKind.SERVICE_BUS
         assert (specs["consume"].trigger_arg, specs["consume"].context_arg) == ("msg", "context")
         assert not specs["consume"].is_async
+
+    def test_batch_triggers_are_indexed_as_batch_functions(self) -> None:
+        app = func.FunctionApp()
+
+        @app.service_bus_topic_trigger(
+            arg_name="batch", topic_name="t", subscription_name="s", connection="C", cardinality=func.Cardinality.MANY
+        )
+        async def on_batch(batch: list[func.ServiceBusMessage]) -> None:
+            return None
+
+        @app.service_bus_topic_trigger(arg_name="msg", topic_name="t", subscription_name="s2", connection="C")
+        async def on_one(msg: func.ServiceBusMessage) -> None:
+            return None
+
+        specs = {spec.name: spec for spec in index_app(app)}
+        assert (specs["on_batch"].is_batch, specs["on_one"].is_batch) == (True, False)
 
     def test_refuses_bindings_it_cannot_run(self) -> None:
         app = func.FunctionApp()
