@@ -26,7 +26,7 @@ from shared.events import LobEvent, PermanentEventError, parse_cloud_event
 from shared.models import Claim, ClaimStatus, DeliveryRecord, DeliveryState, QuarantinedMessage
 from shared.notification_hubs.errors import NhRequestError, NhRetryableError, NhValidationError
 from shared.notification_hubs.models import template_notification
-from shared.notification_plan import Skip, plan_notification, recipient_user_id
+from shared.notification_plan import NotificationPlan, Skip, plan_notification, recipient_user_id
 from shared.ports import DeliveryLog, PreferencesStore, PushGateway, QuarantineStore
 from shared.publishing import topic_for
 
@@ -36,15 +36,18 @@ __all__ = [
     "DispatchPorts",
     "DispatchResult",
     "IncomingMessage",
+    "PlannedDelivery",
     "attempt_delivery",
     "claim_delivery",
     "default_redelivery_backoff",
     "deliver_message",
     "log_taken_over",
     "log_unrecorded",
+    "plan_delivery",
     "quarantine",
     "quarantine_id",
     "route_message",
+    "send_planned",
 ]
 
 logger = logging.getLogger(__name__)
@@ -170,15 +173,32 @@ async def route_message(message: IncomingMessage, ports: DispatchPorts) -> LobEv
     return event
 
 
+@dataclass(frozen=True)
+class PlannedDelivery:
+    """A claimed delivery with its plan decided (the recipient's preferences read), not yet sent."""
+
+    message: IncomingMessage
+    event: LobEvent
+    plan: NotificationPlan | Skip
+    record: DeliveryRecord
+
+
 async def attempt_delivery(message: IncomingMessage, event: LobEvent, claim: Claim, ports: DispatchPorts) -> Attempt:
     """Decide and send one claimed delivery; the caller writes ``Attempt.record`` to the delivery log.
 
     Quarantines on a permanent NH refusal. Raises UpstreamUnavailableError (NhRetryableError among them) when the
     event should be tried again later.
     """
+    return await send_planned(await plan_delivery(message, event, claim, ports), ports)
+
+
+async def plan_delivery(
+    message: IncomingMessage, event: LobEvent, claim: Claim, ports: DispatchPorts
+) -> PlannedDelivery:
+    """Read the recipient's preferences and decide what to send. Raises UpstreamUnavailableError when storage is
+    unavailable for now."""
     recipient = recipient_user_id(event)
     preferences = await ports.preferences.get(recipient) if recipient else None
-    plan = plan_notification(event, preferences, ports.now())
     record = DeliveryRecord(
         event_id=event.id,
         subscription=message.subscription,
@@ -187,6 +207,15 @@ async def attempt_delivery(message: IncomingMessage, event: LobEvent, claim: Cla
         claimed_at=ports.now(),
         event_type=event.type,
     )
+    return PlannedDelivery(message, event, plan_notification(event, preferences, ports.now()), record)
+
+
+async def send_planned(planned: PlannedDelivery, ports: DispatchPorts) -> Attempt:
+    """Send what ``plan_delivery`` decided; the caller writes ``Attempt.record`` to the delivery log.
+
+    Quarantines on a permanent NH refusal. Raises NhRetryableError when the send should be tried again later.
+    """
+    message, event, plan, record = planned.message, planned.event, planned.plan, planned.record
     if isinstance(plan, Skip):
         logger.info("skipped event_id=%s: %s", event.id, plan.reason)
         return Attempt(DispatchResult.SKIPPED, _finished(record, DeliveryState.SKIPPED, ports, outcome=plan.reason))

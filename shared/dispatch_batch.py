@@ -20,11 +20,13 @@ from shared.dispatch import (
     DispatchPorts,
     DispatchResult,
     IncomingMessage,
-    attempt_delivery,
+    PlannedDelivery,
     claim_delivery,
     log_taken_over,
     log_unrecorded,
+    plan_delivery,
     route_message,
+    send_planned,
 )
 from shared.errors import UpstreamUnavailableError
 from shared.events import LobEvent
@@ -92,24 +94,57 @@ async def _deliver_batch(
     )
     claimed, failures = await _settle_claims(firsts, claims, ports, results, deadline)
     semaphore = asyncio.Semaphore(limits.send_concurrency)
-    recorder = _Recorder(ports)
-
-    async def attempt(item: _Claimed) -> Attempt:
-        async with semaphore:
-            answer = await attempt_delivery(item.message, item.event, item.claim, ports)
-        recorder.add(item.claim, answer.record)
-        return answer
-
-    attempts = await asyncio.gather(*(attempt(item) for item in claimed.values()), return_exceptions=True)
-    await recorder.close()
-    for (index, item), answer in zip(claimed.items(), attempts, strict=True):
-        if isinstance(answer, Attempt):
-            results[index] = answer.result
-        else:
-            failures.append((item.claim, answer))
+    # Every plan first, so that the preference reads are done before the first push: while the batch sends, the
+    # delivery-log writes have storage to themselves and stay close behind the pushes.
+    planned = await _plan_all(claimed, ports, semaphore, failures)
+    await _send_all(planned, ports, semaphore, results, failures)
     if failures:
         await _hand_back(failures, ports)
     return results
+
+
+_Failures = list[tuple[Claim | None, BaseException]]
+
+
+async def _plan_all(
+    claimed: dict[int, _Claimed], ports: DispatchPorts, semaphore: asyncio.Semaphore, failures: _Failures
+) -> dict[int, tuple[Claim, PlannedDelivery]]:
+    async def plan(item: _Claimed) -> PlannedDelivery:
+        async with semaphore:
+            return await plan_delivery(item.message, item.event, item.claim, ports)
+
+    answers = await asyncio.gather(*(plan(item) for item in claimed.values()), return_exceptions=True)
+    planned: dict[int, tuple[Claim, PlannedDelivery]] = {}
+    for (index, item), answer in zip(claimed.items(), answers, strict=True):
+        if isinstance(answer, PlannedDelivery):
+            planned[index] = (item.claim, answer)
+        else:
+            failures.append((item.claim, answer))
+    return planned
+
+
+async def _send_all(
+    planned: dict[int, tuple[Claim, PlannedDelivery]],
+    ports: DispatchPorts,
+    semaphore: asyncio.Semaphore,
+    results: list[DispatchResult],
+    failures: _Failures,
+) -> None:
+    recorder = _Recorder(ports)
+
+    async def send(claim: Claim, delivery: PlannedDelivery) -> Attempt:
+        async with semaphore:
+            answer = await send_planned(delivery, ports)
+        recorder.add(claim, answer.record)
+        return answer
+
+    answers = await asyncio.gather(*(send(*pair) for pair in planned.values()), return_exceptions=True)
+    await recorder.close()
+    for (index, (claim, _)), answer in zip(planned.items(), answers, strict=True):
+        if isinstance(answer, Attempt):
+            results[index] = answer.result
+        else:
+            failures.append((claim, answer))
 
 
 async def _route_all(
