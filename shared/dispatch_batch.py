@@ -52,6 +52,10 @@ class _Claimed:
     claim: Claim
 
 
+# Events that could not be delivered now, with their claim when they held one.
+_Failures = list[tuple[Claim | None, BaseException]]
+
+
 async def deliver_batch(
     messages: Sequence[IncomingMessage], ports: DispatchPorts, limits: BatchLimits | None = None
 ) -> list[DispatchResult]:
@@ -101,9 +105,6 @@ async def _deliver_batch(
     if failures:
         await _hand_back(failures, ports)
     return results
-
-
-_Failures = list[tuple[Claim | None, BaseException]]
 
 
 async def _plan_all(
@@ -172,7 +173,7 @@ async def _settle_claims(
     ports: DispatchPorts,
     results: list[DispatchResult],
     deadline: float,
-) -> tuple[dict[int, _Claimed], list[tuple[Claim | None, BaseException]]]:
+) -> tuple[dict[int, _Claimed], _Failures]:
     """Sort the claims: finished events are duplicates, fresh claims of others are waited for until ``deadline``."""
 
     async def settle(message: IncomingMessage, event: LobEvent) -> Claim:
@@ -185,7 +186,7 @@ async def _settle_claims(
         *(settle(message, event) for message, event in firsts.values()), return_exceptions=True
     )
     claimed: dict[int, _Claimed] = {}
-    failures: list[tuple[Claim | None, BaseException]] = []
+    failures: _Failures = []
     for (index, (message, event)), answer in zip(firsts.items(), answers, strict=True):
         if isinstance(answer, BaseException):
             failures.append((None, answer))
