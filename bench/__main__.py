@@ -54,18 +54,64 @@ async def _pipeline(
         )
         refs.append(row)
         print(f"  pipeline {row['variant']:<45} {row['per_second']:>7.1f} events/s")
+    batch_stages: Counter[str] = Counter()
+    for batch_size in pipeline.BATCH_SIZES[1:2] if quick else pipeline.BATCH_SIZES:
+        row = await pipeline.run_ours(
+            target,
+            tables,
+            workdir,
+            count=events,
+            batch_size=batch_size,
+            seed=2000 + batch_size,
+            meter_children=children,
+            stages=batch_stages if batch_size == pipeline.PROFILED_BATCH else None,
+        )
+        if batch_size == pipeline.PROFILED_BATCH:
+            row["stage_ms_per_event"] = {
+                name: round(1000 * seconds / events, 3) for name, seconds in batch_stages.items()
+            }
+        ours.append(row)
+        print(f"  pipeline ours batch={batch_size:<4} {row['per_second']:>7.1f} events/s")
     profile_events = 300 if quick else 2_000
     profiled = await pipeline.run_ours(
         target,
         tables,
         workdir,
         count=profile_events,
-        concurrency=16,
+        batch_size=pipeline.PROFILED_BATCH,
         seed=5000,
         meter_children=children,
         profile_to=RESULTS / f"profile-pipeline{'-quick' if quick else ''}.txt",
     )
-    return {"events": events, "ours": ours, "reference": refs, "profile": profiled}
+    latency = await _pipeline_with_latency(target, tables, workdir, quick=quick, children=children)
+    return {"events": events, "ours": ours, "reference": refs, "profile": profiled, "with_latency": latency}
+
+
+async def _pipeline_with_latency(
+    target: Any, tables: str, workdir: Path, *, quick: bool, children: dict[str, Any]
+) -> dict[str, Any]:
+    """The faster reference variant and our batch function again, with every NH send answered after a delay."""
+    events = 300 if quick else 2_000
+    target.set_send_latency(pipeline.NH_LATENCY)
+    try:
+        ours = await pipeline.run_ours(
+            target,
+            tables,
+            workdir,
+            count=events,
+            batch_size=pipeline.PROFILED_BATCH,
+            seed=7000,
+            meter_children=children,
+        )
+        ref = await reference.run_reference(
+            target, workdir, count=events, seed=7001, keep_alive=True, meter_children=children
+        )
+    finally:
+        target.set_send_latency(0)
+    for row in (ours, ref):
+        label = f"with {1000 * pipeline.NH_LATENCY:.0f} ms NH latency: {row['variant']}"
+        print(f"  pipeline {label:<60} {row['per_second']:>7.1f} events/s")
+    return {"latency_ms": 1000 * pipeline.NH_LATENCY, "events": events, "ours": ours, "reference": ref}
 
 
 def main(argv: Sequence[str] | None = None) -> None:

@@ -1,9 +1,12 @@
 """Benchmark 2: events per second through the push subscription's function, against the reference pattern.
 
-Ours: ``function_app.dispatch_hr_event`` run by the dev host's own Service Bus trigger (``LocalBusTrigger``:
-peek-lock receive from the local bus, invoke, complete) with ``maxConcurrentCalls`` = 1, 16, 64, on the services
-the app builds for itself (``shared.wiring.build_services``: one NH client, one TableServiceClient on Azurite).
-Each event is claimed in the delivery log, sent as one template send, and recorded.
+Ours, two shapes, both run by the dev host's own Service Bus trigger (``LocalBusTrigger``) on the services the app
+builds for itself (``shared.wiring.build_services``: one NH client, one TableServiceClient on Azurite):
+- the app's batch function ``function_app.dispatch_hr_events`` (cardinality "many") at several
+  maxMessageBatchSize values: a batch is claimed in the delivery log with one Tables transaction per partition,
+  sent with 32 concurrent template sends, and recorded the same way;
+- a single-message function defined here, calling the same ``shared.pipeline.deliver`` that a cardinality "one"
+  trigger would, at maxConcurrentCalls = 1, 16, 64: per event one claim, one send, one record.
 """
 
 from __future__ import annotations
@@ -18,13 +21,16 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
+import azure.functions as func
+
 from bench.procs import ROOT, CpuMeter
 from bench.target import HUB, Target
 from local.bus import LocalBus, load_topology
 from local.devhost.functions import FunctionSpec, index_app, load_app
 from local.devhost.servicebus import LocalBusTrigger
-from shared import bootstrap
+from shared import bootstrap, pipeline
 from shared.config import Settings
+from shared.dispatch import IncomingMessage
 from shared.publishing import to_outgoing_message
 from shared.simulator import simulate_event
 from shared.wiring import build_services
@@ -32,6 +38,10 @@ from shared.wiring import build_services
 TOPIC, SUBSCRIPTION = "hr", "push"
 HR_TYPES = ("hr.employee.joined", "hr.employee.left", "hr.employee.team_changed")
 CONCURRENCY = (1, 16, 64)
+BATCH_SIZES = (32, 100, 500)
+PROFILED_BATCH = 100  # host.json's maxMessageBatchSize
+# Added to every NH answer in the latency variant: NH is a remote service, the local sink answers in a fraction of a ms.
+NH_LATENCY = 0.010
 T = TypeVar("T")
 
 
@@ -47,10 +57,34 @@ class _ErrorCount(logging.Handler):
 _specs: dict[str, FunctionSpec] = {}
 
 
-def function_spec(name: str = "dispatch_hr_event") -> FunctionSpec:
-    """The app's function as the dev host indexes it (FunctionApp.get_functions may run once per process)."""
+def _single_message_app() -> func.FunctionApp:
+    """The hr/push trigger as a cardinality "one" function: what function_app.py had before its batch triggers."""
+    app = func.FunctionApp()
+
+    @app.service_bus_topic_trigger(
+        arg_name="msg", topic_name=TOPIC, subscription_name=SUBSCRIPTION, connection="ServiceBusConnection"
+    )
+    async def dispatch_hr_event(msg: func.ServiceBusMessage) -> None:
+        await pipeline.deliver(
+            IncomingMessage(
+                topic=TOPIC,
+                subscription=SUBSCRIPTION,
+                message_id=msg.message_id,
+                body=msg.get_body(),
+                content_type=msg.content_type,
+                subject=msg.subject,
+                delivery_count=msg.delivery_count or 1,
+            )
+        )
+
+    return app
+
+
+def function_spec(name: str) -> FunctionSpec:
+    """A function as the dev host indexes it (FunctionApp.get_functions may run once per app)."""
     if not _specs:
         _specs.update({spec.name: spec for spec in index_app(load_app("function_app"))})
+        _specs.update({spec.name: spec for spec in index_app(_single_message_app())})
     return _specs[name]
 
 
@@ -125,19 +159,25 @@ async def run_ours(
     workdir: Path,
     *,
     count: int,
-    concurrency: int,
     seed: int,
     meter_children: dict[str, Any],
+    concurrency: int = 1,
+    batch_size: int | None = None,
     stages: Counter[str] | None = None,
     profile_to: Path | None = None,
 ) -> dict[str, Any]:
-    """``count`` events through the function at ``concurrency``; optional per-stage timing or a pyinstrument profile."""
-    bus = await fill_bus(workdir / f"bus-ours-{concurrency}-{seed}.sqlite3", count, seed)
+    """``count`` events through the single-message function at ``concurrency``, or through the app's batch function
+    with ``batch_size``; optional per-stage timing or a pyinstrument profile."""
+    shape = f"batch{batch_size}" if batch_size else f"c{concurrency}"
+    bus = await fill_bus(workdir / f"bus-ours-{shape}-{seed}.sqlite3", count, seed)
     services = build_services(settings_for(target, tables), (bus, bus))
     if stages is not None:
-        services.deliveries = _Timed(services.deliveries, ("claim", "finish"), stages, "delivery log")
+        services.deliveries = _Timed(
+            services.deliveries, ("claim", "finish", "claim_many", "finish_many"), stages, "delivery log"
+        )
         services.push = _Timed(services.push, ("send",), stages, "NH")
-        bus = _Timed(bus, ("receive", "complete", "renew_lock"), stages, "bus")  # type: ignore[assignment]
+        bus_calls = ("receive", "complete", "renew_lock", "receive_batch", "complete_many")
+        bus = _Timed(bus, bus_calls, stages, "bus")  # type: ignore[assignment]
     errors = _ErrorCount()
     logging.getLogger("local.devhost").addHandler(errors)
     sent_before = target.counters()["sends"]
@@ -149,7 +189,13 @@ async def run_ours(
     try:
         with bootstrap.override(services):
             trigger = LocalBusTrigger(
-                function_spec(), bus, TOPIC, SUBSCRIPTION, max_concurrent_calls=concurrency, max_lock_renewal=300
+                function_spec("dispatch_hr_events" if batch_size else "dispatch_hr_event"),
+                bus,
+                TOPIC,
+                SUBSCRIPTION,
+                max_concurrent_calls=concurrency,
+                max_lock_renewal=300,
+                max_batch_size=batch_size or 1,
             )
             if profiler is not None:
                 profiler.start()
@@ -167,8 +213,11 @@ async def run_ours(
         (bus._inner if isinstance(bus, _Timed) else bus).close()
     sent = target.counters()["sends"] - sent_before
     result = {
-        "variant": "ours: push subscription function",
-        "concurrency": concurrency,
+        "variant": f"ours: batch function, maxMessageBatchSize {batch_size}"
+        if batch_size
+        else "ours: single-message function",
+        "concurrency": 1 if batch_size else concurrency,
+        "batch_size": batch_size,
         "events": count,
         "seconds": round(meter.wall, 3),
         "per_second": round(count / meter.wall, 1),

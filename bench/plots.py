@@ -48,22 +48,38 @@ def _client_family(name: str) -> str:
 
 
 def pipeline(result: dict[str, Any], path: Path) -> None:
-    """Bars: events/s of our function per concurrency and of the reference pattern variants."""
-    labels = [f"ours c={row['concurrency']}" for row in result["ours"]] + [
+    """Bars: events/s of our function per shape and of the reference pattern; right, the same with NH latency."""
+    labels = [_pipeline_label(row) for row in result["ours"]] + [
         row["variant"].replace("reference pattern, ", "reference:\n") for row in result["reference"]
     ]
     values = [row["per_second"] for row in result["ours"]] + [row["per_second"] for row in result["reference"]]
-    colors = ["tab:blue"] * len(result["ours"]) + ["tab:gray"] * len(result["reference"])
-    fig, ax = plt.subplots(figsize=(9, 4.8))
-    bars = ax.bar(range(len(values)), values, color=colors)
-    ax.bar_label(bars, fmt="%.0f", fontsize=8)
-    ax.set_xticks(range(len(values)), labels, fontsize=8)
-    ax.set_ylabel("events per second")
-    ax.set_title(f"2. Pipeline: {result['events']:,} events through the push function vs the reference pattern")
-    ax.grid(axis="y", alpha=0.3)
+    colors = ["tab:blue" if row.get("batch_size") else "tab:cyan" for row in result["ours"]]
+    colors += ["tab:gray"] * len(result["reference"])
+    latency = result.get("with_latency")
+    fig, axes = plt.subplots(1, 2 if latency else 1, figsize=(12 if latency else 9, 4.8), squeeze=False)
+    left = axes[0][0]
+    bars = left.bar(range(len(values)), values, color=colors)
+    left.bar_label(bars, fmt="%.0f", fontsize=8)
+    left.set_xticks(range(len(values)), labels, fontsize=7)
+    left.set_ylabel("events per second")
+    left.set_title(f"{result['events']:,} events, loopback", fontsize=10)
+    left.grid(axis="y", alpha=0.3)
+    if latency:
+        right = axes[0][1]
+        rows = [latency["ours"], latency["reference"]]
+        bars = right.bar([0, 1], [row["per_second"] for row in rows], color=["tab:blue", "tab:gray"])
+        right.bar_label(bars, fmt="%.0f", fontsize=8)
+        right.set_xticks([0, 1], [_pipeline_label(latency["ours"]), "reference:\nkept-alive connection"], fontsize=7)
+        right.set_title(f"every NH answer {latency['latency_ms']:.0f} ms later (modelled)", fontsize=10)
+        right.grid(axis="y", alpha=0.3)
+    fig.suptitle("2. Pipeline: events through the push function vs the reference pattern")
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
+
+
+def _pipeline_label(row: dict[str, Any]) -> str:
+    return f"ours batch\n{row['batch_size']}" if row.get("batch_size") else f"ours single\nc={row['concurrency']}"
 
 
 def registration(result: dict[str, Any], path: Path) -> None:

@@ -43,6 +43,17 @@ class Target:
         response.raise_for_status()
         return dict(response.json())
 
+    def set_send_latency(self, seconds: float) -> None:
+        """Make every send wait ``seconds`` before it is answered (the emulator's latency fault); 0 removes it."""
+        url = f"{self.base_url}_emulator/faults"
+        with httpx.Client(verify=str(self.ca_file), timeout=60) as client:
+            if seconds > 0:
+                rules = [{"route": "send", "rate": 1.0, "latency": seconds}]
+                response = client.post(url, json={"seed": 1, "rules": rules})
+            else:
+                response = client.delete(url)
+        response.raise_for_status()
+
 
 @contextmanager
 def nh_target(
