@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
+from shared.dispatch import DispatchPorts
 from shared.errors import ConflictError, NotFoundError, UpstreamUnavailableError
 from shared.models import (
     Claim,
@@ -252,3 +253,17 @@ class FakeTimer:
 
     def monotonic(self) -> float:
         return self.now
+
+
+def in_memory_dispatch_ports(now: datetime) -> DispatchPorts:
+    """The delivery use cases' ports, all in memory: a fixed clock, short waits, no redelivery hold."""
+    return DispatchPorts(
+        push=RecordingPushGateway(),
+        deliveries=InMemoryDeliveryLog(),
+        quarantine=InMemoryQuarantineStore(),
+        preferences=InMemoryPreferencesStore(),
+        now=lambda: now,
+        stale_after=timedelta(seconds=2),
+        in_progress_poll=0.01,
+        redelivery_backoff=lambda _count: 0.0,
+    )

@@ -23,12 +23,7 @@ from shared.models import DeliveryState, Preferences, QuietHours
 from shared.notification_hubs.errors import NhInvalidRequestError, NhThrottledError
 from shared.publishing import topic_for
 from shared.simulator import simulate_event
-from tests.fakes import (
-    InMemoryDeliveryLog,
-    InMemoryPreferencesStore,
-    InMemoryQuarantineStore,
-    RecordingPushGateway,
-)
+from tests.fakes import in_memory_dispatch_ports
 
 NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
 
@@ -52,16 +47,7 @@ def message(cloud_event: dict, *, topic: str | None = None, body: bytes | None =
 
 @pytest.fixture
 def ports() -> DispatchPorts:
-    return DispatchPorts(
-        push=RecordingPushGateway(),
-        deliveries=InMemoryDeliveryLog(),
-        quarantine=InMemoryQuarantineStore(),
-        preferences=InMemoryPreferencesStore(),
-        now=lambda: NOW,
-        stale_after=timedelta(seconds=2),
-        in_progress_poll=0.01,
-        redelivery_backoff=lambda _count: 0.0,
-    )
+    return in_memory_dispatch_ports(NOW)
 
 
 class TestDeliverMessage:
