@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import logging
 import re
@@ -15,7 +16,6 @@ from urllib.parse import quote
 
 import httpx
 
-from shared.notification_hubs.aiohttp_transport import AiohttpTransport
 from shared.notification_hubs.connection import NhConnection, parse_connection_string
 from shared.notification_hubs.errors import (
     NhConfigurationError,
@@ -23,6 +23,7 @@ from shared.notification_hubs.errors import (
     NhTransientError,
     NhValidationError,
 )
+from shared.notification_hubs.http_client import new_http_client
 from shared.notification_hubs.identifiers import validate_installation_id
 from shared.notification_hubs.models import (
     Installation,
@@ -100,9 +101,7 @@ class NotificationHubsClient:
         self._hub_url = connection.base_url + quote(hub_name, safe="/")
         self._tokens = SasTokenProvider(connection.key_name, connection.key, self._hub_url, clock=clock)
         self._owns_http = http_client is None
-        self._http = (
-            http_client if http_client is not None else httpx.AsyncClient(timeout=timeout, transport=AiohttpTransport())
-        )
+        self._http = http_client if http_client is not None else new_http_client(timeout)
         self._timeout = timeout
         self._retry = retry if retry is not None else RetryPolicy()
         self._clock = clock
@@ -278,7 +277,7 @@ class NotificationHubsClient:
         expected: Collection[int],
         missing_ok: bool = False,
     ) -> httpx.Response:
-        url = f"{self._hub_url}/{path}?api-version={API_VERSION}{query}"
+        url = _url(f"{self._hub_url}/{path}?api-version={API_VERSION}{query}")
         tracking_id = str(uuid.uuid4())
 
         async def attempt() -> httpx.Response:
@@ -307,6 +306,12 @@ class NotificationHubsClient:
         return await call_with_retry(
             attempt, self._retry, operation=operation, sleep=self._sleep, monotonic=self._monotonic
         )
+
+
+@functools.lru_cache(maxsize=256)
+def _url(text: str) -> httpx.URL:
+    # httpx parses a URL string in pure Python on every request; a hub has only a few distinct send URLs.
+    return httpx.URL(text)
 
 
 def _validate_installation_id(installation_id: str) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from collections.abc import Iterator, Mapping, Sequence
@@ -216,6 +217,9 @@ def _validate_windows(notification: Notification) -> None:
             raise _fail("notification/body", str(exc)) from exc
 
 
+# Remembers the expressions that passed (a call that raises is not cached): sends repeat the same audiences, and
+# parsing one costs more than all of a send's other checks.
+@functools.lru_cache(maxsize=1024)
 def validate_tag_expression(expression: str) -> None:
     """Check a tag or tag expression (grammar and limits); raises NhValidationError with the position at fault."""
     with located("ServiceBusNotification-Tags"):
