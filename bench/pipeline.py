@@ -271,7 +271,7 @@ _COMPONENTS = (
     ("/selectors.py", "waiting for I/O (idle)"),
     ("/logging/", "logging"),
     ("/json/", "json"),
-    ("/email/", "email parser (Tables SDK transaction answers)"),
+    ("/email/", "email package (Tables SDK: multipart transaction bodies, built and parsed)"),
     ("/urllib/", "urllib"),
 )
 
