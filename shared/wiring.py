@@ -14,6 +14,7 @@ from shared.adapters.tables import (
 )
 from shared.bootstrap import Services
 from shared.config import Settings
+from shared.delivery_log_grouping import GroupingDeliveryLog
 from shared.notification_hubs.client import NotificationHubsClient
 from shared.ports import DeadLetterStore, EventPublisher
 from shared.topics import TOPICS
@@ -47,7 +48,7 @@ def build_services(settings: Settings, bus: tuple[EventPublisher, DeadLetterStor
         push=push,
         installations=TableInstallationMirror(tables),
         preferences=TablePreferencesStore(tables),
-        deliveries=TableDeliveryLog(tables),
+        deliveries=GroupingDeliveryLog(TableDeliveryLog(tables)),
         quarantine=TableQuarantineStore(tables),
         publisher=publisher,
         dead_letters=dead_letters,

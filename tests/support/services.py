@@ -17,6 +17,7 @@ from shared.adapters.tables import (
 )
 from shared.bootstrap import Services
 from shared.config import Settings
+from shared.delivery_log_grouping import GroupingDeliveryLog
 from shared.dispatch import default_redelivery_backoff
 from shared.notification_hubs.client import NotificationHubsClient
 from shared.notification_hubs.retry import RetryPolicy
@@ -55,7 +56,7 @@ async def app_services(
             push=push,
             installations=TableInstallationMirror(tables, prefix),
             preferences=TablePreferencesStore(tables, prefix),
-            deliveries=TableDeliveryLog(tables, prefix),
+            deliveries=GroupingDeliveryLog(TableDeliveryLog(tables, prefix)),  # as shared.wiring builds it
             quarantine=TableQuarantineStore(tables, prefix),
             publisher=RecordingPublisher(),
             dead_letters=InMemoryDeadLetters(),
