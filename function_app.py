@@ -106,70 +106,52 @@ def openapi(req: func.HttpRequest) -> func.HttpResponse:
     return _to_http_response(json_response(openapi_document()))
 
 
-# One trigger per push subscription of infra/servicebus-topology.json (a test keeps them in step). Batch triggers:
-# the host hands over up to maxMessageBatchSize messages (host.json) and settles them together. Returning completes
-# the batch; raising abandons it, and the broker redelivers or dead-letters each message; events already delivered
-# are recognised by the delivery log on redelivery and not pushed again.
+# One trigger per push subscription of infra/servicebus-topology.json (a test keeps them in step). Single-message
+# triggers, settled one by one: returning completes the message; raising abandons it, and the broker redelivers or
+# dead-letters it. (Batch triggers were measured and not chosen: a batch waits for its slowest send and is settled
+# as a whole; docs/architecture.md.) Concurrent invocations still share Tables transactions: the delivery log
+# groups their claims and records (shared/delivery_log_grouping.py).
 
 
-def _incoming(batch: list[func.ServiceBusMessage], topic: str, subscription: str) -> list[IncomingMessage]:
-    return [
-        IncomingMessage(
-            topic=topic,
-            subscription=subscription,
-            message_id=msg.message_id,
-            body=msg.get_body(),
-            content_type=msg.content_type,
-            subject=msg.subject,
-            application_properties={str(k): str(v) for k, v in (msg.application_properties or {}).items()},
-            delivery_count=msg.delivery_count or 1,
-        )
-        for msg in batch
-    ]
-
-
-@app.service_bus_topic_trigger(
-    arg_name="batch",
-    topic_name="hr",
-    subscription_name="push",
-    connection="ServiceBusConnection",
-    cardinality=func.Cardinality.MANY,
-)
-async def dispatch_hr_events(batch: list[func.ServiceBusMessage]) -> None:
-    await pipeline.deliver_many(_incoming(batch, "hr", "push"))
+def incoming_message(msg: func.ServiceBusMessage, topic: str, subscription: str) -> IncomingMessage:
+    return IncomingMessage(
+        topic=topic,
+        subscription=subscription,
+        message_id=msg.message_id,
+        body=msg.get_body(),
+        content_type=msg.content_type,
+        subject=msg.subject,
+        application_properties={str(k): str(v) for k, v in (msg.application_properties or {}).items()},
+        delivery_count=msg.delivery_count or 1,
+    )
 
 
 @app.service_bus_topic_trigger(
-    arg_name="batch",
-    topic_name="finance",
-    subscription_name="push",
-    connection="ServiceBusConnection",
-    cardinality=func.Cardinality.MANY,
+    arg_name="msg", topic_name="hr", subscription_name="push", connection="ServiceBusConnection"
 )
-async def dispatch_finance_events(batch: list[func.ServiceBusMessage]) -> None:
-    await pipeline.deliver_many(_incoming(batch, "finance", "push"))
+async def dispatch_hr_event(msg: func.ServiceBusMessage) -> None:
+    await pipeline.deliver(incoming_message(msg, "hr", "push"))
 
 
 @app.service_bus_topic_trigger(
-    arg_name="batch",
-    topic_name="accounts",
-    subscription_name="push",
-    connection="ServiceBusConnection",
-    cardinality=func.Cardinality.MANY,
+    arg_name="msg", topic_name="finance", subscription_name="push", connection="ServiceBusConnection"
 )
-async def dispatch_accounts_events(batch: list[func.ServiceBusMessage]) -> None:
-    await pipeline.deliver_many(_incoming(batch, "accounts", "push"))
+async def dispatch_finance_event(msg: func.ServiceBusMessage) -> None:
+    await pipeline.deliver(incoming_message(msg, "finance", "push"))
 
 
 @app.service_bus_topic_trigger(
-    arg_name="batch",
-    topic_name="orders",
-    subscription_name="push",
-    connection="ServiceBusConnection",
-    cardinality=func.Cardinality.MANY,
+    arg_name="msg", topic_name="accounts", subscription_name="push", connection="ServiceBusConnection"
 )
-async def dispatch_orders_events(batch: list[func.ServiceBusMessage]) -> None:
-    await pipeline.deliver_many(_incoming(batch, "orders", "push"))
+async def dispatch_accounts_event(msg: func.ServiceBusMessage) -> None:
+    await pipeline.deliver(incoming_message(msg, "accounts", "push"))
+
+
+@app.service_bus_topic_trigger(
+    arg_name="msg", topic_name="orders", subscription_name="push", connection="ServiceBusConnection"
+)
+async def dispatch_orders_event(msg: func.ServiceBusMessage) -> None:
+    await pipeline.deliver(incoming_message(msg, "orders", "push"))
 
 
 # Never run_on_startup: it would fire on every scale-out in Azure. Run it now with POST /admin/functions/{name}.

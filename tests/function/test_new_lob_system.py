@@ -70,15 +70,11 @@ def payroll_trigger() -> func.FunctionApp:
     app = func.FunctionApp()
 
     @app.service_bus_topic_trigger(
-        arg_name="batch",
-        topic_name="payroll",
-        subscription_name="push",
-        connection="ServiceBusConnection",
-        cardinality=func.Cardinality.MANY,
+        arg_name="msg", topic_name="payroll", subscription_name="push", connection="ServiceBusConnection"
     )
-    async def dispatch_payroll_events(batch: list[func.ServiceBusMessage]) -> None:
-        await pipeline.deliver_many(
-            [IncomingMessage("payroll", "push", m.message_id, m.get_body(), m.content_type, m.subject) for m in batch]
+    async def dispatch_payroll_event(msg: func.ServiceBusMessage) -> None:
+        await pipeline.deliver(
+            IncomingMessage("payroll", "push", msg.message_id, msg.get_body(), msg.content_type, msg.subject)
         )
 
     return app
@@ -120,7 +116,7 @@ async def test_a_new_lob_system_flows_end_to_end(payroll_system: dict, services,
         application_properties=dict(outgoing.application_properties),
         user_properties={},
     )
-    await function.get_user_function()([message])
+    await function.get_user_function()(message)
 
     [delivery] = await emulator.inbox("maria-phone")
     assert "Nómina lista" in json.dumps(delivery["payload"], ensure_ascii=False)

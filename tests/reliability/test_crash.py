@@ -76,7 +76,7 @@ class CrashRun:
 @pytest.fixture(scope="module")
 def crash_run(crash_stack: tuple[Stack, Path], sizes: Sizes) -> CrashRun:
     """Publish a third and let it be pushed, publish the rest and SIGKILL the dev host as soon as that second wave
-    is being pushed, start it again, wait for the rest. (Batches push a few hundred events in about a second, so
+    is being pushed, start it again, wait for the rest. (The dev host pushes a few hundred events in a second or two, so
     the kill has to follow the second wave closely rather than wait for a share of the whole run.)"""
     stack, topology = crash_stack
     with httpx.Client(timeout=60) as http:

@@ -34,10 +34,10 @@ pytestmark = pytest.mark.reliability
 
 HUB = "function-tier"
 TRIGGERS = {
-    "hr": function_app.dispatch_hr_events,
-    "finance": function_app.dispatch_finance_events,
-    "accounts": function_app.dispatch_accounts_events,
-    "orders": function_app.dispatch_orders_events,
+    "hr": function_app.dispatch_hr_event,
+    "finance": function_app.dispatch_finance_event,
+    "accounts": function_app.dispatch_accounts_event,
+    "orders": function_app.dispatch_orders_event,
 }
 USERS = ("alice", "bob", "carmen")
 OUTCOMES: Counter[str] = Counter()
@@ -128,7 +128,7 @@ def _event_id(body: bytes) -> str | None:
 async def outcome_of(services: Services, topic: str, message: ServiceBusMessage) -> str:
     """``pushed``/``skipped: reason``/``quarantined: reason``, ``raised ...`` or ``unaccounted``."""
     try:
-        await TRIGGERS[topic].build().get_user_function()([message])
+        await TRIGGERS[topic].build().get_user_function()(message)
     except (NhRetryableError, UpstreamUnavailableError) as exc:
         return f"transient {type(exc).__name__}"
     except Exception as exc:  # any other exception would abandon the message until it dead-letters: a finding

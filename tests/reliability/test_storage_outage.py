@@ -67,8 +67,8 @@ def poll_health(http: httpx.Client, api: str, tables_status: str, timeout: float
 @pytest.fixture(scope="module")
 def outage_run(outage_stack: tuple[Stack, RestartableAzurite], sizes: Sizes) -> OutageRun:
     """Publish the first third and let it be pushed, stop Azurite, publish the rest into the outage, start Azurite
-    again after the outage, drain. (Batches push a few hundred events in about a second, so the outage has to meet
-    events published into it rather than catch the run at a share of its progress.)"""
+    again after the outage, drain. (The dev host pushes a few hundred events in a second or two, so the outage has
+    to meet events published into it rather than catch the run at a share of its progress.)"""
     stack, azurite = outage_stack
     with httpx.Client(timeout=60) as http:
         observer = Observer(stack, http)
