@@ -78,7 +78,7 @@ async def _pipeline(
         tables,
         workdir,
         count=profile_events,
-        batch_size=pipeline.PROFILED_BATCH,
+        concurrency=pipeline.PROFILED_CONCURRENCY,
         seed=5000,
         meter_children=children,
         profile_to=RESULTS / f"profile-pipeline{'-quick' if quick else ''}.txt",
@@ -94,6 +94,15 @@ async def _pipeline_with_latency(
     events = 300 if quick else 2_000
     target.set_send_latency(pipeline.NH_LATENCY)
     try:
+        single = await pipeline.run_ours(
+            target,
+            tables,
+            workdir,
+            count=events,
+            concurrency=pipeline.PROFILED_CONCURRENCY,
+            seed=6999,
+            meter_children=children,
+        )
         ours = await pipeline.run_ours(
             target,
             tables,
@@ -108,10 +117,16 @@ async def _pipeline_with_latency(
         )
     finally:
         target.set_send_latency(0)
-    for row in (ours, ref):
+    for row in (single, ours, ref):
         label = f"with {1000 * pipeline.NH_LATENCY:.0f} ms NH latency: {row['variant']}"
         print(f"  pipeline {label:<60} {row['per_second']:>7.1f} events/s")
-    return {"latency_ms": 1000 * pipeline.NH_LATENCY, "events": events, "ours": ours, "reference": ref}
+    return {
+        "latency_ms": 1000 * pipeline.NH_LATENCY,
+        "events": events,
+        "single": single,
+        "ours": ours,
+        "reference": ref,
+    }
 
 
 def main(argv: Sequence[str] | None = None) -> None:

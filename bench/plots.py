@@ -66,10 +66,13 @@ def pipeline(result: dict[str, Any], path: Path) -> None:
     left.grid(axis="y", alpha=0.3)
     if latency:
         right = axes[0][1]
-        rows = [latency["ours"], latency["reference"]]
-        bars = right.bar([0, 1], [row["per_second"] for row in rows], color=["tab:blue", "tab:gray"])
+        ours = [row for row in (latency.get("single"), latency["ours"]) if row is not None]
+        values = [row["per_second"] for row in ours] + [latency["reference"]["per_second"]]
+        shades = ["tab:blue" if row.get("batch_size") else "tab:cyan" for row in ours] + ["tab:gray"]
+        bars = right.bar(range(len(values)), values, color=shades)
         right.bar_label(bars, fmt="%.0f", fontsize=8)
-        right.set_xticks([0, 1], [_pipeline_label(latency["ours"]), "reference:\nkept-alive connection"], fontsize=7)
+        names = [_pipeline_label(row) for row in ours] + ["reference:\nkept-alive connection"]
+        right.set_xticks(range(len(values)), names, fontsize=7)
         right.set_title(f"every NH answer {latency['latency_ms']:.0f} ms later (modelled)", fontsize=10)
         right.grid(axis="y", alpha=0.3)
     fig.suptitle("2. Pipeline: events through the push function vs the reference pattern")
