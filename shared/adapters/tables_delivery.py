@@ -2,28 +2,33 @@
 
 A claim is an insert-if-absent; a stale claim is taken over with an etag-conditional update, so of any number of
 concurrent deliveries of one event exactly one goes ahead.
-
-Keys: row = event id, partition = subscription plus one of ``PARTITIONS`` buckets chosen by a hash of the event id.
-A batch's claims and outcomes then go in one entity-group transaction per bucket (a transaction must stay in one
-partition), while no single partition takes a subscription's whole write rate (Azure serves one partition from one
-server, about 2,000 entities per second).
+Several claims or outcomes go in one entity-group transaction per partition (``claim_many``, ``finish_many``); the
+keys and partitions are in tables_delivery_rows.
 """
 
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import logging
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
-from azure.core import MatchConditions
 from azure.core.exceptions import ResourceExistsError, ResourceModifiedError, ResourceNotFoundError
-from azure.data.tables import TableEntity, TableTransactionError, UpdateMode
+from azure.data.tables import TableEntity, TableTransactionError
 from azure.data.tables.aio import TableClient, TableServiceClient
 
-from shared.adapters.tables_common import TableSet, as_datetime, encode_key, mapped_errors, optional_datetime, utc
+from shared.adapters.tables_common import TableSet, mapped_errors, utc
+from shared.adapters.tables_delivery_rows import (
+    TABLE,
+    etag_of,
+    first_claim,
+    from_entity,
+    partition_key,
+    replace_if_unchanged,
+    row_key,
+    to_entity,
+    transaction_groups,
+)
 from shared.errors import ConflictError, UpstreamUnavailableError
 from shared.models import Claim, ClaimStatus, DeliveryRecord, DeliveryState, FinishReport
 
@@ -31,83 +36,9 @@ __all__ = ["TableDeliveryLog"]
 
 log = logging.getLogger(__name__)
 
-TABLE = "deliveries"
-PARTITIONS = 4
-# Azure Tables' limit of operations in one entity-group transaction.
-_TRANSACTION_LIMIT = 100
 _FINISHED = frozenset({DeliveryState.SENT, DeliveryState.SKIPPED, DeliveryState.FAILED})
 # A row can vanish between "insert failed: exists" and the read (someone deleted it); try the insert again a few times.
 _CLAIM_ROUNDS = 3
-_OPTIONAL_FIELDS = {
-    "EventType": "event_type",
-    "Audience": "audience",
-    "NotificationId": "notification_id",
-    "TrackingId": "tracking_id",
-    "CorrelationId": "correlation_id",
-    "Outcome": "outcome",
-    "SendMs": "send_ms",
-}
-
-
-def _partition(event_id: str, subscription: str) -> str:
-    bucket = hashlib.sha256(event_id.encode("utf-8", "surrogatepass")).digest()[0] % PARTITIONS
-    return encode_key(f"{subscription}.{bucket}")
-
-
-def _keys(event_id: str, subscription: str) -> dict[str, str]:
-    return {"PartitionKey": _partition(event_id, subscription), "RowKey": encode_key(event_id)}
-
-
-def _transaction_groups(event_ids: Iterable[str], subscription: str) -> list[list[str]]:
-    """Event ids grouped by partition, each group small enough for one transaction."""
-    by_partition: dict[str, list[str]] = {}
-    for event_id in event_ids:
-        by_partition.setdefault(_partition(event_id, subscription), []).append(event_id)
-    return [
-        ids[start : start + _TRANSACTION_LIMIT]
-        for ids in by_partition.values()
-        for start in range(0, len(ids), _TRANSACTION_LIMIT)
-    ]
-
-
-def _replace_if_unchanged(etag: str | None) -> dict[str, Any]:
-    return {"mode": UpdateMode.REPLACE, "etag": etag, "match_condition": MatchConditions.IfNotModified}
-
-
-def _to_entity(event_id: str, subscription: str, record: DeliveryRecord) -> dict[str, Any]:
-    entity: dict[str, Any] = {
-        **_keys(event_id, subscription),
-        "EventId": event_id,
-        "Subscription": subscription,
-        "State": record.state.value,
-        "Attempt": record.attempt,
-        "ClaimedAt": utc(record.claimed_at),
-    }
-    for prop, attr in _OPTIONAL_FIELDS.items():
-        value = getattr(record, attr)
-        if value is not None:
-            entity[prop] = float(value) if prop == "SendMs" else value
-    if record.finished_at is not None:
-        entity["FinishedAt"] = utc(record.finished_at)
-    return entity
-
-
-def _from_entity(entity: TableEntity) -> DeliveryRecord:
-    optional = {attr: entity.get(prop) for prop, attr in _OPTIONAL_FIELDS.items()}
-    return DeliveryRecord(
-        event_id=entity["EventId"],
-        subscription=entity["Subscription"],
-        state=DeliveryState(entity["State"]),
-        attempt=int(entity["Attempt"]),
-        claimed_at=as_datetime(entity["ClaimedAt"]),
-        finished_at=optional_datetime(entity.get("FinishedAt")),
-        **optional,
-    )
-
-
-def _etag(metadata: Any) -> str | None:
-    etag = metadata.get("etag") if metadata else None
-    return str(etag) if etag is not None else None
 
 
 class TableDeliveryLog:
@@ -120,17 +51,17 @@ class TableDeliveryLog:
         """Claim a delivery: CLAIMED when new, DONE when finished, IN_PROGRESS when another claim is fresh (or wins
         the take-over race), RESUMED when this call took over a claim older than ``stale_after``."""
         table = await self._tables.get(TABLE)
-        first = _first_claim(event_id, subscription, now)
+        first = first_claim(event_id, subscription, now)
         for _ in range(_CLAIM_ROUNDS):
             with mapped_errors("claim delivery"):
                 try:
-                    metadata = await table.create_entity(_to_entity(event_id, subscription, first))
+                    metadata = await table.create_entity(to_entity(event_id, subscription, first))
                 except ResourceExistsError:
                     pass
                 else:
-                    return Claim(ClaimStatus.CLAIMED, event_id, subscription, attempt=1, etag=_etag(metadata))
+                    return Claim(ClaimStatus.CLAIMED, event_id, subscription, attempt=1, etag=etag_of(metadata))
                 try:
-                    entity = await table.get_entity(_partition(event_id, subscription), encode_key(event_id))
+                    entity = await table.get_entity(partition_key(event_id, subscription), row_key(event_id))
                 except ResourceNotFoundError:
                     continue
             return await self._settle_existing(table, entity, now=now, stale_after=stale_after)
@@ -139,7 +70,7 @@ class TableDeliveryLog:
     async def _settle_existing(
         self, table: TableClient, entity: TableEntity, *, now: datetime, stale_after: timedelta
     ) -> Claim:
-        current = _from_entity(entity)
+        current = from_entity(entity)
         if current.state in _FINISHED:
             return Claim(ClaimStatus.DONE, current.event_id, current.subscription, current.attempt)
         released = current.state is DeliveryState.RELEASED
@@ -152,8 +83,8 @@ class TableDeliveryLog:
         with mapped_errors("take over stale delivery claim"):
             try:
                 metadata = await table.update_entity(
-                    _to_entity(current.event_id, current.subscription, taken),
-                    **_replace_if_unchanged(_etag(entity.metadata)),
+                    to_entity(current.event_id, current.subscription, taken),
+                    **replace_if_unchanged(etag_of(entity.metadata)),
                 )
             except (ResourceModifiedError, ResourceNotFoundError):
                 return Claim(ClaimStatus.IN_PROGRESS, current.event_id, current.subscription, current.attempt)
@@ -163,7 +94,7 @@ class TableDeliveryLog:
             current.subscription,
             attempt,
         )
-        return Claim(ClaimStatus.RESUMED, current.event_id, current.subscription, attempt, _etag(metadata))
+        return Claim(ClaimStatus.RESUMED, current.event_id, current.subscription, attempt, etag_of(metadata))
 
     async def finish(self, claim: Claim, record: DeliveryRecord) -> None:
         """Replace the claimed row with ``record`` if it is still the row this claim saw.
@@ -177,7 +108,7 @@ class TableDeliveryLog:
         with mapped_errors("finish delivery"):
             try:
                 await table.update_entity(
-                    _to_entity(claim.event_id, claim.subscription, record), **_replace_if_unchanged(claim.etag)
+                    to_entity(claim.event_id, claim.subscription, record), **replace_if_unchanged(claim.etag)
                 )
             except (ResourceModifiedError, ResourceNotFoundError) as exc:
                 raise ConflictError(
@@ -195,7 +126,7 @@ class TableDeliveryLog:
         if len(set(event_ids)) != len(event_ids):
             raise ValueError("claim_many needs distinct event ids")
         table = await self._tables.get(TABLE)
-        groups = _transaction_groups(event_ids, subscription)
+        groups = transaction_groups(event_ids, subscription)
         answers = await asyncio.gather(
             *(self._claim_group(table, group, subscription, now, stale_after) for group in groups),
             return_exceptions=True,
@@ -210,7 +141,7 @@ class TableDeliveryLog:
     async def _claim_group(
         self, table: TableClient, event_ids: list[str], subscription: str, now: datetime, stale_after: timedelta
     ) -> list[Claim]:
-        rows = [_to_entity(event_id, subscription, _first_claim(event_id, subscription, now)) for event_id in event_ids]
+        rows = [to_entity(event_id, subscription, first_claim(event_id, subscription, now)) for event_id in event_ids]
         with mapped_errors("claim deliveries"):
             try:
                 results = await table.submit_transaction([("create", row) for row in rows])
@@ -219,7 +150,7 @@ class TableDeliveryLog:
                     raise
             else:
                 return [
-                    Claim(ClaimStatus.CLAIMED, event_id, subscription, attempt=1, etag=_etag(metadata))
+                    Claim(ClaimStatus.CLAIMED, event_id, subscription, attempt=1, etag=etag_of(metadata))
                     for event_id, metadata in zip(event_ids, results, strict=True)
                 ]
         one_by_one = [self.claim(event_id, subscription, now=now, stale_after=stale_after) for event_id in event_ids]
@@ -238,9 +169,7 @@ class TableDeliveryLog:
         groups = [
             [by_key[(subscription, event_id)] for event_id in group]
             for subscription in {claim.subscription for claim, _ in outcomes}
-            for group in _transaction_groups(
-                (event_id for sub, event_id in by_key if sub == subscription), subscription
-            )
+            for group in transaction_groups((event_id for sub, event_id in by_key if sub == subscription), subscription)
         ]
         reports = await asyncio.gather(*(self._finish_group(table, group) for group in groups))
         return FinishReport(
@@ -250,7 +179,7 @@ class TableDeliveryLog:
 
     async def _finish_group(self, table: TableClient, group: list[tuple[Claim, DeliveryRecord]]) -> FinishReport:
         operations = [
-            ("update", _to_entity(claim.event_id, claim.subscription, record), _replace_if_unchanged(claim.etag))
+            ("update", to_entity(claim.event_id, claim.subscription, record), replace_if_unchanged(claim.etag))
             for claim, record in group
         ]
         try:
@@ -293,21 +222,17 @@ class TableDeliveryLog:
         """Delete the delivery's row (an operator replays the event); no error when it does not exist."""
         table = await self._tables.get(TABLE)
         with mapped_errors("forget delivery"):
-            await table.delete_entity(_partition(event_id, subscription), encode_key(event_id))
+            await table.delete_entity(partition_key(event_id, subscription), row_key(event_id))
 
     async def get(self, event_id: str, subscription: str) -> DeliveryRecord | None:
         """Return the delivery's row, or None when it was never claimed."""
         table = await self._tables.get(TABLE)
         with mapped_errors("get delivery"):
             try:
-                entity = await table.get_entity(_partition(event_id, subscription), encode_key(event_id))
+                entity = await table.get_entity(partition_key(event_id, subscription), row_key(event_id))
             except ResourceNotFoundError:
                 return None
-        return _from_entity(entity)
-
-
-def _first_claim(event_id: str, subscription: str, now: datetime) -> DeliveryRecord:
-    return DeliveryRecord(event_id, subscription, DeliveryState.CLAIMED, attempt=1, claimed_at=now)
+        return from_entity(entity)
 
 
 async def _gather_all(

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from shared.adapters.tables import TableDeliveryLog
-from shared.adapters.tables_delivery import PARTITIONS
+from shared.adapters.tables_delivery_rows import PARTITIONS
 from shared.errors import ConflictError, UpstreamUnavailableError
 from shared.models import Claim, ClaimStatus, DeliveryRecord, DeliveryState
 from tests.conftest import random_id
