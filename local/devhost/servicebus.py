@@ -18,6 +18,7 @@ from azure.functions.servicebus import ServiceBusMessage
 
 from local.bus import LocalBus, LockLostError, ReceivedMessage
 from local.devhost.functions import FunctionSpec
+from local.devhost.in_flight import InFlight
 from local.devhost.invoke import invoke
 from local.settings import resolve_setting_refs
 
@@ -106,7 +107,7 @@ class LocalBusTrigger:
         self._slots = asyncio.Semaphore(max_concurrent_calls)
         self._max_lock_renewal = max_lock_renewal
         self._lock_seconds = bus.topology.topic(topic).subscription(subscription).lock_duration.total_seconds()
-        self._in_flight: set[asyncio.Task[None]] = set()
+        self._in_flight = InFlight()
         self._stopping = False
 
     async def run(self) -> None:
@@ -124,9 +125,7 @@ class LocalBusTrigger:
             if received is None:
                 self._slots.release()
                 continue
-            task = asyncio.get_running_loop().create_task(self._handle(received))
-            self._in_flight.add(task)
-            task.add_done_callback(self._in_flight.discard)
+            self._in_flight.start(self._handle(received))
 
     async def _run_batches(self) -> None:
         while not self._stopping:
@@ -135,10 +134,7 @@ class LocalBusTrigger:
             )
             if not batch:
                 continue
-            task = asyncio.get_running_loop().create_task(self._handle_batch(batch))
-            self._in_flight.add(task)
-            task.add_done_callback(self._in_flight.discard)
-            await asyncio.wait({task})
+            await asyncio.wait({self._in_flight.start(self._handle_batch(batch))})
 
     async def _handle_batch(self, batch: list[ReceivedMessage]) -> None:
         detail = f"{self._topic}/{self._subscription} {len(batch)} messages"
@@ -157,8 +153,7 @@ class LocalBusTrigger:
     async def drain(self, grace: float) -> None:
         """Stop receiving and wait up to ``grace`` seconds for running invocations; unfinished ones keep their lock."""
         self._stopping = True
-        if self._in_flight:
-            await asyncio.wait(set(self._in_flight), timeout=grace)
+        await self._in_flight.wait(grace)
 
     async def _handle(self, received: ReceivedMessage) -> None:
         renewer = asyncio.get_running_loop().create_task(self._renew(received.lock_token))

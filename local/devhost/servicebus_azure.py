@@ -17,6 +17,7 @@ from azure.servicebus.aio import AutoLockRenewer, ServiceBusClient, ServiceBusRe
 from azure.servicebus.exceptions import ServiceBusError
 
 from local.devhost.functions import FunctionSpec
+from local.devhost.in_flight import InFlight
 from local.devhost.invoke import invoke
 from shared.adapters.service_bus import decode_application_properties, message_body
 
@@ -75,7 +76,7 @@ class AzureServiceBusTrigger:
         self._subscription = subscription
         self._slots = asyncio.Semaphore(max_concurrent_calls)
         self._renewer = AutoLockRenewer(max_lock_renewal_duration=max_lock_renewal)
-        self._in_flight: set[asyncio.Task[None]] = set()
+        self._in_flight = InFlight()
         self._stopping = False
 
     async def run(self) -> None:
@@ -104,19 +105,14 @@ class AzureServiceBusTrigger:
                 continue
             message = batch[0]
             self._renewer.register(receiver, message)
-            task = asyncio.get_running_loop().create_task(self._handle(receiver, message))
-            self._in_flight.add(task)
-            task.add_done_callback(self._in_flight.discard)
+            self._in_flight.start(self._handle(receiver, message))
 
     async def _receive_batches(self, receiver: ServiceBusReceiver) -> None:
         while not self._stopping:
             batch = await receiver.receive_messages(max_message_count=self._max_batch_size, max_wait_time=5)
             if not batch:
                 continue
-            task = asyncio.get_running_loop().create_task(self._handle_batch(receiver, batch))
-            self._in_flight.add(task)
-            task.add_done_callback(self._in_flight.discard)
-            await asyncio.wait({task})
+            await asyncio.wait({self._in_flight.start(self._handle_batch(receiver, batch))})
 
     async def _handle_batch(self, receiver: ServiceBusReceiver, batch: list[ServiceBusReceivedMessage]) -> None:
         detail = f"{self._topic}/{self._subscription} {len(batch)} messages"
@@ -138,8 +134,7 @@ class AzureServiceBusTrigger:
     async def drain(self, grace: float) -> None:
         """Stop receiving and wait up to ``grace`` seconds for running invocations."""
         self._stopping = True
-        if self._in_flight:
-            await asyncio.wait(set(self._in_flight), timeout=grace)
+        await self._in_flight.wait(grace)
         await self._renewer.close()
 
     async def _handle(self, receiver: ServiceBusReceiver, message: ServiceBusReceivedMessage) -> None:
