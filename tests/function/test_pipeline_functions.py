@@ -309,18 +309,23 @@ class TestPoison:
         assert json.loads(message.body)["id"] == event["id"]
 
 
+async def post_event(event: dict[str, Any]) -> Any:
+    """POST /api/events as a LoB system with the publisher role."""
+    return await call(
+        function_app.publish_event,
+        "POST",
+        "events",
+        user="erp",
+        roles="lob.publisher",
+        headers={"Content-Type": "application/cloudevents+json"},
+        body=json.dumps(event).encode(),
+    )
+
+
 class TestHttpsIntake:
     async def test_a_lob_system_posts_a_cloud_event_and_it_is_published_to_its_topic(self, services: Services):
         event = cloud_event("orders.order.placed", customerId="alice")
-        response = await call(
-            function_app.publish_event,
-            "POST",
-            "events",
-            user="erp",
-            roles="lob.publisher",
-            headers={"Content-Type": "application/cloudevents+json"},
-            body=json.dumps(event).encode(),
-        )
+        response = await post_event(event)
         assert response.status_code == 202
         assert body_of(response) == {"id": event["id"], "type": event["type"], "topic": "orders"}
         [(topic, message)] = services.publisher.published  # type: ignore[attr-defined]
@@ -330,15 +335,7 @@ class TestHttpsIntake:
     async def test_events_the_catalog_rejects_get_problem_json(self, services: Services):
         bad = cloud_event("orders.order.placed")
         bad["data"].pop("total")
-        response = await call(
-            function_app.publish_event,
-            "POST",
-            "events",
-            user="erp",
-            roles="lob.publisher",
-            headers={"Content-Type": "application/cloudevents+json"},
-            body=json.dumps(bad).encode(),
-        )
+        response = await post_event(bad)
         assert response.status_code == 400
         assert any(error["location"].endswith("total") for error in body_of(response)["errors"])
         assert services.publisher.published == []  # type: ignore[attr-defined]
