@@ -41,11 +41,10 @@ __all__ = [
     "claim_delivery",
     "default_redelivery_backoff",
     "deliver_message",
-    "log_taken_over",
-    "log_unrecorded",
     "plan_delivery",
     "quarantine",
     "quarantine_id",
+    "record_outcome",
     "route_message",
     "send_planned",
 ]
@@ -146,7 +145,7 @@ async def _deliver(message: IncomingMessage, ports: DispatchPorts) -> DispatchRe
             await ports.deliveries.release(claim)
         raise
     if attempt.result is DispatchResult.SENT:
-        await _record_sent(ports, claim, attempt.record)
+        await record_outcome(ports, claim, attempt.record)
     return attempt.result
 
 
@@ -253,9 +252,9 @@ async def send_planned(planned: PlannedDelivery, ports: DispatchPorts) -> Attemp
     return Attempt(DispatchResult.SENT, sent)
 
 
-async def _record_sent(ports: DispatchPorts, claim: Claim, record: DeliveryRecord) -> None:
-    """Record a push NH has accepted. Never raises a transient error: the push is out, and handing the message
-    back to the bus could only push it again or dead-letter an event the phone already has. The write is retried
+async def record_outcome(ports: DispatchPorts, claim: Claim, record: DeliveryRecord) -> None:
+    """Write a delivery's outcome without ever raising a transient error: after a push NH accepted, handing the
+    message back could only push it again or dead-letter an event the phone already has. The write is retried
     with the redelivery backoff; if storage stays away, the claim turns stale and the outcome is only in the logs.
     """
     for attempt in range(1, ports.finish_attempts + 1):
@@ -267,21 +266,16 @@ async def _record_sent(ports: DispatchPorts, claim: Claim, record: DeliveryRecor
                 break
             await asyncio.sleep(ports.redelivery_backoff(attempt))
         except ConflictError:
-            log_taken_over(claim)
+            logger.error("event_id=%s was taken over by another delivery while this one sent it", claim.event_id)
             return
-    log_unrecorded(claim, record)
-
-
-def log_taken_over(claim: Claim) -> None:
-    logger.error("event_id=%s was taken over by another delivery while this one sent it", claim.event_id)
-
-
-def log_unrecorded(claim: Claim, record: DeliveryRecord) -> None:
-    logger.error(
-        "event_id=%s was pushed (notification_id=%s) but the delivery log could not record it",
-        claim.event_id,
-        record.notification_id,
-    )
+    if record.state is DeliveryState.SENT:
+        logger.error(
+            "event_id=%s was pushed (notification_id=%s) but the delivery log could not record it",
+            claim.event_id,
+            record.notification_id,
+        )
+    else:
+        logger.warning("event_id=%s: outcome %s could not be recorded", claim.event_id, record.state.value)
 
 
 async def claim_delivery(

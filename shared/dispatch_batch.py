@@ -1,10 +1,11 @@
 """Use case: a batch of messages from one push subscription (a ``cardinality="many"`` trigger).
 
-Every message gets what ``deliver_message`` would give it, with fewer storage round trips: the delivery log is
-claimed and finished for the whole batch at once (one Tables transaction per partition) and the sends run
-concurrently. The host settles a batch as one: returning completes every message, raising abandons every one. So
-when an event fails for now, the others are finished in the log first; the batch is then held and handed back,
-and on redelivery the finished events are completed without a second push.
+Every message gets what ``deliver_message`` would give it, with fewer storage round trips: the batch is claimed at
+once (one Tables transaction per partition), the sends run concurrently, and each outcome is recorded as its send
+returns (the app's delivery log groups records that arrive together, shared/delivery_log_grouping.py). The host
+settles a batch as one: returning completes every message, raising abandons every one. So when an event fails for
+now, the others are recorded first; the batch is then held and handed back, and on redelivery the recorded events
+are completed without a second push.
 """
 
 from __future__ import annotations
@@ -22,15 +23,14 @@ from shared.dispatch import (
     IncomingMessage,
     PlannedDelivery,
     claim_delivery,
-    log_taken_over,
-    log_unrecorded,
     plan_delivery,
+    record_outcome,
     route_message,
     send_planned,
 )
 from shared.errors import UpstreamUnavailableError
 from shared.events import LobEvent
-from shared.models import Claim, ClaimStatus, DeliveryRecord, DeliveryState
+from shared.models import Claim, ClaimStatus
 
 __all__ = ["BatchLimits", "deliver_batch"]
 
@@ -131,16 +131,17 @@ async def _send_all(
     results: list[DispatchResult],
     failures: _Failures,
 ) -> None:
-    recorder = _Recorder(ports)
+    """Send every planned event and record each outcome as soon as its send returns (the app's delivery log groups
+    records that arrive together into shared transactions): the window in which a crash would push again stays one
+    record write long, not the length of the batch."""
 
     async def send(claim: Claim, delivery: PlannedDelivery) -> Attempt:
         async with semaphore:
             answer = await send_planned(delivery, ports)
-        recorder.add(claim, answer.record)
+        await record_outcome(ports, claim, answer.record)
         return answer
 
     answers = await asyncio.gather(*(send(*pair) for pair in planned.values()), return_exceptions=True)
-    await recorder.close()
     for (index, (claim, _)), answer in zip(planned.items(), answers, strict=True):
         if isinstance(answer, Attempt):
             results[index] = answer.result
@@ -196,63 +197,6 @@ async def _settle_claims(
         else:
             claimed[index] = _Claimed(message, event, answer)
     return claimed, failures
-
-
-class _Recorder:
-    """Finishes outcomes in the delivery log while the batch's sends go on, each write taking whatever finished
-    meanwhile. A push NH accepted is recorded about one Tables round trip later, as in single-message delivery,
-    not at the end of the batch: that gap is the window in which a crash makes the next delivery push again."""
-
-    def __init__(self, ports: DispatchPorts) -> None:
-        self._ports = ports
-        self._pending: list[tuple[Claim, DeliveryRecord]] = []
-        self._unwritten: list[tuple[Claim, DeliveryRecord]] = []
-        self._wake = asyncio.Event()
-        self._closing = False
-        self._writer = asyncio.get_running_loop().create_task(self._write_while_open())
-
-    def add(self, claim: Claim, record: DeliveryRecord) -> None:
-        self._pending.append((claim, record))
-        self._wake.set()
-
-    async def close(self) -> None:
-        """Write what is left, retrying what storage refused for now; raises only a permanent storage refusal."""
-        self._closing = True
-        self._wake.set()
-        await self._writer
-        await _record(self._unwritten, self._ports)
-
-    async def _write_while_open(self) -> None:
-        while True:
-            await self._wake.wait()
-            self._wake.clear()
-            while self._pending:
-                outcomes, self._pending = self._pending, []
-                report = await self._ports.deliveries.finish_many(outcomes)
-                for claim in report.conflicts:
-                    log_taken_over(claim)
-                self._unwritten.extend(report.unwritten)
-            if self._closing:
-                return
-
-
-async def _record(outcomes: list[tuple[Claim, DeliveryRecord]], ports: DispatchPorts) -> None:
-    """Retry writes storage refused for now with the redelivery backoff, then only log them. Never raises a
-    transient error: pushes NH accepted must not be handed back."""
-    pending = outcomes
-    for attempt in range(1, ports.finish_attempts + 1):
-        if not pending:
-            return
-        await asyncio.sleep(ports.redelivery_backoff(attempt))
-        report = await ports.deliveries.finish_many(pending)
-        for claim in report.conflicts:
-            log_taken_over(claim)
-        pending = report.unwritten
-    for claim, record in pending:
-        if record.state is DeliveryState.SENT:
-            log_unrecorded(claim, record)
-        else:
-            logger.warning("event_id=%s: outcome %s could not be recorded", claim.event_id, record.state.value)
 
 
 async def _hand_back(failures: list[tuple[Claim | None, BaseException]], ports: DispatchPorts) -> None:

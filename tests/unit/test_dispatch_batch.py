@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 
 import pytest
 
+from shared.delivery_log_grouping import GroupingDeliveryLog
 from shared.dispatch import DeliveryInProgressError, DispatchPorts, DispatchResult, IncomingMessage
 from shared.dispatch_batch import BatchLimits, deliver_batch
 from shared.errors import ConflictError, UpstreamError, UpstreamUnavailableError
@@ -49,11 +50,13 @@ def ports() -> DispatchPorts:
 
 class TestDeliverBatch:
     async def test_each_event_is_pushed_once_with_one_claim_and_one_finish_call(self, ports):
+        inner = ports.deliveries
+        ports = replace(ports, deliveries=GroupingDeliveryLog(inner))  # as shared.wiring builds the log
         events = news(25)
         results = await deliver_batch([message(e) for e in events], ports)
         assert results == [DispatchResult.SENT] * 25
         assert [pushed(ports, e) for e in events] == [1] * 25
-        assert ports.deliveries.batch_calls == 2
+        assert inner.batch_calls == 2
         for e in events:
             assert (await ports.deliveries.get(e["id"], "push")).state is DeliveryState.SENT
 
