@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Awaitable, Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 
 from azure.core.exceptions import ResourceExistsError, ResourceModifiedError, ResourceNotFoundError
@@ -127,16 +127,10 @@ class TableDeliveryLog:
             raise ValueError("claim_many needs distinct event ids")
         table = await self._tables.get(TABLE)
         groups = transaction_groups(event_ids, subscription)
-        answers = await asyncio.gather(
-            *(self._claim_group(table, group, subscription, now, stale_after) for group in groups),
-            return_exceptions=True,
+        claims = await _all_or_released(
+            self, [self._claim_group(table, group, subscription, now, stale_after) for group in groups]
         )
-        claims = {claim.event_id: claim for answer in answers if isinstance(answer, list) for claim in answer}
-        failure = next((answer for answer in answers if isinstance(answer, BaseException)), None)
-        if failure is not None:
-            await _release_quietly(self, claims.values())
-            raise failure
-        return claims
+        return {claim.event_id: claim for claim in claims}
 
     async def _claim_group(
         self, table: TableClient, event_ids: list[str], subscription: str, now: datetime, stale_after: timedelta
@@ -153,8 +147,10 @@ class TableDeliveryLog:
                     Claim(ClaimStatus.CLAIMED, event_id, subscription, attempt=1, etag=etag_of(metadata))
                     for event_id, metadata in zip(event_ids, results, strict=True)
                 ]
-        one_by_one = [self.claim(event_id, subscription, now=now, stale_after=stale_after) for event_id in event_ids]
-        return list(await _gather_all(one_by_one, on_failure=lambda done: _release_quietly(self, done)))
+        one_by_one = [
+            _listed(self.claim(event_id, subscription, now=now, stale_after=stale_after)) for event_id in event_ids
+        ]
+        return await _all_or_released(self, one_by_one)
 
     async def finish_many(self, outcomes: Sequence[tuple[Claim, DeliveryRecord]]) -> FinishReport:
         """Finish claims with one etag-conditional transaction per partition. A transaction that meets a row changed
@@ -235,17 +231,19 @@ class TableDeliveryLog:
         return from_entity(entity)
 
 
-async def _gather_all(
-    calls: Sequence[Awaitable[Claim]], *, on_failure: Callable[[list[Claim]], Awaitable[None]]
-) -> list[Claim]:
-    """Await every call; if any failed, hand the claims that were made to ``on_failure`` and raise the first error."""
+async def _all_or_released(log: TableDeliveryLog, calls: Sequence[Awaitable[list[Claim]]]) -> list[Claim]:
+    """Await every call; if any failed, release the claims the others made and raise the first error."""
     answers = await asyncio.gather(*calls, return_exceptions=True)
-    claims = [answer for answer in answers if isinstance(answer, Claim)]
+    claims = [claim for answer in answers if isinstance(answer, list) for claim in answer]
     failure = next((answer for answer in answers if isinstance(answer, BaseException)), None)
     if failure is not None:
-        await on_failure(claims)
+        await _release_quietly(log, claims)
         raise failure
     return claims
+
+
+async def _listed(call: Awaitable[Claim]) -> list[Claim]:
+    return [await call]
 
 
 async def _release_quietly(log: TableDeliveryLog, claims: Iterable[Claim]) -> None:
