@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import azure.functions as func
 
-from shared import pipeline
 from shared.api import devices, events, health, operators
+from shared.api.http import ApiRequest, ApiResponse, json_response
 from shared.api.openapi import openapi_document
 from shared.api.runtime import Handler, run_handler
-from shared.dispatch import IncomingMessage
-from shared.http_api import ApiRequest, ApiResponse, json_response
+from shared.triggers import pipeline
+from shared.usecases.delivery import IncomingMessage
 
 # Easy Auth authenticates users in front of the app; function keys identify apps, not people.
 app = func.FunctionApp(http_auth_level=func.AuthLevel.ANONYMOUS)
@@ -110,7 +110,7 @@ def openapi(req: func.HttpRequest) -> func.HttpResponse:
 # triggers, settled one by one: returning completes the message; raising abandons it, and the broker redelivers or
 # dead-letters it. (Batch triggers were measured and not chosen: a batch waits for its slowest send and is settled
 # as a whole; docs/architecture.md.) Concurrent invocations still share Tables transactions: the delivery log
-# groups their claims and records (shared/delivery_log_grouping.py).
+# groups their claims and records (shared/adapters/delivery_log_grouping.py).
 
 
 def incoming_message(msg: func.ServiceBusMessage, topic: str, subscription: str) -> IncomingMessage:

@@ -3,7 +3,7 @@
 Installations are written straight into the emulator's state file (the shape the registration use case builds:
 server tags including ``topic:hr``, "alert" and "silent" templates per platform and language), so every HR event
 reaches all of them. Two passes per size:
-- timing: events through the function's use case (``shared.pipeline.deliver``: claim on Azurite, one template
+- timing: events through the function's use case (``shared.triggers.pipeline.deliver``: claim on Azurite, one template
   send, record) against the emulator in sink mode with the audience loaded; wall time, CPU time and tracemalloc
   peak per event on the function's side, NH requests per event counted at the emulator;
 - fan-out: a few events against the full emulator (no sink) with the same audience; the emulator counts the
@@ -26,15 +26,16 @@ import httpx
 from bench.pipeline import SUBSCRIPTION, TOPIC, hr_events, settings_for
 from bench.procs import CpuMeter, own_cpu_seconds
 from bench.target import HUB, nh_target
-from shared import bootstrap
-from shared.dispatch import IncomingMessage
-from shared.identity import Identity
-from shared.models import Platform
+from shared.adapters.nh_gateway import NotificationHubsGateway
+from shared.composition import root as bootstrap
+from shared.composition.wiring import build_services
+from shared.domain.identity import Identity
+from shared.domain.publishing import to_outgoing_message
+from shared.domain.records import Platform
 from shared.notification_hubs.client import NotificationHubsClient
-from shared.pipeline import deliver
-from shared.publishing import to_outgoing_message
-from shared.registration import desired_installation
-from shared.wiring import build_services
+from shared.triggers.pipeline import deliver
+from shared.usecases.delivery import IncomingMessage
+from shared.usecases.registration import desired_installation
 
 SIZES = (10, 1_000, 100_000)
 _PLATFORMS = (Platform.APNS, Platform.FCMV1, Platform.WNS)
@@ -121,10 +122,9 @@ async def _fanout(target: Any, tables: str, events: int, seed: int) -> dict[str,
     services = build_services(settings_for(target, tables), _no_bus())
     # The emulator fans out before it answers (about 0.1 ms per device here); real NH answers once the send is
     # queued. The app's 10 s timeout would give up on 100,000 devices, so this pass's client waits longer.
-    default_push = services.push
-    services.push = NotificationHubsClient(target.connection_string, HUB, timeout=httpx.Timeout(300.0, connect=5.0))
-    services.closers.append(services.push.aclose)
-    await default_push.aclose()  # type: ignore[attr-defined]
+    patient = NotificationHubsClient(target.connection_string, HUB, timeout=httpx.Timeout(300.0, connect=5.0))
+    services.push = NotificationHubsGateway(patient)
+    services.closers.append(patient.aclose)
     messages = _messages(events, seed)
     before = target.counters(forget=True)
     reached = []

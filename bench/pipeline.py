@@ -1,11 +1,11 @@
 """Benchmark 2: events per second through the push subscription's function, against the reference pattern.
 
 Ours, two shapes, both run by the dev host's own Service Bus trigger (``LocalBusTrigger``) on the services the app
-builds for itself (``shared.wiring.build_services``: one NH client, one TableServiceClient on Azurite, the delivery
+builds for itself (``wiring.build_services``: one NH client, one TableServiceClient on Azurite, the delivery
 log grouping concurrent claims and records into shared Tables transactions):
 - the app's single-message function ``function_app.dispatch_hr_event`` at maxConcurrentCalls = 1, 16, 64: per event
   one claim, one send, one record;
-- a batch function defined here (cardinality "many") over ``shared.pipeline.deliver_many`` at several
+- a batch function defined here (cardinality "many") over ``bench.batch_dispatch.deliver_many`` at several
   maxMessageBatchSize values: a batch is claimed with one Tables transaction per partition, sent with 32 concurrent
   template sends, and recorded the same way.
 """
@@ -25,16 +25,17 @@ from typing import Any, TypeVar
 import azure.functions as func
 
 import function_app
+from bench import batch_dispatch
 from bench.procs import ROOT, CpuMeter
 from bench.target import HUB, Target
 from local.bus import LocalBus, load_topology
 from local.devhost.functions import FunctionSpec, index_app, load_app
 from local.devhost.servicebus import LocalBusTrigger
-from shared import bootstrap, pipeline
-from shared.config import Settings
-from shared.publishing import to_outgoing_message
-from shared.simulator import simulate_event
-from shared.wiring import build_services
+from shared.composition import root as bootstrap
+from shared.composition.settings import Settings
+from shared.composition.wiring import build_services
+from shared.domain.publishing import to_outgoing_message
+from shared.domain.simulated_events import simulate_event
 
 TOPIC, SUBSCRIPTION = "hr", "push"
 HR_TYPES = ("hr.employee.joined", "hr.employee.left", "hr.employee.team_changed")
@@ -60,7 +61,7 @@ _specs: dict[str, FunctionSpec] = {}
 
 
 def _batch_app() -> func.FunctionApp:
-    """The hr/push trigger as a batch (cardinality "many") function over shared.pipeline.deliver_many: the shape
+    """The hr/push trigger as a batch (cardinality "many") function over bench.batch_dispatch.deliver_many: the shape
     measured against the app's single-message triggers (docs/architecture.md says why the app does not use it)."""
     app = func.FunctionApp()
 
@@ -72,7 +73,7 @@ def _batch_app() -> func.FunctionApp:
         cardinality=func.Cardinality.MANY,
     )
     async def dispatch_hr_events(batch: list[func.ServiceBusMessage]) -> None:
-        await pipeline.deliver_many([function_app.incoming_message(msg, TOPIC, SUBSCRIPTION) for msg in batch])
+        await batch_dispatch.deliver_many([function_app.incoming_message(msg, TOPIC, SUBSCRIPTION) for msg in batch])
 
     return app
 

@@ -228,11 +228,11 @@ def _pipeline(result: dict[str, Any], verdicts: list[str]) -> list[str]:
         "- **ours, single-message function**: the app's own `dispatch_hr_event`, run by the dev host's Service Bus "
         "trigger (`local.devhost.servicebus.LocalBusTrigger`: peek-lock receive, invoke with a real "
         "`func.ServiceBusMessage`, complete) with `maxConcurrentCalls` = 1, 16, 64, on the services the app builds "
-        "(`shared.wiring.build_services`: one NH client, one Tables client on Azurite). Per event: claim in the "
+        "(`wiring.build_services`: one NH client, one Tables client on Azurite). Per event: claim in the "
         "delivery log, one template send, record the outcome; the delivery log groups the claims and records of "
-        "concurrent invocations into shared Tables transactions (`shared/delivery_log_grouping.py`).",
+        "concurrent invocations into shared Tables transactions (`shared/adapters/delivery_log_grouping.py`).",
         '- **ours, batch function**: the same pipeline behind a batch trigger (`cardinality="many"`, defined in '
-        "`bench/pipeline.py` over `shared.pipeline.deliver_many`; measured, not deployed: docs/architecture.md says "
+        "`bench/pipeline.py`, over `bench.batch_dispatch.deliver_many`, not deployed: docs/architecture.md says "
         "why), run by the same dev host trigger one batch at a time, as the Service Bus extension runs batch "
         "functions, at maxMessageBatchSize 32, 100, 500. Per batch: one delivery-log insert transaction per "
         "partition, one template send per event (32 at a time), the outcomes recorded in etag-conditional "
@@ -398,7 +398,7 @@ def _audience(result: dict[str, Any]) -> list[str]:
         "Installations are written straight into the emulator's state file in the shape the registration use case "
         "builds (server tags with `topic:hr`, an alert and a silent template for the device's platform and language), "
         "so every HR event reaches all of them. Timing pass: "
-        f"{result['events']} events one after another through `shared.pipeline.deliver` (the push function's use "
+        f"{result['events']} events one after another through `pipeline.deliver` (the push function's use "
         "case: claim on Azurite, one template send, record) against the emulator in sink mode with the audience "
         "loaded; a tracemalloc pass over 50 more events gives the peak memory per event. Fan-out pass: "
         f"{result['fanout_events']} event(s) against the full emulator with the same audience, which counts the NH "

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from shared.errors import ConfigError
+from shared.domain.errors import ConfigError
 
 __all__ = [
     "HostConfig",

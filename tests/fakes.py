@@ -7,9 +7,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
-from shared.dispatch import DispatchPorts
-from shared.errors import ConflictError, NotFoundError, UpstreamUnavailableError
-from shared.models import (
+from shared.domain.errors import ConflictError, NotFoundError, UpstreamUnavailableError
+from shared.domain.records import (
     Claim,
     ClaimStatus,
     DeadLetteredMessage,
@@ -21,7 +20,6 @@ from shared.models import (
     Preferences,
     QuarantinedMessage,
 )
-from shared.notification_hubs.errors import NhNotFoundError
 from shared.notification_hubs.models import (
     Installation,
     NhResponse,
@@ -30,6 +28,7 @@ from shared.notification_hubs.models import (
     PatchOperation,
     SendResult,
 )
+from shared.usecases.delivery import DeliveryPorts
 
 
 class InMemoryInstallationMirror:
@@ -218,7 +217,7 @@ class RecordingPushGateway:
 
     async def get_installation(self, installation_id: str) -> Installation:
         if installation_id not in self.installations:
-            raise NhNotFoundError("Installation not found.", status_code=404)
+            raise NotFoundError("Installation not found.")
         return self.installations[installation_id]
 
     async def delete_installation(self, installation_id: str) -> NhResponse:
@@ -255,9 +254,9 @@ class FakeTimer:
         return self.now
 
 
-def in_memory_dispatch_ports(now: datetime) -> DispatchPorts:
+def in_memory_delivery_ports(now: datetime) -> DeliveryPorts:
     """The delivery use cases' ports, all in memory: a fixed clock, short waits, no redelivery hold."""
-    return DispatchPorts(
+    return DeliveryPorts(
         push=RecordingPushGateway(),
         deliveries=InMemoryDeliveryLog(),
         quarantine=InMemoryQuarantineStore(),

@@ -23,8 +23,8 @@ from pathlib import Path
 from local.bus import dead_letters, entries, peek_lock, schema
 from local.bus.peek_lock import LockLostError, ReceivedMessage
 from local.bus.topology import SubscriptionSpec, TopicSpec, Topology
-from shared.errors import ConflictError, PushError, UpstreamError
-from shared.models import DeadLetteredMessage, OutgoingMessage
+from shared.domain.errors import ConflictError, PushError, UpstreamError
+from shared.domain.records import DeadLetteredMessage, OutgoingMessage
 
 __all__ = ["LocalBus", "LockLostError", "ReceivedMessage"]
 

@@ -12,9 +12,9 @@ from typing import Any
 
 from local.bus import entries
 from local.bus.schema import utc
-from shared.errors import NotFoundError
-from shared.models import DeadLetteredMessage
-from shared.publishing import replay_message_id
+from shared.domain.errors import NotFoundError
+from shared.domain.publishing import replay_message_id
+from shared.domain.records import DeadLetteredMessage
 
 __all__ = ["ReplayCopy", "list_all", "take"]
 

@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from shared.errors import ConfigError
+from shared.domain.errors import ConfigError
 
 __all__ = ["FilterableMessage", "MessageFilter", "compile_rule", "compile_sql"]
 

@@ -15,7 +15,7 @@ from typing import Any, NamedTuple
 from local.bus import entries
 from local.bus.schema import utc
 from local.bus.topology import SubscriptionSpec, TopicSpec
-from shared.errors import PushError
+from shared.domain.errors import PushError
 
 __all__ = [
     "EXPIRED_REASON",

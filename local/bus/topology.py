@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from local.bus.filters import MessageFilter, compile_rule
-from shared.errors import ConfigError
+from shared.domain.errors import ConfigError
 
 __all__ = ["SubscriptionSpec", "TopicSpec", "Topology", "load_topology", "parse_duration", "parse_topology"]
 

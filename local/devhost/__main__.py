@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 from local.devhost.host import HostOptions, serve
-from shared.errors import ConfigError
+from shared.domain.errors import ConfigError
 
 
 def main(argv: list[str] | None = None) -> int:

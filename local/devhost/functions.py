@@ -12,7 +12,7 @@ from typing import Any
 
 import azure.functions as func
 
-from shared.errors import ConfigError
+from shared.domain.errors import ConfigError
 
 __all__ = ["FunctionSpec", "TriggerKind", "index_app", "load_app"]
 

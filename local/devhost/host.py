@@ -22,16 +22,16 @@ from local.devhost.http import create_http_app
 from local.devhost.servicebus import LocalBusTrigger, trigger_entity
 from local.devhost.timers import TimerRunner
 from local.settings import HostConfig, export_settings, load_host_config, load_local_settings
-from shared.errors import ConfigError, PushError
+from shared.domain.errors import ConfigError, PushError
 
 __all__ = ["HostOptions", "bus_mode", "serve"]
 
 logger = logging.getLogger("local.devhost")
 BusMode = Literal["local", "azure"]
 _DRAIN_SECONDS = 10.0
-_DEFAULT_INJECTOR = "shared.bootstrap:use_bus"
+_DEFAULT_INJECTOR = "shared.composition.root:use_bus"
 # Closes the app's clients on stop (the real host just ends the worker process; a clean stop here avoids warnings).
-_DEFAULT_CLOSER = "shared.bootstrap:aclose"
+_DEFAULT_CLOSER = "shared.composition.root:aclose"
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Generic, TypeVar
 
-from shared.errors import ConfigError
+from shared.domain.errors import ConfigError
 
 __all__ = ["RouteMatch", "RouteTable", "RouteTemplate", "compile_route"]
 

@@ -18,7 +18,7 @@ from croniter import croniter
 from local.devhost.functions import FunctionSpec
 from local.devhost.invoke import invoke
 from local.settings import resolve_setting_refs
-from shared.errors import ConfigError
+from shared.domain.errors import ConfigError
 
 __all__ = ["NcrontabSchedule", "TimerRunner"]
 

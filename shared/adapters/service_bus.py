@@ -26,9 +26,9 @@ from azure.servicebus.exceptions import (
     SessionLockLostError,
 )
 
-from shared.errors import ConfigError, NotFoundError, UpstreamError, UpstreamUnavailableError
-from shared.models import DeadLetteredMessage, OutgoingMessage
-from shared.publishing import replay_message_id
+from shared.domain.errors import ConfigError, NotFoundError, UpstreamError, UpstreamUnavailableError
+from shared.domain.publishing import replay_message_id
+from shared.domain.records import DeadLetteredMessage, OutgoingMessage
 
 __all__ = [
     "ServiceBusDeadLetterStore",
@@ -80,7 +80,7 @@ def create_service_bus_client(
 
 
 def map_service_bus_error(exc: Exception, action: str) -> UpstreamError:
-    """The shared.errors equivalent of an azure-servicebus error: transient ones become UpstreamUnavailableError."""
+    """The shared.domain.errors equivalent of an azure-servicebus error; transient ones: UpstreamUnavailableError."""
     if isinstance(exc, _PERMANENT):
         return UpstreamError(f"Service Bus refused to {action}: {type(exc).__name__}: {exc}")
     if isinstance(exc, _TRANSIENT) or (isinstance(exc, ServiceBusError) and getattr(exc, "_retryable", False)):

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from shared import preferences as preference_cases
-from shared import registration
+from shared.api.http import ApiRequest, ApiResponse, json_response, parse_json_object
 from shared.api.runtime import authenticate
-from shared.bootstrap import Services
-from shared.http_api import ApiRequest, ApiResponse, json_response, parse_json_object
-from shared.models import InstallationRecord, Preferences
-from shared.registration_models import InstallationRequest, PreferencesRequest
-from shared.test_notification import outcome_view, send_test_notification
-from shared.validation import validate_model
+from shared.api.schemas import InstallationRequest, PreferencesRequest
+from shared.api.validation import validate_model
+from shared.composition.services import Services
+from shared.domain.records import InstallationRecord, Preferences
+from shared.usecases import preferences as preference_cases
+from shared.usecases import registration
+from shared.usecases.send_test_notification import outcome_view, send_test_notification
 
 __all__ = [
     "delete_installation",
@@ -29,7 +29,7 @@ async def put_installation(request: ApiRequest, services: Services) -> ApiRespon
     identity = authenticate(request, services)
     installation_id = request.route_params.get("installationId", "")
     body = validate_model(InstallationRequest, parse_json_object(request))
-    record = await registration.register_device(services.registration, identity, installation_id, body)
+    record = await registration.register_device(services.registration, identity, body.to_command(installation_id))
     return json_response(installation_view(record))
 
 
@@ -63,7 +63,7 @@ async def get_my_preferences(request: ApiRequest, services: Services) -> ApiResp
 async def put_my_preferences(request: ApiRequest, services: Services) -> ApiResponse:
     identity = authenticate(request, services)
     body = validate_model(PreferencesRequest, parse_json_object(request))
-    saved = await preference_cases.update_preferences(services.registration, identity, body)
+    saved = await preference_cases.update_preferences(services.registration, identity, body.to_command())
     return json_response(preferences_view(saved))
 
 

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
+from shared.api.http import ApiRequest, ApiResponse, UnsupportedMediaTypeError, json_response
 from shared.api.runtime import authenticate
-from shared.bootstrap import Services
-from shared.catalog import catalog_document
-from shared.events import parse_cloud_event
-from shared.http_api import ApiRequest, ApiResponse, UnsupportedMediaTypeError, json_response
-from shared.identity import require_role
-from shared.publishing import to_outgoing_message, topic_for
+from shared.composition.services import Services
+from shared.domain.catalog import catalog_document
+from shared.domain.events import parse_cloud_event
+from shared.domain.identity import require_role
+from shared.domain.publishing import to_outgoing_message, topic_for
 
 __all__ = ["LOB_PUBLISHER_ROLE", "get_catalog", "post_event"]
 

@@ -7,10 +7,9 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from shared import bootstrap
-from shared.errors import ConfigError, PushError
-from shared.http_api import ApiRequest, ApiResponse, json_response
-from shared.notification_hubs.errors import NhNotFoundError
+from shared.api.http import ApiRequest, ApiResponse, json_response
+from shared.composition import root as bootstrap
+from shared.domain.errors import ConfigError, NotFoundError, PushError
 
 __all__ = ["HEALTH_PROBE_ID", "get_health"]
 
@@ -36,7 +35,7 @@ async def get_health(request: ApiRequest) -> ApiResponse:
     async def notification_hubs() -> None:
         try:
             await services.push.get_installation(HEALTH_PROBE_ID)
-        except NhNotFoundError:
+        except NotFoundError:
             return  # the hub answered and accepted our token: reachable
 
     checks = {

@@ -7,7 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from shared.registration_models import InstallationRequest, PreferencesRequest
+from shared.api.schemas import InstallationRequest, PreferencesRequest
 
 __all__ = ["openapi_document"]
 

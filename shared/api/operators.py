@@ -8,13 +8,13 @@ import json
 from datetime import datetime
 from typing import Any
 
+from shared.api.http import ApiRequest, ApiResponse, json_response
 from shared.api.runtime import authenticate
-from shared.bootstrap import Services
-from shared.errors import NotFoundError
-from shared.http_api import ApiRequest, ApiResponse, json_response
-from shared.identity import require_role
-from shared.models import DeadLetteredMessage, OutgoingMessage, QuarantinedMessage
-from shared.publishing import replay_message_id
+from shared.composition.services import Services
+from shared.domain.errors import NotFoundError
+from shared.domain.identity import require_role
+from shared.domain.publishing import replay_message_id
+from shared.domain.records import DeadLetteredMessage, OutgoingMessage, QuarantinedMessage
 
 __all__ = ["PUSH_ADMIN_ROLE", "list_dead_letters", "replay_dead_letter"]
 

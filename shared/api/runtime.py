@@ -5,11 +5,12 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 
-from shared import bootstrap
-from shared.bootstrap import Services
-from shared.errors import PushError
-from shared.http_api import ApiRequest, ApiResponse, problem_response
-from shared.identity import Identity, identity_from_headers
+from shared.api.http import ApiRequest, ApiResponse, problem_response
+from shared.api.identity import identity_from_headers
+from shared.composition import root as bootstrap
+from shared.composition.services import Services
+from shared.domain.errors import PushError
+from shared.domain.identity import Identity
 
 __all__ = ["Handler", "authenticate", "run_handler"]
 

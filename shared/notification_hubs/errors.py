@@ -1,6 +1,6 @@
 """Errors raised by the Notification Hubs client and its validators.
 
-NotificationHubsError                   (shared.errors.PushError)
+NotificationHubsError                   (shared.domain.errors.PushError)
 ├── NhConfigurationError                bad connection string or hub name        (also ConfigError)
 ├── NhValidationError                   refused before any request was sent      (also ValidationError)
 └── NhRequestError                      the service (or the network) failed the request (also UpstreamError)
@@ -17,7 +17,14 @@ Only NhRetryableError subclasses are retried by the client.
 
 from __future__ import annotations
 
-from shared.errors import ConfigError, FieldError, PushError, UpstreamError, UpstreamUnavailableError, ValidationError
+from shared.domain.errors import (
+    ConfigError,
+    FieldError,
+    PushError,
+    UpstreamError,
+    UpstreamUnavailableError,
+    ValidationError,
+)
 
 __all__ = [
     "NhAuthenticationError",

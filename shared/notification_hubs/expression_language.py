@@ -13,7 +13,7 @@ from enum import StrEnum
 from typing import Literal, NoReturn
 from urllib.parse import quote
 
-from shared.errors import FieldError
+from shared.domain.errors import FieldError
 from shared.notification_hubs.errors import NhValidationError
 
 __all__ = [

@@ -14,7 +14,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from xml.parsers import expat
 
-from shared.errors import FieldError
+from shared.domain.errors import FieldError
 from shared.notification_hubs.errors import NhValidationError
 from shared.notification_hubs.expression_language import (
     MAX_PROPERTY_NAME_LENGTH,

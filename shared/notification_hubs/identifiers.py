@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from shared.errors import FieldError
+from shared.domain.errors import FieldError
 from shared.notification_hubs.errors import NhValidationError
 
 __all__ = [

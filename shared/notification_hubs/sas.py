@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from urllib.parse import quote, unquote, urlsplit
 
-from shared.errors import FieldError
+from shared.domain.errors import FieldError
 from shared.notification_hubs.errors import NhConfigurationError, NhValidationError
 
 __all__ = [

@@ -6,7 +6,7 @@ import re
 from collections.abc import Callable, Collection, Iterator, Sequence
 from dataclasses import dataclass
 
-from shared.errors import FieldError
+from shared.domain.errors import FieldError
 from shared.notification_hubs.errors import NhValidationError
 from shared.notification_hubs.identifiers import MAX_INSTALLATION_ID_LENGTH
 

@@ -10,7 +10,7 @@ from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import Any
 
-from shared.errors import FieldError
+from shared.domain.errors import FieldError
 from shared.notification_hubs.errors import NhValidationError
 from shared.notification_hubs.expressions import BodyFormat, body_format_for, validate_template
 from shared.notification_hubs.identifiers import check_request_size, validate_installation_id, validate_user_id

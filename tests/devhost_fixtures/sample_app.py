@@ -11,7 +11,7 @@ from typing import Any
 
 import azure.functions as func
 
-from shared.models import OutgoingMessage
+from shared.domain.records import OutgoingMessage
 
 app = func.FunctionApp(http_auth_level=func.AuthLevel.FUNCTION)
 _bus: dict[str, Any] = {}
@@ -19,7 +19,7 @@ _records_lock = threading.Lock()
 
 
 def use_bus(publisher: Any, dead_letters: Any) -> None:
-    """What shared.bootstrap.use_bus does for the real app: remember the injected bus."""
+    """What shared.composition.root.use_bus does for the real app: remember the injected bus."""
     _bus["publisher"] = publisher
     _bus["dead_letters"] = dead_letters
 

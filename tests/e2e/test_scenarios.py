@@ -11,7 +11,7 @@ import pytest
 
 from local.bus.broker import LocalBus
 from local.bus.topology import load_topology
-from shared.models import OutgoingMessage
+from shared.domain.records import OutgoingMessage
 from tests.e2e.api_client import ApiClient, event, payload_text
 from tests.support.stack import ROOT, Stack, poll
 

@@ -16,8 +16,8 @@ import pytest
 import function_app
 from local.nh_emulator.config import EmulatorConfig
 from local.nh_emulator.testing import running_emulator
-from shared.bootstrap import Services
-from shared.config import Settings
+from shared.composition.services import Services
+from shared.composition.settings import Settings
 from shared.notification_hubs.retry import RetryPolicy
 from tests.support.services import app_services
 from tests.support.services import settings_for as support_settings_for

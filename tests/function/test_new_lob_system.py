@@ -12,13 +12,13 @@ import azure.functions as func
 import pytest
 from azure.functions.servicebus import ServiceBusMessage
 
-from shared import pipeline
-from shared.catalog import CATALOG, MESSAGES, CatalogEntry, LobPayload
-from shared.catalog.messages import Message
-from shared.catalog.payloads import Identifier
-from shared.dispatch import IncomingMessage
-from shared.publishing import to_outgoing_message
-from shared.topics import TOPICS
+from shared.domain.catalog import CATALOG, MESSAGES, CatalogEntry, LobPayload
+from shared.domain.catalog.messages import Message
+from shared.domain.catalog.payloads import Identifier
+from shared.domain.publishing import to_outgoing_message
+from shared.domain.topics import TOPICS
+from shared.triggers import pipeline
+from shared.usecases.delivery import IncomingMessage
 from tests.function.conftest import Emulator, put_installation
 
 pytestmark = pytest.mark.function

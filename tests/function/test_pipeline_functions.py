@@ -16,12 +16,13 @@ import pytest
 from azure.functions.servicebus import ServiceBusMessage
 
 import function_app
-from shared import pipeline
-from shared.bootstrap import Services
+from bench import batch_dispatch
+from shared.adapters.nh_gateway import NotificationHubsGateway
+from shared.composition.services import Services
+from shared.domain.publishing import to_outgoing_message, topic_for
+from shared.domain.simulated_events import simulate_event
 from shared.notification_hubs.client import NotificationHubsClient
 from shared.notification_hubs.retry import RetryPolicy
-from shared.publishing import to_outgoing_message, topic_for
-from shared.simulator import simulate_event
 from tests.function.conftest import Emulator, body_of, call, put_installation
 
 pytestmark = pytest.mark.function
@@ -67,8 +68,8 @@ async def trigger(topic: str, message: ServiceBusMessage) -> None:
 
 
 async def trigger_batch(topic: str, *messages: ServiceBusMessage) -> None:
-    """What a batch trigger on the topic's push subscription would do (shared.pipeline.deliver_many)."""
-    await pipeline.deliver_many([function_app.incoming_message(message, topic, "push") for message in messages])
+    """What a batch trigger on the topic's push subscription would do (bench.batch_dispatch.deliver_many)."""
+    await batch_dispatch.deliver_many([function_app.incoming_message(message, topic, "push") for message in messages])
 
 
 async def deliver_with_redelivery(event: dict[str, Any]) -> str:
@@ -141,7 +142,7 @@ class TestRouting:
         await trigger("accounts", sb_message(cloud_event("accounts.debit.posted", ownerId="bob", amount="500")))
         assert [d["installationId"] for d in await emulator.deliveries()] == ["bob-pixel"]
 
-    @pytest.mark.parametrize("event_type", sorted(__import__("shared.catalog", fromlist=["CATALOG"]).CATALOG))
+    @pytest.mark.parametrize("event_type", sorted(__import__("shared.domain.catalog", fromlist=["CATALOG"]).CATALOG))
     async def test_every_event_type_reaches_exactly_its_audience(self, people, emulator: Emulator, event_type):
         recipient_fields = ("approverId", "requesterId", "ownerId", "customerId")
         event = cloud_event(event_type)
@@ -179,7 +180,7 @@ class TestExactlyOnce:
             timeout=httpx.Timeout(0.5),
             retry=RetryPolicy(max_attempts=3, base_delay=0.01, max_delay=0.05),
         )
-        services.push, original = fast_timeout, services.push
+        services.push, original = NotificationHubsGateway(fast_timeout), services.push
         await emulator.faults(
             {
                 "seed": 11,
@@ -236,7 +237,7 @@ class TestBatches:
             services.settings.nh_hub_name,
             retry=RetryPolicy(max_attempts=1),
         )
-        services.push, original = fast, services.push
+        services.push, original = NotificationHubsGateway(fast), services.push
         events = [cloud_event("finance.budget_approval.requested", approverId="alice") for _ in range(20)]
         await emulator.faults({"seed": 3, "rules": [{"route": "send", "rate": 0.3, "status": 503}]})
         outcomes = []
@@ -357,7 +358,7 @@ class TestHttpsIntake:
         )
         assert response.status_code == 200
         document = json.dumps(body_of(response))
-        for event_type in __import__("shared.catalog", fromlist=["CATALOG"]).CATALOG:
+        for event_type in __import__("shared.domain.catalog", fromlist=["CATALOG"]).CATALOG:
             assert event_type in document
 
 

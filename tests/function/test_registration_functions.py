@@ -8,7 +8,7 @@ import json
 import pytest
 
 import function_app
-from shared.bootstrap import Services
+from shared.composition.services import Services
 from tests.function.conftest import Emulator, body_of, call, put_installation, settings_for
 from tests.support.app_functions import triggers
 
@@ -253,15 +253,16 @@ class TestHealthAndOpenApi:
         assert "SharedAccessKey" not in response.get_body().decode()
 
     async def test_health_is_degraded_when_nh_refuses_our_key(self, services: Services, emulator: Emulator):
+        from shared.adapters.nh_gateway import NotificationHubsGateway
         from shared.notification_hubs.client import NotificationHubsClient
 
         bad = services.settings.nh_connection_string.rsplit("SharedAccessKey=", 1)[0] + "SharedAccessKey=wrong"
-        original = services.push
-        services.push = NotificationHubsClient(bad, "function-tier")
+        original, client = services.push, NotificationHubsClient(bad, "function-tier")
+        services.push = NotificationHubsGateway(client)
         try:
             response = await call(function_app.health_check, "GET", "health")
         finally:
-            await services.push.aclose()  # type: ignore[attr-defined]
+            await client.aclose()
             services.push = original
         assert response.status_code == 503
         assert body_of(response)["checks"]["notificationHubs"]["status"] == "error"

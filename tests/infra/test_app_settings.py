@@ -1,4 +1,4 @@
-"""The app settings Bicep writes match the settings the code reads (shared.config.APP_SETTINGS), both ways."""
+"""The app settings Bicep writes match the settings the code reads (APP_SETTINGS in shared.composition.settings)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from shared.config import APP_SETTINGS
+from shared.composition.settings import APP_SETTINGS
 
 pytestmark = pytest.mark.infra
 

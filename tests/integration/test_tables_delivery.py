@@ -11,8 +11,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from shared.adapters.tables import TableDeliveryLog
-from shared.errors import ConflictError
-from shared.models import Claim, ClaimStatus, DeliveryRecord, DeliveryState
+from shared.domain.errors import ConflictError
+from shared.domain.records import Claim, ClaimStatus, DeliveryRecord, DeliveryState
 from tests.conftest import random_id
 from tests.support.azurite import table_service
 

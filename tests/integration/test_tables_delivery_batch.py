@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 
 from shared.adapters.tables import TableDeliveryLog
-from shared.adapters.tables_delivery_rows import PARTITIONS
-from shared.errors import ConflictError, UpstreamUnavailableError
-from shared.models import Claim, ClaimStatus, DeliveryRecord, DeliveryState
+from shared.adapters.tables.delivery_rows import PARTITIONS
+from shared.domain.errors import ConflictError, UpstreamUnavailableError
+from shared.domain.records import Claim, ClaimStatus, DeliveryRecord, DeliveryState
 from tests.conftest import random_id
 from tests.support.azurite import faulty_service, table_service
 

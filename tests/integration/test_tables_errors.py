@@ -1,4 +1,4 @@
-"""Tables adapters map storage failures to shared.errors: unreachable, throttled/5xx, and refused requests."""
+"""Tables adapters map storage failures to shared.domain.errors: unreachable, throttled/5xx, and refused requests."""
 
 from __future__ import annotations
 
@@ -17,8 +17,8 @@ from shared.adapters.tables import (
     TablePreferencesStore,
     TableQuarantineStore,
 )
-from shared.errors import UpstreamError, UpstreamUnavailableError
-from shared.models import Preferences
+from shared.domain.errors import UpstreamError, UpstreamUnavailableError
+from shared.domain.records import Preferences
 from tests.conftest import random_id
 from tests.support.azurite import ACCOUNT_NAME, connection_string, free_port
 

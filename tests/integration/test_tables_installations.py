@@ -12,9 +12,9 @@ import pytest
 from azure.data.tables.aio import TableServiceClient
 
 from shared.adapters.tables import TableInstallationMirror
-from shared.adapters.tables_installations import CHANNELS_TABLE, OWNERS_TABLE
-from shared.errors import UpstreamUnavailableError
-from shared.models import InstallationRecord, Platform
+from shared.adapters.tables.installations import CHANNELS_TABLE, OWNERS_TABLE
+from shared.domain.errors import UpstreamUnavailableError
+from shared.domain.records import InstallationRecord, Platform
 from tests.conftest import random_id
 from tests.support.azurite import faulty_service, table_service
 

@@ -9,7 +9,7 @@ from decimal import Decimal
 import pytest
 
 from shared.adapters.tables import TablePreferencesStore
-from shared.models import Preferences, QuietHours
+from shared.domain.records import Preferences, QuietHours
 from tests.conftest import random_id
 from tests.support.azurite import table_service
 

@@ -10,8 +10,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from shared.adapters.tables import MAX_STORED_BODY_BYTES, TableQuarantineStore
-from shared.errors import NotFoundError
-from shared.models import QuarantinedMessage
+from shared.domain.errors import NotFoundError
+from shared.domain.records import QuarantinedMessage
 from tests.conftest import random_id
 from tests.support.azurite import table_service
 

@@ -32,7 +32,7 @@ from tests.support.stack import Stack, running_stack
 pytestmark = pytest.mark.reliability
 
 LOCK_DURATION = "PT5S"
-# shared.dispatch waits this long before it takes over a claim left by a process that died mid-delivery.
+# shared.usecases.delivery waits this long before it takes over a claim left by a process that died mid-delivery.
 STALE_CLAIM_SECONDS = 90
 
 

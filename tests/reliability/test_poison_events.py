@@ -19,13 +19,13 @@ from hypothesis import strategies as st
 import function_app
 from local.nh_emulator.config import EmulatorConfig
 from local.nh_emulator.testing import running_emulator
-from shared.bootstrap import Services
-from shared.catalog import CATALOG
-from shared.dispatch import IncomingMessage, quarantine_id
-from shared.errors import UpstreamUnavailableError
-from shared.models import DeliveryState
+from shared.composition.services import Services
+from shared.domain.catalog import CATALOG
+from shared.domain.errors import UpstreamUnavailableError
+from shared.domain.records import DeliveryState
+from shared.domain.simulated_events import simulate_event
 from shared.notification_hubs.errors import NhRetryableError
-from shared.simulator import simulate_event
+from shared.usecases.delivery import IncomingMessage, quarantine_id
 from tests.reliability.report import BOOK
 from tests.reliability.sizes import Sizes
 from tests.support.services import app_services

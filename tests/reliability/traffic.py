@@ -19,9 +19,9 @@ import httpx
 
 from local.bus.broker import LocalBus
 from local.bus.topology import load_topology
-from shared.publishing import to_outgoing_message, topic_for
-from shared.simulator import simulate_event
-from shared.topics import TOPICS
+from shared.domain.publishing import to_outgoing_message, topic_for
+from shared.domain.simulated_events import simulate_event
+from shared.domain.topics import TOPICS
 from tests.reliability.ledger import Tally, count_outcomes, event_id_in
 from tests.support.stack import ROOT, Stack
 

@@ -8,17 +8,18 @@ from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 
 from local.nh_emulator.config import FULL_RULE_NAME, WELL_KNOWN_FULL_KEY, connection_string
-from shared import bootstrap
+from shared.adapters.delivery_log_grouping import GroupingDeliveryLog
+from shared.adapters.nh_gateway import NotificationHubsGateway
 from shared.adapters.tables import (
     TableDeliveryLog,
     TableInstallationMirror,
     TablePreferencesStore,
     TableQuarantineStore,
 )
-from shared.bootstrap import Services
-from shared.config import Settings
-from shared.delivery_log_grouping import GroupingDeliveryLog
-from shared.dispatch import default_redelivery_backoff
+from shared.composition import root as bootstrap
+from shared.composition.services import Services
+from shared.composition.settings import Settings
+from shared.domain.redelivery import default_redelivery_backoff
 from shared.notification_hubs.client import NotificationHubsClient
 from shared.notification_hubs.retry import RetryPolicy
 from tests.conftest import random_id
@@ -53,10 +54,10 @@ async def app_services(
         push = NotificationHubsClient(settings.nh_connection_string, hub, retry=retry)
         built = Services(
             settings=settings,
-            push=push,
+            push=NotificationHubsGateway(push),
             installations=TableInstallationMirror(tables, prefix),
             preferences=TablePreferencesStore(tables, prefix),
-            deliveries=GroupingDeliveryLog(TableDeliveryLog(tables, prefix)),  # as shared.wiring builds it
+            deliveries=GroupingDeliveryLog(TableDeliveryLog(tables, prefix)),  # as shared.composition.wiring builds it
             quarantine=TableQuarantineStore(tables, prefix),
             publisher=RecordingPublisher(),
             dead_letters=InMemoryDeadLetters(),

@@ -10,10 +10,18 @@ from typing import ClassVar
 import pydantic
 import pytest
 
-from shared.catalog import CATALOG, MESSAGES, catalog_document, entry_for, format_day, format_money, localized_message
-from shared.catalog.payloads import BudgetApprovalDecided, DebitPosted, OrderShipped
-from shared.languages import SUPPORTED_LANGUAGES
-from shared.topics import TOPICS
+from shared.domain.catalog import (
+    CATALOG,
+    MESSAGES,
+    catalog_document,
+    entry_for,
+    format_day,
+    format_money,
+    localized_message,
+)
+from shared.domain.catalog.payloads import BudgetApprovalDecided, DebitPosted, OrderShipped
+from shared.domain.languages import SUPPORTED_LANGUAGES
+from shared.domain.topics import TOPICS
 
 DESIGN_TYPES = {
     "hr.employee.joined": {"employeeId", "displayName", "team"},

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from shared.config import AuthMode, Settings
-from shared.errors import ConfigError
+from shared.composition.settings import AuthMode, Settings
+from shared.domain.errors import ConfigError
 
 BASE = {
     "AUTH_MODE": "dev",

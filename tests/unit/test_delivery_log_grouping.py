@@ -7,9 +7,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from shared.delivery_log_grouping import GroupingDeliveryLog
-from shared.errors import ConflictError, UpstreamUnavailableError
-from shared.models import Claim, ClaimStatus, DeliveryRecord, DeliveryState
+from shared.adapters.delivery_log_grouping import GroupingDeliveryLog
+from shared.domain.errors import ConflictError, UpstreamUnavailableError
+from shared.domain.records import Claim, ClaimStatus, DeliveryRecord, DeliveryState
 from tests.fakes import InMemoryDeliveryLog
 
 NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)

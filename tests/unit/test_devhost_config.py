@@ -13,7 +13,7 @@ from local.devhost.functions import TriggerKind, index_app
 from local.devhost.host import bus_mode
 from local.devhost.timers import NcrontabSchedule
 from local.settings import export_settings, load_host_config, load_local_settings, resolve_setting_refs
-from shared.errors import ConfigError
+from shared.domain.errors import ConfigError
 
 
 class TestSettings:

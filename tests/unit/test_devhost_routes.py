@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from local.devhost.routes import RouteTable, compile_route
-from shared.errors import ConfigError
+from shared.domain.errors import ConfigError
 
 
 class TestRouteTemplates:

@@ -7,9 +7,9 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from shared.device_templates import TEMPLATE_NAMES, templates_for
-from shared.errors import ValidationError
-from shared.models import Platform
+from shared.domain.device_templates import TEMPLATE_NAMES, templates_for
+from shared.domain.errors import ValidationError
+from shared.domain.records import Platform
 from shared.notification_hubs.expressions import BodyFormat, body_format_for, render_template, validate_template
 from shared.notification_hubs.models import Installation
 from shared.notification_hubs.validation import validate_installation

@@ -11,19 +11,18 @@ from decimal import Decimal
 
 import pytest
 
-from shared.dispatch import (
-    DispatchPorts,
+from shared.domain.errors import PushRejectedError, UpstreamUnavailableError
+from shared.domain.publishing import topic_for
+from shared.domain.records import DeliveryState, Preferences, QuietHours
+from shared.domain.redelivery import default_redelivery_backoff
+from shared.domain.simulated_events import simulate_event
+from shared.usecases.delivery import (
+    DeliveryPorts,
     DispatchResult,
     IncomingMessage,
-    default_redelivery_backoff,
     deliver_message,
 )
-from shared.errors import UpstreamUnavailableError
-from shared.models import DeliveryState, Preferences, QuietHours
-from shared.notification_hubs.errors import NhInvalidRequestError, NhThrottledError
-from shared.publishing import topic_for
-from shared.simulator import simulate_event
-from tests.fakes import in_memory_dispatch_ports
+from tests.fakes import in_memory_delivery_ports
 
 NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
 
@@ -46,8 +45,8 @@ def message(cloud_event: dict, *, topic: str | None = None, body: bytes | None =
 
 
 @pytest.fixture
-def ports() -> DispatchPorts:
-    return in_memory_dispatch_ports(NOW)
+def ports() -> DeliveryPorts:
+    return in_memory_delivery_ports(NOW)
 
 
 class TestDeliverMessage:
@@ -127,8 +126,8 @@ class TestDeliverMessage:
 
     async def test_transient_nh_failure_releases_the_claim_and_raises_for_redelivery(self, ports):
         news = event("hr.employee.joined")
-        ports.push.fail_sends = [NhThrottledError("busy", status_code=429, retry_after=1)]
-        with pytest.raises(NhThrottledError):
+        ports.push.fail_sends = [UpstreamUnavailableError("throttled", retry_after=1)]
+        with pytest.raises(UpstreamUnavailableError):
             await deliver_message(message(news), ports)
         assert (await ports.deliveries.get(news["id"], "push")).state is DeliveryState.RELEASED
         assert await deliver_message(message(news), ports) is DispatchResult.SENT
@@ -145,7 +144,7 @@ class TestDeliverMessage:
 
     async def test_permanent_nh_refusal_is_quarantined_and_not_retried(self, ports):
         news = event("hr.employee.joined")
-        ports.push.fail_sends = [NhInvalidRequestError("bad", status_code=400, detail="Invalid tag expression")]
+        ports.push.fail_sends = [PushRejectedError("Invalid tag expression")]
         assert await deliver_message(message(news), ports) is DispatchResult.QUARANTINED
         [item] = await ports.quarantine.list()
         assert item.reason == "nh_rejected"
@@ -175,10 +174,10 @@ class TestRedeliveryBackoff:
             return 0.0
 
         ports = dc_replace(ports, redelivery_backoff=backoff)
-        ports.push.fail_sends = [NhThrottledError("busy", status_code=429, retry_after=1)]
+        ports.push.fail_sends = [UpstreamUnavailableError("throttled", retry_after=1)]
         news = message(event("hr.employee.joined"))
         third_delivery = IncomingMessage(**{**news.__dict__, "delivery_count": 3})
-        with pytest.raises(NhThrottledError):
+        with pytest.raises(UpstreamUnavailableError):
             await deliver_message(third_delivery, ports)
         assert asked == [3]
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from shared.catalog import CATALOG
+from shared.domain.catalog import CATALOG
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -12,10 +12,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from shared.catalog import CATALOG, MAX_EVENT_BYTES, example_cloud_event
-from shared.catalog.payloads import DebitPosted
-from shared.errors import ValidationError
-from shared.events import PermanentEventError, parse_cloud_event
+from shared.domain.catalog import CATALOG, MAX_EVENT_BYTES, example_cloud_event
+from shared.domain.catalog.payloads import DebitPosted
+from shared.domain.errors import ValidationError
+from shared.domain.events import PermanentEventError, parse_cloud_event
 
 CE = "application/cloudevents+json; charset=utf-8"
 

@@ -6,7 +6,14 @@ import json
 
 import pytest
 
-from shared.errors import (
+from shared.api.http import (
+    ApiRequest,
+    PayloadTooLargeError,
+    UnsupportedMediaTypeError,
+    parse_json_object,
+    problem_response,
+)
+from shared.domain.errors import (
     AuthenticationRequiredError,
     ConfigError,
     FieldError,
@@ -15,13 +22,6 @@ from shared.errors import (
     UpstreamError,
     UpstreamUnavailableError,
     ValidationError,
-)
-from shared.http_api import (
-    ApiRequest,
-    PayloadTooLargeError,
-    UnsupportedMediaTypeError,
-    parse_json_object,
-    problem_response,
 )
 
 

@@ -7,9 +7,10 @@ import json
 
 import pytest
 
-from shared.config import AuthMode
-from shared.errors import AuthenticationRequiredError, ForbiddenError
-from shared.identity import identity_from_headers, require_role
+from shared.api.identity import identity_from_headers
+from shared.composition.settings import AuthMode
+from shared.domain.errors import AuthenticationRequiredError, ForbiddenError
+from shared.domain.identity import require_role
 
 OID = "http://schemas.microsoft.com/identity/claims/objectidentifier"
 ROLE = "http://schemas.microsoft.com/ws/2008/06/identity/claims/role"

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from shared.errors import ValidationError
-from shared.languages import DEFAULT_LANGUAGE, SUPPORTED_LANGUAGES, resolve_language
+from shared.domain.errors import ValidationError
+from shared.domain.languages import DEFAULT_LANGUAGE, SUPPORTED_LANGUAGES, resolve_language
 
 
 class TestResolveLanguage:

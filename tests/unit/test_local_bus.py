@@ -12,8 +12,8 @@ import pytest
 from local.bus import LocalBus, LockLostError, parse_topology
 from local.bus.filters import compile_sql
 from local.bus.topology import load_topology, parse_duration
-from shared.errors import ConfigError, NotFoundError, UpstreamError
-from shared.models import OutgoingMessage
+from shared.domain.errors import ConfigError, NotFoundError, UpstreamError
+from shared.domain.records import OutgoingMessage
 
 TEST_TOPOLOGY = Path(__file__).resolve().parent.parent / "devhost_fixtures" / "servicebus-topology.json"
 

@@ -13,7 +13,7 @@ import pytest
 
 from local.bus import LocalBus, parse_topology, peek_lock, schema
 from local.bus import entries as bus_entries
-from shared.errors import UpstreamError
+from shared.domain.errors import UpstreamError
 from tests.unit.test_local_bus import FakeClock, message, open_bus, topology
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from shared.errors import ConfigError
+from shared.domain.errors import ConfigError
 from shared.notification_hubs.connection import NhConnection, parse_connection_string
 from shared.notification_hubs.errors import NhConfigurationError
 

@@ -8,9 +8,9 @@ from decimal import Decimal
 
 import pytest
 
-from shared.catalog import CATALOG, example_cloud_event
-from shared.errors import ValidationError
-from shared.publishing import CONTENT_TYPE, to_outgoing_message, topic_for
+from shared.domain.catalog import CATALOG, example_cloud_event
+from shared.domain.errors import ValidationError
+from shared.domain.publishing import CONTENT_TYPE, to_outgoing_message, topic_for
 
 
 class TestToOutgoingMessage:

@@ -6,12 +6,14 @@ from datetime import UTC, datetime
 
 import pytest
 
-from shared.errors import ForbiddenError, NotFoundError, UpstreamUnavailableError, ValidationError
-from shared.identity import Identity
-from shared.models import Preferences
-from shared.preferences import update_preferences
-from shared.registration import RegistrationPorts, get_device, list_devices, register_device, unregister_device
-from shared.registration_models import InstallationRequest, PreferencesRequest
+from shared.api.schemas import InstallationRequest, PreferencesRequest
+from shared.domain.errors import ForbiddenError, NotFoundError, UpstreamUnavailableError, ValidationError
+from shared.domain.identity import Identity
+from shared.domain.records import Preferences
+from shared.ports import RegistrationPorts
+from shared.usecases.commands import RegisterDevice
+from shared.usecases.preferences import update_preferences
+from shared.usecases.registration import get_device, list_devices, register_device, unregister_device
 from tests.fakes import InMemoryInstallationMirror, InMemoryPreferencesStore, RecordingPushGateway
 
 ALICE = Identity(user_id="alice", roles=frozenset({"push.admin"}), departments=("Finance",))
@@ -20,8 +22,9 @@ APNS = "a" * 64
 FCM = "fcm-token_" + "x" * 30
 
 
-def request(platform="apns", channel=APNS, **extra) -> InstallationRequest:
-    return InstallationRequest.model_validate({"platform": platform, "pushChannel": channel, **extra})
+def request(installation_id, platform="apns", channel=APNS, **extra) -> RegisterDevice:
+    body = InstallationRequest.model_validate({"platform": platform, "pushChannel": channel, **extra})
+    return body.to_command(installation_id)
 
 
 @pytest.fixture
@@ -36,7 +39,7 @@ def ports():
 
 class TestRegisterDevice:
     async def test_assigns_server_side_tags_and_both_templates(self, ports):
-        record = await register_device(ports, ALICE, "dev-1", request(language="de-AT", interests=["hr"]))
+        record = await register_device(ports, ALICE, request("dev-1", language="de-AT", interests=["hr"]))
         installation = ports.push.installations["dev-1"]
         assert {"user:alice", "platform:apns", "lang:de", "topic:hr"} <= set(installation.tags)
         assert any(tag.startswith("role:") for tag in installation.tags)
@@ -47,26 +50,44 @@ class TestRegisterDevice:
         assert record.language == "de"
 
     async def test_same_body_twice_gives_the_same_result(self, ports):
-        first = await register_device(ports, ALICE, "dev-1", request(interests=["hr"]))
-        second = await register_device(ports, ALICE, "dev-1", request(interests=["hr"]))
+        first = await register_device(ports, ALICE, request("dev-1", interests=["hr"]))
+        second = await register_device(ports, ALICE, request("dev-1", interests=["hr"]))
         assert first == second
         assert len(ports.installations.rows) == 1
 
     async def test_refuses_another_users_installation_id(self, ports):
-        await register_device(ports, ALICE, "dev-1", request())
+        await register_device(
+            ports,
+            ALICE,
+            request(
+                "dev-1",
+            ),
+        )
         with pytest.raises(ForbiddenError):
-            await register_device(ports, BOB, "dev-1", request(channel="b" * 64))
+            await register_device(ports, BOB, request("dev-1", channel="b" * 64))
         assert ports.push.installations["dev-1"].user_id == "alice"
 
     async def test_refuses_interests_that_are_not_catalog_topics(self, ports):
         with pytest.raises(ValidationError) as caught:
-            await register_device(ports, ALICE, "dev-1", request(interests=["hr", "gossip"]))
+            await register_device(ports, ALICE, request("dev-1", interests=["hr", "gossip"]))
         assert "gossip" in caught.value.errors[0].message
 
     async def test_phone_that_changes_hands_leaves_the_previous_owner(self, ports):
         """The same push channel under a new user removes the old registration in NH and the mirror."""
-        await register_device(ports, ALICE, "alice-phone", request())
-        await register_device(ports, BOB, "bob-phone", request())
+        await register_device(
+            ports,
+            ALICE,
+            request(
+                "alice-phone",
+            ),
+        )
+        await register_device(
+            ports,
+            BOB,
+            request(
+                "bob-phone",
+            ),
+        )
         assert "alice-phone" not in ports.push.installations
         assert await ports.installations.get("alice", "alice-phone") is None
         assert [r.installation_id for r in await list_devices(ports, BOB)] == ["bob-phone"]
@@ -74,10 +95,22 @@ class TestRegisterDevice:
     async def test_nh_failure_leaves_the_device_listed_as_pending_and_a_repeat_repairs_it(self, ports):
         ports.push.fail_next_put = UpstreamUnavailableError("nh down")
         with pytest.raises(UpstreamUnavailableError):
-            await register_device(ports, ALICE, "dev-1", request())
+            await register_device(
+                ports,
+                ALICE,
+                request(
+                    "dev-1",
+                ),
+            )
         listed = await list_devices(ports, ALICE)
         assert [(r.installation_id, r.state) for r in listed] == [("dev-1", "pending")]
-        await register_device(ports, ALICE, "dev-1", request())
+        await register_device(
+            ports,
+            ALICE,
+            request(
+                "dev-1",
+            ),
+        )
         assert (await get_device(ports, ALICE, "dev-1")).state == "active"
         assert "dev-1" in ports.push.installations
 
@@ -85,21 +118,33 @@ class TestRegisterDevice:
         """Writing the mirror first means a device is never pushed to without being listed."""
         ports.installations.fail_next_upsert = UpstreamUnavailableError("tables down")
         with pytest.raises(UpstreamUnavailableError):
-            await register_device(ports, ALICE, "dev-1", request())
+            await register_device(
+                ports,
+                ALICE,
+                request(
+                    "dev-1",
+                ),
+            )
         assert ports.push.installations == {}
 
     async def test_saved_preferences_win_over_the_device_language(self, ports):
         await ports.preferences.put(
             Preferences(user_id="alice", interests=("finance",), language="es", updated_at=ports.now())
         )
-        record = await register_device(ports, ALICE, "dev-1", request(language="de", interests=["hr"]))
+        record = await register_device(ports, ALICE, request("dev-1", language="de", interests=["hr"]))
         assert record.language == "es"
         assert record.interests == ("finance",)
 
 
 class TestReadAndDelete:
     async def test_other_users_get_forbidden_on_read_and_delete(self, ports):
-        await register_device(ports, ALICE, "dev-1", request())
+        await register_device(
+            ports,
+            ALICE,
+            request(
+                "dev-1",
+            ),
+        )
         with pytest.raises(ForbiddenError):
             await get_device(ports, BOB, "dev-1")
         with pytest.raises(ForbiddenError):
@@ -111,7 +156,13 @@ class TestReadAndDelete:
             await get_device(ports, ALICE, "nope")
 
     async def test_delete_is_idempotent_and_removes_nh_then_mirror(self, ports):
-        await register_device(ports, ALICE, "dev-1", request())
+        await register_device(
+            ports,
+            ALICE,
+            request(
+                "dev-1",
+            ),
+        )
         await unregister_device(ports, ALICE, "dev-1")
         await unregister_device(ports, ALICE, "dev-1")
         assert ports.push.installations == {}
@@ -120,10 +171,10 @@ class TestReadAndDelete:
 
 class TestPreferences:
     async def test_changing_preferences_patches_every_device(self, ports):
-        await register_device(ports, ALICE, "phone", request(interests=["hr"]))
-        await register_device(ports, ALICE, "tablet", request(platform="fcmv1", channel=FCM, interests=["hr"]))
+        await register_device(ports, ALICE, request("phone", interests=["hr"]))
+        await register_device(ports, ALICE, request("tablet", platform="fcmv1", channel=FCM, interests=["hr"]))
         body = PreferencesRequest.model_validate({"interests": ["finance"], "language": "de"})
-        await update_preferences(ports, ALICE, body)
+        await update_preferences(ports, ALICE, body.to_command())
         patched = {installation_id: ops for installation_id, ops in ports.push.patches}
         assert set(patched) == {"phone", "tablet"}
         for operations in patched.values():

@@ -8,9 +8,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from shared.errors import ValidationError
-from shared.models import QuietHours
-from shared.rules import (
+from shared.domain.errors import ValidationError
+from shared.domain.records import QuietHours
+from shared.domain.rules import (
     DEFAULT_DEBIT_THRESHOLD,
     debit_reaches_owner,
     delivery_template,

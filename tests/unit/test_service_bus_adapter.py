@@ -23,8 +23,8 @@ from shared.adapters.service_bus import (
     to_dead_lettered,
     to_service_bus_message,
 )
-from shared.errors import NotFoundError, UpstreamError, UpstreamUnavailableError
-from shared.models import OutgoingMessage
+from shared.domain.errors import NotFoundError, UpstreamError, UpstreamUnavailableError
+from shared.domain.records import OutgoingMessage
 
 
 def outgoing(message_id: str, size: int = 10) -> OutgoingMessage:

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from shared.api.openapi import openapi_document
-from shared.config import APP_SETTINGS, Settings
+from shared.composition.settings import APP_SETTINGS, Settings
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = [ROOT / "local.settings.json.example", ROOT / "local" / "local.settings.func.json.example"]

@@ -8,11 +8,11 @@ from decimal import Decimal
 
 import pytest
 
-from shared.catalog import CATALOG
-from shared.catalog.payloads import OrderShipped
-from shared.events import parse_cloud_event
-from shared.publishing import to_outgoing_message, topic_for
-from shared.simulator import DEFAULT_USER_IDS, simulate_event, simulate_events
+from shared.domain.catalog import CATALOG
+from shared.domain.catalog.payloads import OrderShipped
+from shared.domain.events import parse_cloud_event
+from shared.domain.publishing import to_outgoing_message, topic_for
+from shared.domain.simulated_events import DEFAULT_USER_IDS, simulate_event, simulate_events
 
 NOW = datetime(2025, 3, 10, 9, 30, tzinfo=UTC)
 

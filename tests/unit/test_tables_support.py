@@ -12,10 +12,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from shared.adapters.tables import MAX_STORED_BODY_BYTES, decode_key, encode_key, make_table_service_client
-from shared.adapters.tables_common import TableSet
-from shared.adapters.tables_quarantine import _to_entity
-from shared.errors import ConfigError
-from shared.models import QuarantinedMessage
+from shared.adapters.tables.common import TableSet
+from shared.adapters.tables.quarantine import _to_entity
+from shared.domain.errors import ConfigError
+from shared.domain.records import QuarantinedMessage
 from tests.support.azurite import connection_string
 
 FORBIDDEN_IN_KEYS = re.compile(r"[/\\#?\x00-\x1f\x7f-\x9f]")

@@ -9,10 +9,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from shared.errors import ValidationError
-from shared.models import Platform
-from shared.notification_hubs.tags import MAX_TAGS_PER_INSTALLATION, validate_tag
-from shared.tag_policy import (
+from shared.domain.errors import ValidationError
+from shared.domain.records import Platform
+from shared.domain.tag_policy import (
     MAX_ASSIGNED_TAGS,
     department_tag,
     nh_user_id,
@@ -20,6 +19,7 @@ from shared.tag_policy import (
     tags_for_installation,
     user_tag,
 )
+from shared.notification_hubs.tags import MAX_TAGS_PER_INSTALLATION, validate_tag
 
 
 def _hash(text: str) -> str:

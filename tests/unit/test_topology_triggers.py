@@ -6,8 +6,8 @@ import json
 from datetime import UTC, datetime
 from pathlib import Path
 
-from shared.publishing import to_outgoing_message, topic_for
-from shared.simulator import simulate_events
+from shared.domain.publishing import to_outgoing_message, topic_for
+from shared.domain.simulated_events import simulate_events
 from tests.support.app_functions import triggers
 
 TOPOLOGY = Path(__file__).resolve().parents[2] / "infra" / "servicebus-topology.json"

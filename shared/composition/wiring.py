@@ -1,0 +1,81 @@
+"""Build the process's services from settings: the SDK adapters are imported here and nowhere in the use cases."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING
+
+from shared.adapters.delivery_log_grouping import GroupingDeliveryLog
+from shared.adapters.nh_gateway import NotificationHubsGateway
+from shared.adapters.tables import (
+    TableDeliveryLog,
+    TableInstallationMirror,
+    TablePreferencesStore,
+    TableQuarantineStore,
+    make_table_service_client,
+)
+from shared.composition.services import Services
+from shared.composition.settings import Settings
+from shared.domain.topics import TOPICS
+from shared.notification_hubs.client import NotificationHubsClient
+from shared.ports import DeadLetterStore, EventPublisher
+
+if TYPE_CHECKING:
+    from azure.servicebus.aio import ServiceBusClient
+
+__all__ = ["PUSH_SUBSCRIPTIONS", "build_services"]
+
+# The subscriptions whose dead-letter queues operators see: the push subscription on every LoB topic.
+PUSH_SUBSCRIPTIONS: tuple[tuple[str, str], ...] = tuple((topic, "push") for topic in TOPICS)
+
+
+def build_services(settings: Settings, bus: tuple[EventPublisher, DeadLetterStore] | None) -> Services:
+    """One NH client, one TableServiceClient and one Service Bus client for the process. Does no I/O."""
+    tables = make_table_service_client(
+        settings.tables_endpoint, settings.tables_connection_string, settings.managed_identity_client_id
+    )
+    closers: list[Callable[[], Awaitable[None]]] = []
+    if bus is None:
+        publisher, dead_letters, client = _service_bus_ports(settings)
+        closers.append(client.close)
+    else:
+        publisher, dead_letters = bus
+    nh_client = NotificationHubsClient(settings.nh_connection_string, settings.nh_hub_name)
+    closers += [tables.close, nh_client.aclose]
+    if tables.credential is not None and hasattr(tables.credential, "close"):
+        closers.append(tables.credential.close)
+    return Services(
+        settings=settings,
+        push=NotificationHubsGateway(nh_client),
+        installations=TableInstallationMirror(tables),
+        preferences=TablePreferencesStore(tables),
+        deliveries=GroupingDeliveryLog(TableDeliveryLog(tables)),
+        quarantine=TableQuarantineStore(tables),
+        publisher=publisher,
+        dead_letters=dead_letters,
+        closers=closers,
+    )
+
+
+def _service_bus_ports(settings: Settings) -> tuple[EventPublisher, DeadLetterStore, ServiceBusClient]:
+    """azure-servicebus with a connection string (emulator, keys) or the managed identity (Azure)."""
+    from azure.identity.aio import DefaultAzureCredential, ManagedIdentityCredential
+
+    from shared.adapters.service_bus import (
+        ServiceBusDeadLetterStore,
+        ServiceBusEventPublisher,
+        create_service_bus_client,
+    )
+
+    if settings.service_bus_connection_string:
+        client = create_service_bus_client(connection_string=settings.service_bus_connection_string)
+    else:
+        credential = (
+            ManagedIdentityCredential(client_id=settings.managed_identity_client_id)
+            if settings.managed_identity_client_id
+            else DefaultAzureCredential()
+        )
+        client = create_service_bus_client(
+            fully_qualified_namespace=settings.service_bus_namespace, credential=credential
+        )
+    return ServiceBusEventPublisher(client), ServiceBusDeadLetterStore(client, PUSH_SUBSCRIPTIONS), client

@@ -1,0 +1,92 @@
+"""Deciding what one LoB event becomes: who is told, with which template and which localized properties."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from shared.domain.catalog import CATALOG, CatalogEntry, Priority, localized_message
+from shared.domain.catalog.payloads import DebitPosted
+from shared.domain.device_templates import TemplateName
+from shared.domain.events import LobEvent
+from shared.domain.languages import SUPPORTED_LANGUAGES
+from shared.domain.records import Preferences
+from shared.domain.rules import debit_reaches_owner, delivery_template
+from shared.notification_hubs.tags import parse_tag_expression
+
+__all__ = ["NotificationPlan", "Skip", "plan_notification", "recipient_user_id", "send_properties"]
+
+
+@dataclass(frozen=True)
+class NotificationPlan:
+    """One template send: ``audience`` is the full tag expression, already narrowed to ``template``."""
+
+    audience: str
+    template: TemplateName
+    properties: dict[str, str]
+    priority: Priority
+    ttl_seconds: int
+    recipient_user_id: str | None
+
+
+@dataclass(frozen=True)
+class Skip:
+    """Nothing to send for this event, and why (recorded in the delivery log)."""
+
+    reason: str
+
+
+def recipient_user_id(event: LobEvent) -> str | None:
+    """The user whose preferences decide this event's delivery, or ``None`` for a topic broadcast."""
+    return _entry(event).recipient(event.data)
+
+
+def plan_notification(event: LobEvent, recipient: Preferences | None, now: datetime) -> NotificationPlan | Skip:
+    """Plan the send for ``event``; ``recipient`` is the addressed user's preferences (``None``: defaults).
+
+    A debit under the owner's threshold is skipped. An alert inside the recipient's quiet hours becomes silent.
+    Raises ValueError when ``recipient`` belongs to another user than the event addresses, or ``now`` is naive;
+    NhValidationError if the audience is not a valid NH tag expression (a catalog bug).
+    """
+    entry = _entry(event)
+    user_id = entry.recipient(event.data)
+    if recipient is not None and recipient.user_id != user_id:
+        raise ValueError(f"preferences of {recipient.user_id!r} given for an event addressed to {user_id!r}")
+    if isinstance(event.data, DebitPosted):
+        threshold = None if recipient is None else recipient.debit_threshold
+        if not debit_reaches_owner(event.data.amount, threshold):
+            return Skip("debit_below_threshold")
+    template = delivery_template(
+        entry.delivery,
+        None if recipient is None else recipient.quiet_hours,
+        now,
+        addressed_to_user=user_id is not None,
+    )
+    audience = f"({entry.audience(event.data)}) && {template}"
+    parse_tag_expression(audience)
+    return NotificationPlan(
+        audience=audience,
+        template=template,
+        properties=send_properties(event),
+        priority=entry.priority,
+        ttl_seconds=int(entry.ttl.total_seconds()),
+        recipient_user_id=user_id,
+    )
+
+
+def send_properties(event: LobEvent) -> dict[str, str]:
+    """The template send's properties: title and body in every supported language, plus the event's data keys."""
+    entry = _entry(event)
+    key = entry.message_key(event.data)
+    properties: dict[str, str] = {}
+    for language in SUPPORTED_LANGUAGES:
+        message = localized_message(key, event.data, language)
+        properties[f"title_{language}"] = message.title
+        properties[f"body_{language}"] = message.body
+    properties.update(eventId=event.id, eventType=event.type, deepLink=entry.link(event.data), category=entry.category)
+    return properties
+
+
+def _entry(event: LobEvent) -> CatalogEntry:
+    # A LobEvent only comes out of parse_cloud_event, which has already checked the type against the catalog.
+    return CATALOG[event.type]

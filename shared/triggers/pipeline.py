@@ -1,0 +1,34 @@
+"""Entry points of the event pipeline for triggers: deliver one message, publish simulated events."""
+
+from __future__ import annotations
+
+import logging
+
+from shared.composition import root as bootstrap
+from shared.domain.publishing import to_outgoing_message, topic_for
+from shared.domain.simulated_events import simulate_events
+from shared.usecases.delivery import DispatchResult, IncomingMessage, deliver_message
+
+__all__ = ["deliver", "publish_simulated_events"]
+
+logger = logging.getLogger(__name__)
+
+
+async def deliver(message: IncomingMessage) -> DispatchResult:
+    """Deliver one message with the process's services; raises when the bus should redeliver."""
+    return await deliver_message(message, bootstrap.services().delivery)
+
+
+async def publish_simulated_events(count: int = 8, seed: int | None = None) -> int:
+    """Publish ``count`` realistic LoB events, batched per topic, when the simulator is enabled."""
+    services = bootstrap.services()
+    if not services.settings.lob_simulator_enabled:
+        logger.info("LoB simulator is disabled (LOB_SIMULATOR_ENABLED is not true)")
+        return 0
+    by_topic: dict[str, list[dict[str, object]]] = {}
+    for event in simulate_events(count, seed=seed, now=services.now()):
+        by_topic.setdefault(topic_for(str(event["type"])), []).append(event)
+    for topic, events in by_topic.items():
+        await services.publisher.publish(topic, [to_outgoing_message(event) for event in events])
+    logger.info("LoB simulator published %s events to %s topics", count, len(by_topic))
+    return count

@@ -1,0 +1,31 @@
+"""The plain commands the use cases take: what a caller asked for, already parsed, free of HTTP."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from shared.domain.records import Platform, QuietHours
+
+__all__ = ["RegisterDevice", "UpdatePreferences"]
+
+
+@dataclass(frozen=True)
+class RegisterDevice:
+    """Register or refresh one device of the caller. ``interests`` None keeps the saved ones."""
+
+    installation_id: str
+    platform: Platform
+    push_channel: str
+    language: str | None = None
+    interests: tuple[str, ...] | None = None
+
+
+@dataclass(frozen=True)
+class UpdatePreferences:
+    """Replace the caller's whole preference set."""
+
+    interests: tuple[str, ...] = ()
+    language: str | None = None
+    quiet_hours: QuietHours | None = None
+    debit_threshold: Decimal | None = None

@@ -1,0 +1,164 @@
+"""Use cases of the registration API: register, read, list and remove a user's devices.
+
+Write order (so that no failure leaves a device that receives pushes but is not listed for its owner):
+mirror row "pending" -> NH installation -> mirror row "active". A failure after the first write leaves a
+"pending" row that the next PUT from the app (it registers at every launch) repairs. Removal goes the other
+way: NH first (pushes stop), then the mirror.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Sequence
+from dataclasses import replace
+
+from shared.domain.device_templates import templates_for
+from shared.domain.errors import FieldError, ForbiddenError, NotFoundError, ValidationError
+from shared.domain.identity import Identity
+from shared.domain.installation_ids import validate_installation_id
+from shared.domain.languages import resolve_language
+from shared.domain.records import InstallationRecord, Platform, Preferences
+from shared.domain.tag_policy import nh_user_id, tags_for_installation
+from shared.domain.topics import TOPICS
+from shared.notification_hubs.models import Installation
+from shared.ports import RegistrationPorts
+from shared.usecases.commands import RegisterDevice
+
+__all__ = [
+    "RegistrationPorts",
+    "channel_hash",
+    "desired_installation",
+    "get_device",
+    "list_devices",
+    "register_device",
+    "unregister_device",
+]
+
+logger = logging.getLogger(__name__)
+
+PENDING = "pending"
+ACTIVE = "active"
+
+
+def channel_hash(push_channel: str) -> str:
+    return hashlib.sha256(push_channel.encode()).hexdigest()
+
+
+def check_interests(interests: Sequence[str], location: str) -> tuple[str, ...]:
+    """Interests must be catalog topics; raises ValidationError naming the unknown ones."""
+    unknown = sorted(set(interests) - set(TOPICS))
+    if unknown:
+        raise ValidationError(
+            "unknown interests",
+            [FieldError(location, f"{name!r} is not a topic; choose from {sorted(TOPICS)}") for name in unknown],
+        )
+    return tuple(sorted(set(interests)))
+
+
+def desired_installation(
+    identity: Identity,
+    installation_id: str,
+    platform: Platform,
+    push_channel: str,
+    language: str,
+    interests: Sequence[str],
+) -> Installation:
+    """The NH installation the backend wants for this device: server-assigned tags and templates only."""
+    return Installation(
+        installation_id=installation_id,
+        platform=platform.value,
+        push_channel=push_channel,
+        user_id=nh_user_id(identity.user_id),
+        tags=tags_for_installation(
+            identity.user_id, platform, language, interests, sorted(identity.roles), identity.departments
+        ),
+        templates=templates_for(platform, language),
+    )
+
+
+async def register_device(ports: RegistrationPorts, identity: Identity, command: RegisterDevice) -> InstallationRecord:
+    """Create or refresh a device. Raises ForbiddenError (another user's id), ValidationError, UpstreamError."""
+    installation_id = validate_installation_id(command.installation_id)
+    await _ensure_not_owned_by_other(ports, identity, installation_id)
+    interests_requested = check_interests(command.interests, "/interests") if command.interests is not None else None
+    preferences = await ports.preferences.get(identity.user_id)
+    language, interests = _effective_choices(preferences, command.language, interests_requested)
+    platform = command.platform
+    installation = desired_installation(identity, installation_id, platform, command.push_channel, language, interests)
+    hashed = channel_hash(command.push_channel)
+    await _hand_over_channel(ports, hashed, identity.user_id, installation_id)
+
+    now = ports.now()
+    existing = await ports.installations.get(identity.user_id, installation_id)
+    record = InstallationRecord(
+        user_id=identity.user_id,
+        installation_id=installation_id,
+        platform=platform,
+        push_channel_hash=hashed,
+        push_channel_hint=command.push_channel[-6:],
+        language=language,
+        interests=interests,
+        tags=tuple(installation.tags),
+        state=PENDING,
+        created_at=existing.created_at if existing else now,
+        updated_at=now,
+    )
+    await ports.installations.upsert(record)
+    await ports.push.create_or_update_installation(installation)
+    active = replace(record, state=ACTIVE)
+    await ports.installations.upsert(active)
+    logger.info("registered installation_id=%s platform=%s", installation_id, platform.value)
+    return active
+
+
+async def get_device(ports: RegistrationPorts, identity: Identity, installation_id: str) -> InstallationRecord:
+    """The caller's device. Raises NotFoundError, or ForbiddenError when it belongs to someone else."""
+    validate_installation_id(installation_id)
+    await _ensure_not_owned_by_other(ports, identity, installation_id)
+    record = await ports.installations.get(identity.user_id, installation_id)
+    if record is None:
+        raise NotFoundError(f"installation {installation_id!r} is not registered")
+    return record
+
+
+async def unregister_device(ports: RegistrationPorts, identity: Identity, installation_id: str) -> None:
+    """Remove the caller's device; succeeds when already gone. Raises ForbiddenError for someone else's."""
+    validate_installation_id(installation_id)
+    await _ensure_not_owned_by_other(ports, identity, installation_id)
+    await ports.push.delete_installation(installation_id)
+    await ports.installations.delete(identity.user_id, installation_id)
+    logger.info("unregistered installation_id=%s", installation_id)
+
+
+async def list_devices(ports: RegistrationPorts, identity: Identity) -> list[InstallationRecord]:
+    return sorted(await ports.installations.list_for_user(identity.user_id), key=lambda r: r.installation_id)
+
+
+def _effective_choices(
+    preferences: Preferences | None, device_language: str | None, device_interests: tuple[str, ...] | None
+) -> tuple[str, tuple[str, ...]]:
+    """The user's saved preferences win over what one device reports; the device's values fill the gaps."""
+    language = resolve_language(preferences.language if preferences and preferences.language else device_language)
+    if preferences is not None and preferences.updated_at is not None:
+        return language, tuple(preferences.interests)
+    return language, device_interests or ()
+
+
+async def _ensure_not_owned_by_other(ports: RegistrationPorts, identity: Identity, installation_id: str) -> None:
+    owner = await ports.installations.find_owner(installation_id)
+    if owner is not None and owner != identity.user_id:
+        raise ForbiddenError(f"installation {installation_id!r} belongs to another user")
+
+
+async def _hand_over_channel(ports: RegistrationPorts, hashed: str, user_id: str, installation_id: str) -> None:
+    """A push channel lives in one installation only: drop older registrations of the same handle."""
+    for previous in await ports.installations.find_by_channel(hashed):
+        if previous.installation_id == installation_id and previous.user_id == user_id:
+            continue
+        await ports.push.delete_installation(previous.installation_id)
+        await ports.installations.delete(previous.user_id, previous.installation_id)
+        logger.info(
+            "handed over push channel: removed installation_id=%s of a previous registration",
+            previous.installation_id,
+        )
