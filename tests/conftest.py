@@ -7,6 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from shared.composition import root as bootstrap
 from tests.support import azurite
 
 
@@ -20,3 +21,11 @@ def azurite_tables() -> Iterator[str]:
     """Connection string of Azurite's table service, started once per session (or reused, see tests.support)."""
     with azurite.azurite_tables() as conn_str:
         yield conn_str
+
+
+@pytest.fixture(autouse=True)
+def _fresh_composition_root() -> Iterator[None]:
+    """Every test starts and ends without built services or a plugged-in bus, whatever the previous one did."""
+    bootstrap.reset()
+    yield
+    bootstrap.reset()
