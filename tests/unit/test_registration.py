@@ -59,9 +59,7 @@ class TestRegisterDevice:
         await register_device(
             ports,
             ALICE,
-            request(
-                "dev-1",
-            ),
+            request("dev-1"),
         )
         with pytest.raises(ForbiddenError):
             await register_device(ports, BOB, request("dev-1", channel="b" * 64))
@@ -77,16 +75,12 @@ class TestRegisterDevice:
         await register_device(
             ports,
             ALICE,
-            request(
-                "alice-phone",
-            ),
+            request("alice-phone"),
         )
         await register_device(
             ports,
             BOB,
-            request(
-                "bob-phone",
-            ),
+            request("bob-phone"),
         )
         assert "alice-phone" not in ports.push.installations
         assert await ports.installations.get("alice", "alice-phone") is None
@@ -98,18 +92,14 @@ class TestRegisterDevice:
             await register_device(
                 ports,
                 ALICE,
-                request(
-                    "dev-1",
-                ),
+                request("dev-1"),
             )
         listed = await list_devices(ports, ALICE)
         assert [(r.installation_id, r.state) for r in listed] == [("dev-1", "pending")]
         await register_device(
             ports,
             ALICE,
-            request(
-                "dev-1",
-            ),
+            request("dev-1"),
         )
         assert (await get_device(ports, ALICE, "dev-1")).state == "active"
         assert "dev-1" in ports.push.installations
@@ -121,9 +111,7 @@ class TestRegisterDevice:
             await register_device(
                 ports,
                 ALICE,
-                request(
-                    "dev-1",
-                ),
+                request("dev-1"),
             )
         assert ports.push.installations == {}
 
@@ -141,9 +129,7 @@ class TestReadAndDelete:
         await register_device(
             ports,
             ALICE,
-            request(
-                "dev-1",
-            ),
+            request("dev-1"),
         )
         with pytest.raises(ForbiddenError):
             await get_device(ports, BOB, "dev-1")
@@ -159,9 +145,7 @@ class TestReadAndDelete:
         await register_device(
             ports,
             ALICE,
-            request(
-                "dev-1",
-            ),
+            request("dev-1"),
         )
         await unregister_device(ports, ALICE, "dev-1")
         await unregister_device(ports, ALICE, "dev-1")
