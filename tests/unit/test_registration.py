@@ -56,11 +56,7 @@ class TestRegisterDevice:
         assert len(ports.installations.rows) == 1
 
     async def test_refuses_another_users_installation_id(self, ports):
-        await register_device(
-            ports,
-            ALICE,
-            request("dev-1"),
-        )
+        await register_device(ports, ALICE, request("dev-1"))
         with pytest.raises(ForbiddenError):
             await register_device(ports, BOB, request("dev-1", channel="b" * 64))
         assert ports.push.installations["dev-1"].user_id == "alice"
@@ -72,16 +68,8 @@ class TestRegisterDevice:
 
     async def test_phone_that_changes_hands_leaves_the_previous_owner(self, ports):
         """The same push channel under a new user removes the old registration in NH and the mirror."""
-        await register_device(
-            ports,
-            ALICE,
-            request("alice-phone"),
-        )
-        await register_device(
-            ports,
-            BOB,
-            request("bob-phone"),
-        )
+        await register_device(ports, ALICE, request("alice-phone"))
+        await register_device(ports, BOB, request("bob-phone"))
         assert "alice-phone" not in ports.push.installations
         assert await ports.installations.get("alice", "alice-phone") is None
         assert [r.installation_id for r in await list_devices(ports, BOB)] == ["bob-phone"]
@@ -89,18 +77,10 @@ class TestRegisterDevice:
     async def test_nh_failure_leaves_the_device_listed_as_pending_and_a_repeat_repairs_it(self, ports):
         ports.push.fail_next_put = UpstreamUnavailableError("nh down")
         with pytest.raises(UpstreamUnavailableError):
-            await register_device(
-                ports,
-                ALICE,
-                request("dev-1"),
-            )
+            await register_device(ports, ALICE, request("dev-1"))
         listed = await list_devices(ports, ALICE)
         assert [(r.installation_id, r.state) for r in listed] == [("dev-1", "pending")]
-        await register_device(
-            ports,
-            ALICE,
-            request("dev-1"),
-        )
+        await register_device(ports, ALICE, request("dev-1"))
         assert (await get_device(ports, ALICE, "dev-1")).state == "active"
         assert "dev-1" in ports.push.installations
 
@@ -108,11 +88,7 @@ class TestRegisterDevice:
         """Writing the mirror first means a device is never pushed to without being listed."""
         ports.installations.fail_next_upsert = UpstreamUnavailableError("tables down")
         with pytest.raises(UpstreamUnavailableError):
-            await register_device(
-                ports,
-                ALICE,
-                request("dev-1"),
-            )
+            await register_device(ports, ALICE, request("dev-1"))
         assert ports.push.installations == {}
 
     async def test_saved_preferences_win_over_the_device_language(self, ports):
@@ -126,11 +102,7 @@ class TestRegisterDevice:
 
 class TestReadAndDelete:
     async def test_other_users_get_forbidden_on_read_and_delete(self, ports):
-        await register_device(
-            ports,
-            ALICE,
-            request("dev-1"),
-        )
+        await register_device(ports, ALICE, request("dev-1"))
         with pytest.raises(ForbiddenError):
             await get_device(ports, BOB, "dev-1")
         with pytest.raises(ForbiddenError):
@@ -142,11 +114,7 @@ class TestReadAndDelete:
             await get_device(ports, ALICE, "nope")
 
     async def test_delete_is_idempotent_and_removes_nh_then_mirror(self, ports):
-        await register_device(
-            ports,
-            ALICE,
-            request("dev-1"),
-        )
+        await register_device(ports, ALICE, request("dev-1"))
         await unregister_device(ports, ALICE, "dev-1")
         await unregister_device(ports, ALICE, "dev-1")
         assert ports.push.installations == {}
