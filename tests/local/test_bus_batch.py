@@ -14,12 +14,9 @@ import pytest
 from local.bus import LocalBus, parse_topology, peek_lock, schema
 from local.bus import entries as bus_entries
 from shared.domain.errors import UpstreamError
-from tests.unit.test_local_bus import FakeClock, message, open_bus, topology
+from tests.local.bus_support import FakeClock, message, open_bus, topology
 
-
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
+pytestmark = pytest.mark.local
 
 
 def polling_bus(tmp_path: Path, clock: FakeClock, *, poll_interval: float) -> LocalBus:

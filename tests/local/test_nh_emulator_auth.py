@@ -23,7 +23,7 @@ from local.nh_emulator.config import (
 from local.nh_emulator.testing import authorization, running_emulator, serving
 from shared.notification_hubs.sas import sas_token
 
-pytestmark = pytest.mark.contract
+pytestmark = pytest.mark.local
 
 HUB = "enterprise-push"
 VERSION = "?api-version=2020-06"

@@ -13,7 +13,7 @@ import pytest
 from local.nh_emulator.config import EmulatorConfig
 from local.nh_emulator.testing import authorization, running_emulator
 
-pytestmark = pytest.mark.contract
+pytestmark = pytest.mark.local
 
 HUB = "enterprise-push"
 VERSION = "?api-version=2020-06"
