@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -15,10 +15,8 @@ from local.nh_emulator.config import (
     LISTEN_RULE_NAME,
     WELL_KNOWN_FULL_KEY,
     WELL_KNOWN_LISTEN_KEY,
-    EmulatorConfig,
     connection_string,
 )
-from local.nh_emulator.testing import running_emulator
 from shared.notification_hubs import (
     Installation,
     InstallationTemplate,
@@ -44,16 +42,10 @@ HUB = "enterprise-push"
 TOAST = '<toast><visual><binding template="ToastGeneric"><text id="1">Hello</text></binding></visual></toast>'
 
 
-@pytest.fixture(scope="module")
-def base_url() -> Iterator[str]:
-    with running_emulator(EmulatorConfig(hub=HUB)) as url:
-        yield url
-
-
 @pytest.fixture
-async def admin(base_url: str) -> AsyncIterator[httpx.AsyncClient]:
+async def admin(emulator_url: str) -> AsyncIterator[httpx.AsyncClient]:
     """A plain client for the emulator's /_emulator/ endpoints; every test starts from an empty, fault-free hub."""
-    async with httpx.AsyncClient(base_url=base_url, timeout=5.0) as http:
+    async with httpx.AsyncClient(base_url=emulator_url, timeout=5.0) as http:
         (await http.delete("/_emulator/state")).raise_for_status()
         (await http.delete("/_emulator/faults")).raise_for_status()
         yield http
@@ -66,7 +58,7 @@ def timer() -> FakeTimer:
 
 
 @pytest.fixture
-async def make_client(base_url: str, admin: httpx.AsyncClient, timer: FakeTimer):
+async def make_client(emulator_url: str, admin: httpx.AsyncClient, timer: FakeTimer):
     clients: list[NotificationHubsClient] = []
 
     def make(
@@ -76,7 +68,7 @@ async def make_client(base_url: str, admin: httpx.AsyncClient, timer: FakeTimer)
         timeout: httpx.Timeout | None = None,
     ) -> NotificationHubsClient:
         client = NotificationHubsClient(
-            connection_string(base_url, key_name, key),
+            connection_string(emulator_url, key_name, key),
             HUB,
             retry=retry or RetryPolicy(max_attempts=4, base_delay=0.5, max_delay=5.0, total_budget=20.0, jitter=0.0),
             timeout=timeout or httpx.Timeout(5.0),
