@@ -53,11 +53,6 @@ async def admin(emulator_url: str) -> AsyncIterator[httpx.AsyncClient]:
 
 
 @pytest.fixture
-def timer() -> FakeTimer:
-    return FakeTimer()
-
-
-@pytest.fixture
 async def make_client(emulator_url: str, admin: httpx.AsyncClient, timer: FakeTimer):
     clients: list[NotificationHubsClient] = []
 
