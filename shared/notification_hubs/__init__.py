@@ -65,12 +65,8 @@ from shared.notification_hubs.retry import (
     RetryPolicy,
 )
 from shared.notification_hubs.sas import (
-    SasToken,
     SasTokenProvider,
-    audience_covers,
-    parse_sas_token,
     sas_token,
-    signature_matches,
 )
 from shared.notification_hubs.tags import (
     MAX_EXPRESSION_DEPTH,
@@ -133,7 +129,6 @@ __all__ = [
     "PropertyTerm",
     "RegistrationResult",
     "RetryPolicy",
-    "SasToken",
     "SasTokenProvider",
     "ScheduledSendResult",
     "SendResult",
@@ -141,7 +136,6 @@ __all__ = [
     "TagRef",
     "TemplateExpression",
     "apple_notification",
-    "audience_covers",
     "body_format_for",
     "canonical_tag",
     "check_request_size",
@@ -154,11 +148,9 @@ __all__ = [
     "matches",
     "parse_connection_string",
     "parse_expression",
-    "parse_sas_token",
     "parse_tag_expression",
     "render_template",
     "sas_token",
-    "signature_matches",
     "template_notification",
     "validate_installation_id",
     "validate_installation_tags",
