@@ -68,23 +68,23 @@ from shared.notification_hubs.sas import (
     SasTokenProvider,
     sas_token,
 )
-from shared.notification_hubs.tags import (
+from shared.notification_hubs.tag_expressions import (
     MAX_EXPRESSION_DEPTH,
     MAX_EXPRESSION_TAGS,
     MAX_OR_ONLY_EXPRESSION_TAGS,
-    MAX_TAG_LENGTH,
-    MAX_TAGS_PER_INSTALLATION,
     And,
     Not,
     Or,
     TagExpression,
     TagRef,
-    canonical_tag,
     expression_tags,
     format_tag_expression,
-    is_system_tag,
-    matches,
     parse_tag_expression,
+)
+from shared.notification_hubs.tags import (
+    MAX_TAG_LENGTH,
+    MAX_TAGS_PER_INSTALLATION,
+    is_system_tag,
     validate_installation_tags,
     validate_tag,
 )
@@ -137,7 +137,6 @@ __all__ = [
     "TemplateExpression",
     "apple_notification",
     "body_format_for",
-    "canonical_tag",
     "check_request_size",
     "evaluate_expression",
     "expression_tags",
@@ -145,7 +144,6 @@ __all__ = [
     "format_tag_expression",
     "is_expression",
     "is_system_tag",
-    "matches",
     "parse_connection_string",
     "parse_expression",
     "parse_tag_expression",
