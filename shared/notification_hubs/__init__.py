@@ -31,10 +31,8 @@ from shared.notification_hubs.expressions import (
     PropertyTerm,
     TemplateExpression,
     body_format_for,
-    evaluate_expression,
     is_expression,
     parse_expression,
-    render_template,
     validate_template,
 )
 from shared.notification_hubs.identifiers import (
@@ -138,7 +136,6 @@ __all__ = [
     "apple_notification",
     "body_format_for",
     "check_request_size",
-    "evaluate_expression",
     "expression_tags",
     "fcmv1_notification",
     "format_tag_expression",
@@ -147,7 +144,6 @@ __all__ = [
     "parse_connection_string",
     "parse_expression",
     "parse_tag_expression",
-    "render_template",
     "sas_token",
     "template_notification",
     "validate_installation_id",
