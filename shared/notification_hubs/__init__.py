@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from shared.notification_hubs.client import (
-    API_VERSION,
     DEFAULT_TIMEOUT,
     NotificationHubsClient,
 )
@@ -58,6 +57,9 @@ from shared.notification_hubs.models import (
     fcmv1_notification,
     template_notification,
     windows_notification,
+)
+from shared.notification_hubs.requester import (
+    API_VERSION,
 )
 from shared.notification_hubs.retry import (
     RetryPolicy,

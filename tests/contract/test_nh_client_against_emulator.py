@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -34,6 +35,8 @@ from shared.notification_hubs import (
     template_notification,
     windows_notification,
 )
+from shared.notification_hubs.connection import parse_connection_string
+from shared.notification_hubs.requester import HubRequester, hub_url
 from tests.fakes import FakeTimer
 
 pytestmark = pytest.mark.contract
@@ -223,21 +226,33 @@ class TestErrors:
         assert caught.value.status_code == 401
         assert timer.delays == []
 
-    async def test_an_invalid_expression_sent_raw_is_rejected_with_nh_detail(self, client) -> None:
-        """Client-side validation would stop this; bypass it to prove the server's 400 maps to the right class."""
-        with pytest.raises(NhInvalidRequestError) as caught:
-            await client._request(
-                "send",
-                "POST",
-                "messages",
-                content=b'{"a":"b"}',
-                headers={
-                    "Content-Type": "application/json;charset=utf-8",
-                    "ServiceBusNotification-Format": "template",
-                    "ServiceBusNotification-Tags": "topic:hr &&",
-                },
-                expected={201},
+    async def test_an_invalid_expression_sent_raw_is_rejected_with_nh_detail(self, emulator_url, admin, timer) -> None:
+        """Client-side validation would stop this; the client's requester alone sends it, to map the server's 400."""
+        connection = parse_connection_string(connection_string(emulator_url, FULL_RULE_NAME, WELL_KNOWN_FULL_KEY))
+        async with httpx.AsyncClient() as http:
+            requester = HubRequester(
+                connection,
+                hub_url(connection, HUB),
+                http,
+                retry=RetryPolicy.never(),
+                timeout=httpx.Timeout(5.0),
+                clock=time.time,
+                sleep=timer.sleep,
+                monotonic=timer.monotonic,
             )
+            with pytest.raises(NhInvalidRequestError) as caught:
+                await requester.request(
+                    "send",
+                    "POST",
+                    "messages",
+                    content=b'{"a":"b"}',
+                    headers={
+                        "Content-Type": "application/json;charset=utf-8",
+                        "ServiceBusNotification-Format": "template",
+                        "ServiceBusNotification-Tags": "topic:hr &&",
+                    },
+                    expected={201},
+                )
         assert caught.value.status_code == 400
         assert caught.value.detail
 
