@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from local.bus import LockLostError, parse_topology
-from local.bus.filters import compile_sql
+from local.bus.sql_filter import compile_sql
 from local.bus.topology import load_topology, parse_duration
 from shared.domain.errors import ConfigError, NotFoundError, UpstreamError
 from tests.local.bus_support import FakeClock, message, open_bus, topology
