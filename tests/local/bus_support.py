@@ -66,3 +66,8 @@ def message(message_id: str = "m1", subject: str = "orders.order.placed", **prop
 
 def open_bus(tmp_path: Path, clock: FakeClock, document: dict[str, Any] | None = None) -> LocalBus:
     return LocalBus(tmp_path / "bus.sqlite3", parse_topology(document or topology()), clock=clock)
+
+
+async def publish(bus: LocalBus, count: int, prefix: str = "m") -> None:
+    """Publish ``count`` messages to ``orders``, with ids ``{prefix}0`` onwards."""
+    await bus.publish("orders", [message(f"{prefix}{i}") for i in range(count)])
