@@ -4,8 +4,8 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 
-.PHONY: setup run test lint typecheck test-unit test-contract test-integration test-function test-e2e test-reliability \
-	reliability-full infra-check nh-emulator bench bench-quick clean
+.PHONY: setup run test lint typecheck test-unit test-contract test-local test-integration test-function test-e2e \
+	test-reliability reliability-full infra-check nh-emulator bench bench-quick clean
 
 setup: $(VENV)/.installed node_modules/.installed
 
@@ -37,6 +37,9 @@ test-unit: setup
 
 test-contract: setup
 	$(PY) -m pytest tests/contract
+
+test-local: setup
+	$(PY) -m pytest tests/local
 
 test-integration: setup
 	$(PY) -m pytest tests/integration

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 import pytest
 
 from shared.composition import root as bootstrap
 from tests.support import azurite
+
+if TYPE_CHECKING:
+    from local.nh_emulator.config import EmulatorConfig
 
 
 def random_id(prefix: str = "") -> str:
@@ -29,3 +33,20 @@ def _fresh_composition_root() -> Iterator[None]:
     bootstrap.reset()
     yield
     bootstrap.reset()
+
+
+@pytest.fixture(scope="module")
+def emulator_config() -> EmulatorConfig:
+    """How the module's NH emulator is set up: a test module defines its own ``emulator_config`` to change it."""
+    from local.nh_emulator.config import EmulatorConfig
+
+    return EmulatorConfig()
+
+
+@pytest.fixture(scope="module")
+def emulator_url(emulator_config: EmulatorConfig) -> Iterator[str]:
+    """Base URL (``http://127.0.0.1:{port}/``) of an NH emulator that runs, in process, for one test module."""
+    from local.nh_emulator.testing import running_emulator
+
+    with running_emulator(emulator_config) as url:
+        yield url

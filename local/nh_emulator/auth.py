@@ -7,9 +7,9 @@ import logging
 from starlette.requests import Request
 
 from local.nh_emulator.config import EmulatorConfig, Right
+from local.nh_emulator.sas import audience_covers, parse_sas_token, signature_matches
 from local.nh_emulator.wire import EmulatorError
 from shared.notification_hubs.errors import NhValidationError
-from shared.notification_hubs.sas import audience_covers, parse_sas_token, signature_matches
 
 __all__ = ["authorize", "request_url"]
 

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 from local.nh_emulator.wire import EmulatorError
 from shared.notification_hubs.errors import NhValidationError
-from shared.notification_hubs.tags import TagExpression, parse_tag_expression
+from shared.notification_hubs.tag_expressions import TagExpression, parse_tag_expression
 
 __all__ = ["FORMAT_PLATFORMS", "PLATFORM_FORMATS", "SendRequest", "parse_send"]
 

@@ -12,7 +12,7 @@ from shared.domain.events import LobEvent
 from shared.domain.languages import SUPPORTED_LANGUAGES
 from shared.domain.records import Preferences
 from shared.domain.rules import debit_reaches_owner, delivery_template
-from shared.notification_hubs.tags import parse_tag_expression
+from shared.notification_hubs.tag_expressions import parse_tag_expression
 
 __all__ = ["NotificationPlan", "Skip", "plan_notification", "recipient_user_id", "send_properties"]
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from shared.notification_hubs.client import (
-    API_VERSION,
     DEFAULT_TIMEOUT,
     NotificationHubsClient,
 )
@@ -31,10 +30,8 @@ from shared.notification_hubs.expressions import (
     PropertyTerm,
     TemplateExpression,
     body_format_for,
-    evaluate_expression,
     is_expression,
     parse_expression,
-    render_template,
     validate_template,
 )
 from shared.notification_hubs.identifiers import (
@@ -61,34 +58,33 @@ from shared.notification_hubs.models import (
     template_notification,
     windows_notification,
 )
+from shared.notification_hubs.requester import (
+    API_VERSION,
+)
 from shared.notification_hubs.retry import (
     RetryPolicy,
 )
 from shared.notification_hubs.sas import (
-    SasToken,
     SasTokenProvider,
-    audience_covers,
-    parse_sas_token,
     sas_token,
-    signature_matches,
 )
-from shared.notification_hubs.tags import (
+from shared.notification_hubs.tag_expressions import (
     MAX_EXPRESSION_DEPTH,
     MAX_EXPRESSION_TAGS,
     MAX_OR_ONLY_EXPRESSION_TAGS,
-    MAX_TAG_LENGTH,
-    MAX_TAGS_PER_INSTALLATION,
     And,
     Not,
     Or,
     TagExpression,
     TagRef,
-    canonical_tag,
     expression_tags,
     format_tag_expression,
-    is_system_tag,
-    matches,
     parse_tag_expression,
+)
+from shared.notification_hubs.tags import (
+    MAX_TAG_LENGTH,
+    MAX_TAGS_PER_INSTALLATION,
+    is_system_tag,
     validate_installation_tags,
     validate_tag,
 )
@@ -133,7 +129,6 @@ __all__ = [
     "PropertyTerm",
     "RegistrationResult",
     "RetryPolicy",
-    "SasToken",
     "SasTokenProvider",
     "ScheduledSendResult",
     "SendResult",
@@ -141,24 +136,17 @@ __all__ = [
     "TagRef",
     "TemplateExpression",
     "apple_notification",
-    "audience_covers",
     "body_format_for",
-    "canonical_tag",
     "check_request_size",
-    "evaluate_expression",
     "expression_tags",
     "fcmv1_notification",
     "format_tag_expression",
     "is_expression",
     "is_system_tag",
-    "matches",
     "parse_connection_string",
     "parse_expression",
-    "parse_sas_token",
     "parse_tag_expression",
-    "render_template",
     "sas_token",
-    "signature_matches",
     "template_notification",
     "validate_installation_id",
     "validate_installation_tags",

@@ -3,13 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-import functools
 import json
-import logging
-import re
 import time
-import uuid
-from collections.abc import Callable, Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Sequence
 from datetime import UTC, datetime
 from types import TracebackType
 from urllib.parse import quote
@@ -17,12 +13,7 @@ from urllib.parse import quote
 import httpx
 
 from shared.notification_hubs.connection import NhConnection, parse_connection_string
-from shared.notification_hubs.errors import (
-    NhConfigurationError,
-    NhRequestError,
-    NhTransientError,
-    NhValidationError,
-)
+from shared.notification_hubs.errors import NhValidationError
 from shared.notification_hubs.http_client import new_http_client
 from shared.notification_hubs.identifiers import validate_installation_id
 from shared.notification_hubs.models import (
@@ -35,8 +26,8 @@ from shared.notification_hubs.models import (
     ScheduledSendResult,
     SendResult,
 )
-from shared.notification_hubs.retry import RetryPolicy, Sleep, call_with_retry
-from shared.notification_hubs.sas import SasTokenProvider
+from shared.notification_hubs.requester import HubRequester, hub_url
+from shared.notification_hubs.retry import RetryPolicy, Sleep
 from shared.notification_hubs.validation import (
     check_body_size,
     located,
@@ -52,7 +43,6 @@ from shared.notification_hubs.validation import (
 from shared.notification_hubs.wire import (
     XmlRefusedError,
     batch_body,
-    error_for_response,
     json_body,
     nh_response,
     parse_notification_details,
@@ -63,14 +53,9 @@ from shared.notification_hubs.wire import (
     unreadable_error,
 )
 
-__all__ = ["API_VERSION", "DEFAULT_TIMEOUT", "NotificationHubsClient"]
+__all__ = ["DEFAULT_TIMEOUT", "NotificationHubsClient"]
 
-logger = logging.getLogger(__name__)
-
-API_VERSION = "2020-06"
 DEFAULT_TIMEOUT = httpx.Timeout(10.0, connect=5.0)
-_USER_AGENT = f"NHub/{API_VERSION} (api-origin=EnterprisePush)"
-_HUB_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*(/[A-Za-z0-9][A-Za-z0-9._-]*)*$")
 _JSON = "application/json"
 
 
@@ -96,17 +81,20 @@ class NotificationHubsClient:
         """Raises NhConfigurationError for a bad connection string or hub name."""
         if isinstance(connection, str):
             connection = parse_connection_string(connection)
-        if not _HUB_NAME.match(hub_name):
-            raise NhConfigurationError(f"invalid Notification Hubs hub name {hub_name!r}")
-        self._hub_url = connection.base_url + quote(hub_name, safe="/")
-        self._tokens = SasTokenProvider(connection.key_name, connection.key, self._hub_url, clock=clock)
+        self._hub_url = hub_url(connection, hub_name)
         self._owns_http = http_client is None
         self._http = http_client if http_client is not None else new_http_client(timeout)
-        self._timeout = timeout
-        self._retry = retry if retry is not None else RetryPolicy()
         self._clock = clock
-        self._sleep = sleep
-        self._monotonic = monotonic
+        self._hub = HubRequester(
+            connection,
+            self._hub_url,
+            self._http,
+            retry=retry if retry is not None else RetryPolicy(),
+            timeout=timeout,
+            clock=clock,
+            sleep=sleep,
+            monotonic=monotonic,
+        )
 
     @property
     def hub_url(self) -> str:
@@ -133,7 +121,7 @@ class NotificationHubsClient:
         validate_installation(installation)
         content = json_body(installation.to_wire())
         check_body_size(content)
-        response = await self._request(
+        response = await self._hub.request(
             "create_or_update_installation",
             "PUT",
             _installation_path(installation.installation_id),
@@ -149,7 +137,7 @@ class NotificationHubsClient:
         validate_patch(operations)
         content = json_body([operation.to_wire() for operation in operations])
         check_body_size(content)
-        response = await self._request(
+        response = await self._hub.request(
             "patch_installation",
             "PATCH",
             _installation_path(installation_id),
@@ -162,7 +150,9 @@ class NotificationHubsClient:
     async def get_installation(self, installation_id: str) -> Installation:
         """GET an installation. Raises NhNotFoundError when NH does not have it (yet), or another NhRequestError."""
         _validate_installation_id(installation_id)
-        response = await self._request("get_installation", "GET", _installation_path(installation_id), expected={200})
+        response = await self._hub.request(
+            "get_installation", "GET", _installation_path(installation_id), expected={200}
+        )
         try:
             # NH labels this JSON body application/xml (NH-REST §3.5), so the content type is ignored.
             return Installation.from_wire(json.loads(response.content))
@@ -172,7 +162,7 @@ class NotificationHubsClient:
     async def delete_installation(self, installation_id: str) -> NhResponse:
         """DELETE an installation; succeeds also when it is already gone. Raises an NhRequestError subclass."""
         _validate_installation_id(installation_id)
-        response = await self._request(
+        response = await self._hub.request(
             "delete_installation",
             "DELETE",
             _installation_path(installation_id),
@@ -204,7 +194,7 @@ class NotificationHubsClient:
         content_type, content = batch_body(notification.content_type, notification.body, handles)
         headers["Content-Type"] = content_type
         check_body_size(content)
-        response = await self._request(
+        response = await self._hub.request(
             "send_direct_batch", "POST", "messages/$batch", query="&direct", content=content, headers=headers,
             expected={201},
         )  # fmt: skip
@@ -223,7 +213,7 @@ class NotificationHubsClient:
     async def cancel_scheduled(self, scheduled_id: str) -> NhResponse:
         """Cancel a scheduled send. Raises NhNotFoundError when NH does not know it, or another NhRequestError."""
         validate_resource_id(scheduled_id, "scheduled_id")
-        response = await self._request(
+        response = await self._hub.request(
             "cancel_scheduled", "DELETE", f"schedulednotifications/{quote(scheduled_id, safe='')}", expected={200}
         )
         return nh_response(response)
@@ -240,7 +230,7 @@ class NotificationHubsClient:
     async def get_notification_details(self, notification_id: str) -> NotificationDetails:
         """Per-message telemetry (Standard tier). Raises NhNotFoundError while NH has none yet, or NhRequestError."""
         validate_resource_id(notification_id, "notification_id")
-        response = await self._request(
+        response = await self._hub.request(
             "get_notification_details", "GET", f"messages/{quote(notification_id, safe='')}", expected={200}
         )
         try:
@@ -261,57 +251,9 @@ class NotificationHubsClient:
     ) -> httpx.Response:
         content = notification.body.encode("utf-8")
         check_body_size(content)
-        return await self._request(
+        return await self._hub.request(
             operation, "POST", path, query=query, content=content, headers=headers, expected=expected
         )
-
-    async def _request(
-        self,
-        operation: str,
-        method: str,
-        path: str,
-        *,
-        query: str = "",
-        content: bytes | None = None,
-        headers: Mapping[str, str] | None = None,
-        expected: Collection[int],
-        missing_ok: bool = False,
-    ) -> httpx.Response:
-        url = _url(f"{self._hub_url}/{path}?api-version={API_VERSION}{query}")
-        tracking_id = str(uuid.uuid4())
-
-        async def attempt() -> httpx.Response:
-            request_headers = {
-                **(headers or {}),
-                "Authorization": self._tokens.token(),
-                "x-ms-version": API_VERSION,
-                "TrackingId": tracking_id,
-                "User-Agent": _USER_AGENT,
-            }
-            try:
-                response = await self._http.request(
-                    method, url, content=content, headers=request_headers, timeout=self._timeout
-                )
-            except httpx.TransportError as exc:
-                raise NhTransientError(
-                    f"{operation} failed: {type(exc).__name__} talking to Notification Hubs", tracking_id=tracking_id
-                ) from exc
-            except httpx.HTTPError as exc:
-                raise NhRequestError(f"{operation} failed: {type(exc).__name__}", tracking_id=tracking_id) from exc
-            logger.debug("NH %s %s -> HTTP %s (TrackingId %s)", operation, method, response.status_code, tracking_id)
-            if response.status_code in expected or (missing_ok and response.status_code == 404):
-                return response
-            raise error_for_response(operation, response, now=self._clock())
-
-        return await call_with_retry(
-            attempt, self._retry, operation=operation, sleep=self._sleep, monotonic=self._monotonic
-        )
-
-
-@functools.lru_cache(maxsize=256)
-def _url(text: str) -> httpx.URL:
-    # httpx parses a URL string in pure Python on every request; a hub has only a few distinct send URLs.
-    return httpx.URL(text)
 
 
 def _validate_installation_id(installation_id: str) -> None:

@@ -1,42 +1,38 @@
-"""The Notification Hubs template expression language itself (NH-REST §6): terms, the parser, evaluation.
+"""The Notification Hubs template expression language itself (NH-REST §6): its terms and its parser.
 
 A JSON string value, XML attribute value or XML element text is an expression when it starts with one of
-``$ . % # {``; ``shared.notification_hubs.expressions`` finds them in template bodies and renders the bodies.
+``$ . % # {``; ``shared.notification_hubs.expressions`` finds them in template bodies. Evaluating them is the
+service's job: the emulator's is local/nh_emulator/rendering.py.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Literal, NoReturn
-from urllib.parse import quote
 
 from shared.domain.errors import FieldError
 from shared.notification_hubs.errors import NhValidationError
 
 __all__ = [
     "MAX_PROPERTY_NAME_LENGTH",
+    "WHITESPACE",
     "BodyFormat",
     "LiteralTerm",
     "PropertyTerm",
     "TemplateExpression",
     "body_format_for",
-    "evaluate_expression",
     "is_expression",
     "parse_expression",
 ]
 
-# Shared with shared.notification_hubs.expressions (the body walker); not part of the package's public API:
-# ExpressionSyntaxError, expression_error, parse_unchecked, property_lookup, term_text, WHITESPACE.
-
 MAX_PROPERTY_NAME_LENGTH = 120
-# Not from NH: bounds nesting so hostile bodies fail validation instead of exhausting the stack.
+# Not from NH: a length of at most 9 digits, so a hostile template cannot ask for an absurd truncation length.
 _MAX_LENGTH_DIGITS = 9
 _EXPRESSION_STARTS = frozenset("$.%#{")
 _PROPERTY_NAME = re.compile(r"[A-Za-z0-9_]+")
-# The JavaScript number shape from the NH docs; deliberately without a sign.
+# Skipped between the parts of an expression, and trimmed around XML element text before it is read as one.
 WHITESPACE = " \t\r\n"
 _Kind = Literal["$", ".", "%", "#"]
 _KINDS: dict[str, _Kind] = {"$": "$", ".": ".", "%": "%", "#": "#"}
@@ -81,18 +77,13 @@ class TemplateExpression:
     terms: tuple[PropertyTerm | LiteralTerm, ...]
     composite: bool = False
 
-    @property
-    def is_number(self) -> bool:
-        """True for a lone ``#(p)``, the only form that may render as a bare JSON number."""
-        return not self.composite and isinstance(self.terms[0], PropertyTerm) and self.terms[0].kind == "#"
-
 
 def is_expression(value: str) -> bool:
     """True when ``value`` must be parsed as an expression rather than kept as literal text."""
     return value[:1] in _EXPRESSION_STARTS
 
 
-class ExpressionSyntaxError(Exception):
+class _ExpressionSyntaxError(Exception):
     def __init__(self, message: str, position: int) -> None:
         super().__init__(message)
         self.message = message
@@ -132,7 +123,7 @@ class _ExpressionParser:
         if self._index < len(self._text):
             self._fail(f"unexpected {self._peek()!r} after the closing '}}'")
         if len(terms) > 1 and any(isinstance(term, PropertyTerm) and term.kind == "#" for term in terms):
-            raise ExpressionSyntaxError("'#(…)' cannot be concatenated with other terms", 1)
+            raise _ExpressionSyntaxError("'#(…)' cannot be concatenated with other terms", 1)
         return TemplateExpression(tuple(terms), composite=True)
 
     def _term(self) -> PropertyTerm | LiteralTerm:
@@ -150,7 +141,7 @@ class _ExpressionParser:
         while True:
             end = self._text.find(quote_char, self._index)
             if end == -1:
-                raise ExpressionSyntaxError(f"the literal opened at character {start + 1} is not closed", start + 1)
+                raise _ExpressionSyntaxError(f"the literal opened at character {start + 1} is not closed", start + 1)
             parts.append(self._text[self._index : end])
             self._index = end + 1
             if self._peek() != quote_char:
@@ -183,11 +174,11 @@ class _ExpressionParser:
             self._index += 1
         name = self._text[start : self._index].strip()
         if not name:
-            raise ExpressionSyntaxError("a property name is missing", start + 1)
+            raise _ExpressionSyntaxError("a property name is missing", start + 1)
         if _PROPERTY_NAME.fullmatch(name) is None:
-            raise ExpressionSyntaxError(f"property name {name!r} may contain only letters, digits and '_'", start + 1)
+            raise _ExpressionSyntaxError(f"property name {name!r} may contain only letters, digits and '_'", start + 1)
         if len(name) > MAX_PROPERTY_NAME_LENGTH:
-            raise ExpressionSyntaxError(
+            raise _ExpressionSyntaxError(
                 f"property names may have at most {MAX_PROPERTY_NAME_LENGTH} characters", start + 1
             )
         return name
@@ -202,7 +193,7 @@ class _ExpressionParser:
         while True:
             char = self._peek()
             if not char:
-                raise ExpressionSyntaxError("the default value is not closed with '}'", start + 1)
+                raise _ExpressionSyntaxError("the default value is not closed with '}'", start + 1)
             following = self._text[self._index + 1 : self._index + 2]
             if char == "\\" and following in ("\\", "}"):
                 value.append(following)
@@ -225,7 +216,7 @@ class _ExpressionParser:
         if not digits:
             self._fail(f"expected a length (a whole number){self._found()}")
         if len(digits) > _MAX_LENGTH_DIGITS:
-            raise ExpressionSyntaxError("the length is too large", start + 1)
+            raise _ExpressionSyntaxError("the length is too large", start + 1)
         self._skip_whitespace()
         return int(digits)
 
@@ -241,47 +232,14 @@ class _ExpressionParser:
             self._index += 1
 
     def _fail(self, message: str) -> NoReturn:
-        raise ExpressionSyntaxError(message, self._index + 1)
-
-
-def parse_unchecked(text: str) -> TemplateExpression:
-    return _ExpressionParser(text).parse()
+        raise _ExpressionSyntaxError(message, self._index + 1)
 
 
 def parse_expression(text: str, *, location: str = "expression") -> TemplateExpression:
     """Parse one expression (``text`` must satisfy ``is_expression``); raises NhValidationError with the position."""
     try:
-        return parse_unchecked(text)
-    except ExpressionSyntaxError as exc:
-        raise expression_error(text, exc, location) from None
-
-
-def expression_error(text: str, error: ExpressionSyntaxError, location: str) -> NhValidationError:
-    shown = text if len(text) <= 60 else text[:57] + "..."
-    message = f"invalid expression {shown!r} at character {error.position}: {error.message}"
-    return NhValidationError(f"invalid template: {message}", [FieldError(location, message)])
-
-
-def evaluate_expression(expression: TemplateExpression, properties: Mapping[str, str]) -> str:
-    """Render an expression to text. Property names match case-insensitively; a missing one is its default or ""."""
-    lookup = property_lookup(properties)
-    return "".join(term_text(term, lookup) for term in expression.terms)
-
-
-def property_lookup(properties: Mapping[str, str]) -> dict[str, str]:
-    return {name.lower(): value for name, value in properties.items()}
-
-
-def term_text(term: PropertyTerm | LiteralTerm, lookup: Mapping[str, str]) -> str:
-    if isinstance(term, LiteralTerm):
-        return term.text
-    value = lookup.get(term.name.lower())
-    if value is None:
-        value = term.default or ""
-    if term.kind == "%":
-        return quote(value, safe="")
-    if term.length is None or len(value) <= term.length:
-        return value
-    if term.kind == ".":
-        return (value[: max(term.length - 3, 0)] + "...")[: term.length]
-    return value[: term.length]
+        return _ExpressionParser(text).parse()
+    except _ExpressionSyntaxError as exc:
+        shown = text if len(text) <= 60 else text[:57] + "..."
+        message = f"invalid expression {shown!r} at character {exc.position}: {exc.message}"
+        raise NhValidationError(f"invalid template: {message}", [FieldError(location, message)]) from None

@@ -1,17 +1,19 @@
-"""Template bodies in the Notification Hubs expression language: validate and render JSON and XML (NH-REST §6).
+"""Template bodies in the Notification Hubs expression language: where the expressions sit, and their checks (§6).
 
 A JSON string value, XML attribute value or XML element text is an expression when it starts with one of
-``$ . % # {`` (element text after trimming surrounding whitespace); anything else is literal text. The language
-itself (terms, parser, evaluation) is ``shared.notification_hubs.expression_language``.
+``$ . % # {`` (element text after trimming surrounding whitespace); anything else is literal text. The client
+validates every template before it registers it (validate_template). The service renders templates at send time;
+the emulator does so from the expression sites found here (local/nh_emulator/rendering.py). The language itself
+(terms, parser) is ``shared.notification_hubs.expression_language``.
 """
 
 from __future__ import annotations
 
 import json
-import re
 import xml.etree.ElementTree as ET
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Literal
 from xml.parsers import expat
 
 from shared.domain.errors import FieldError
@@ -20,40 +22,32 @@ from shared.notification_hubs.expression_language import (
     MAX_PROPERTY_NAME_LENGTH,
     WHITESPACE,
     BodyFormat,
-    ExpressionSyntaxError,
     LiteralTerm,
     PropertyTerm,
     TemplateExpression,
     body_format_for,
-    evaluate_expression,
-    expression_error,
     is_expression,
     parse_expression,
-    parse_unchecked,
-    property_lookup,
-    term_text,
 )
 
 __all__ = [
     "MAX_PROPERTY_NAME_LENGTH",
     "BodyFormat",
+    "JsonExpressionSite",
     "LiteralTerm",
     "PropertyTerm",
     "TemplateExpression",
+    "XmlExpressionSite",
+    "XmlTemplate",
     "body_format_for",
-    "evaluate_expression",
     "is_expression",
+    "json_expression_sites",
     "parse_expression",
-    "render_template",
+    "parse_xml_template",
     "validate_template",
 ]
 
 _MAX_XML_DEPTH = 100
-_JS_NUMBER = re.compile(r"(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?")
-_SURROGATE = re.compile("[\ud800-\udfff]")
-_NOT_XML_CHAR = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
-
-# --- bodies ----------------------------------------------------------------------------------------------------
 
 
 def validate_template(body: str, body_format: BodyFormat, *, location: str = "body") -> None:
@@ -61,40 +55,28 @@ def validate_template(body: str, body_format: BodyFormat, *, location: str = "bo
 
     Raises NhValidationError whose FieldError locations extend ``location`` with a JSON pointer or an XML path.
     """
-    _process(body, body_format, None, location)
-
-
-def render_template(
-    body: str, body_format: BodyFormat, properties: Mapping[str, str], *, location: str = "body"
-) -> str:
-    """Replace every expression in ``body`` with its value, keeping the document well-formed.
-
-    JSON values are JSON-escaped; a string value that is exactly ``#(p)`` becomes a bare number when the value
-    looks like a JS number. XML values are escaped by the serializer, characters XML cannot carry become U+FFFD.
-    Raises NhValidationError as validate_template does.
-    """
-    return _process(body, body_format, property_lookup(properties), location)
-
-
-def _process(body: str, body_format: BodyFormat, lookup: Mapping[str, str] | None, location: str) -> str:
     if body_format is BodyFormat.JSON:
-        return _process_json(body, lookup, location)
-    return _process_xml(body, lookup, location)
-
-
-def _compile(text: str, location: str) -> TemplateExpression:
-    try:
-        return parse_unchecked(text)
-    except ExpressionSyntaxError as exc:
-        raise expression_error(text, exc, location) from None
+        json_expression_sites(body, location=location)
+    else:
+        parse_xml_template(body, location=location)
 
 
 def _invalid_body(location: str, message: str) -> NhValidationError:
     return NhValidationError(f"invalid template: {message}", [FieldError(location, message)])
 
 
-# JSON: the body is checked with the json module, then rewritten in place so that everything that is not an
-# expression (formatting, key order, duplicate keys, number spellings) reaches the device exactly as written.
+# JSON: the body is checked with the json module, then scanned for its string values, so that a renderer can
+# replace each expression in place and everything else (formatting, key order, duplicate keys, number spellings)
+# reaches the device exactly as written.
+
+
+@dataclass(frozen=True)
+class JsonExpressionSite:
+    """A JSON string value that is an expression: ``body[start:end]`` is the string literal, quotes included."""
+
+    start: int
+    end: int
+    expression: TemplateExpression
 
 
 @dataclass
@@ -112,24 +94,17 @@ class _JsonString:
     value: str
 
 
-def _process_json(body: str, lookup: Mapping[str, str] | None, location: str) -> str:
+def json_expression_sites(body: str, *, location: str = "body") -> list[JsonExpressionSite]:
+    """Every expression among the string values of a JSON template, in document order, each parsed.
+
+    Raises NhValidationError as validate_template does.
+    """
     _check_json(body, location)
-    pieces: list[str] = []
-    cursor = 0
-    for string in _json_string_values(body):
-        if not is_expression(string.value):
-            continue
-        where = location + string.pointer
-        expression = _compile(string.value, where)
-        if lookup is None:
-            continue
-        pieces.append(body[cursor : string.start])
-        pieces.append(_render_json_value(expression, lookup))
-        cursor = string.end
-    if lookup is None:
-        return body
-    pieces.append(body[cursor:])
-    return "".join(pieces)
+    return [
+        JsonExpressionSite(string.start, string.end, parse_expression(string.value, location=location + string.pointer))
+        for string in _json_string_values(body)
+        if is_expression(string.value)
+    ]
 
 
 def _check_json(body: str, location: str) -> None:
@@ -188,17 +163,27 @@ def _pointer(stack: list[_JsonFrame]) -> str:
     return "".join(f"/{part}" for part in parts)
 
 
-def _render_json_value(expression: TemplateExpression, lookup: Mapping[str, str]) -> str:
-    text = "".join(term_text(term, lookup) for term in expression.terms)
-    if expression.is_number and _JS_NUMBER.fullmatch(text):
-        return text
-    encoded = json.dumps(text, ensure_ascii=False)
-    # Lone surrogates cannot be encoded as UTF-8; as \u escapes they stay valid JSON.
-    return _SURROGATE.sub(lambda match: f"\\u{ord(match.group()):04x}", encoded)
-
-
 # XML: expat checks well-formedness first and refuses any DTD (so no entity expansion is possible); the tree is
-# then built with ElementTree, rewritten and serialized, which escapes every value it writes.
+# then built with ElementTree, comments and processing instructions kept, so that a renderer can set each
+# expression's value on it and serialize it, which escapes every value it writes.
+
+
+@dataclass(frozen=True)
+class XmlExpressionSite:
+    """An expression in an XML template: an attribute's value, an element's text, or the text after an element."""
+
+    element: ET.Element
+    slot: Literal["attribute", "text", "tail"]
+    attribute: str  # the attribute's name when ``slot`` is "attribute", else ""
+    expression: TemplateExpression
+
+
+@dataclass(frozen=True)
+class XmlTemplate:
+    """A parsed XML template: its tree and every expression site in it, in document order."""
+
+    root: ET.Element
+    sites: list[XmlExpressionSite]
 
 
 class _DoctypeRefused(Exception):
@@ -209,12 +194,12 @@ class _TooDeep(Exception):
     pass
 
 
-def _process_xml(body: str, lookup: Mapping[str, str] | None, location: str) -> str:
+def parse_xml_template(body: str, *, location: str = "body") -> XmlTemplate:
+    """Parse an XML template and every expression in it. Raises NhValidationError as validate_template does."""
     root = _parse_xml(body, location)
-    _rewrite_element(root, f"{location}/{_local_name(root.tag)}", lookup)
-    if lookup is None:
-        return body
-    return ET.tostring(root, encoding="unicode")
+    sites: list[XmlExpressionSite] = []
+    _collect_sites(root, f"{location}/{_local_name(root.tag)}", sites)
+    return XmlTemplate(root, sites)
 
 
 def _parse_xml(body: str, location: str) -> ET.Element:
@@ -253,11 +238,13 @@ def _parse_xml(body: str, location: str) -> ET.Element:
     return parser.close()
 
 
-def _rewrite_element(element: ET.Element, path: str, lookup: Mapping[str, str] | None) -> None:
+def _collect_sites(element: ET.Element, path: str, sites: list[XmlExpressionSite]) -> None:
     for name, value in element.attrib.items():
         if is_expression(value):
-            element.attrib[name] = _render_xml_value(value, f"{path}/@{_local_name(name)}", lookup)
-    element.text = _rewrite_text(element.text, path, lookup)
+            expression = _xml_expression(value, f"{path}/@{_local_name(name)}")
+            sites.append(XmlExpressionSite(element, "attribute", name, expression))
+    if (text := _expression_text(element.text)) is not None:
+        sites.append(XmlExpressionSite(element, "text", "", _xml_expression(text, path)))
     siblings: dict[str, int] = {}
     counts: dict[str, int] = {}
     for child in element:
@@ -267,25 +254,24 @@ def _rewrite_element(element: ET.Element, path: str, lookup: Mapping[str, str] |
         if isinstance(child.tag, str):
             siblings[child.tag] = siblings.get(child.tag, 0) + 1
             suffix = f"[{siblings[child.tag]}]" if counts[child.tag] > 1 else ""
-            _rewrite_element(child, f"{path}/{_local_name(child.tag)}{suffix}", lookup)
-        child.tail = _rewrite_text(child.tail, path, lookup)
+            _collect_sites(child, f"{path}/{_local_name(child.tag)}{suffix}", sites)
+        if (tail := _expression_text(child.tail)) is not None:
+            sites.append(XmlExpressionSite(child, "tail", "", _xml_expression(tail, path)))
 
 
-def _rewrite_text(text: str | None, path: str, lookup: Mapping[str, str] | None) -> str | None:
+def _expression_text(text: str | None) -> str | None:
+    """The expression in element text, surrounding whitespace trimmed; None when the text is literal."""
     if text is None or not is_expression(text.strip(WHITESPACE)):
-        return text
-    return _render_xml_value(text.strip(WHITESPACE), path, lookup)
+        return None
+    return text.strip(WHITESPACE)
 
 
-def _render_xml_value(text: str, location: str, lookup: Mapping[str, str] | None) -> str:
-    expression = _compile(text, location)
+def _xml_expression(text: str, location: str) -> TemplateExpression:
+    expression = parse_expression(text, location=location)
     if any(isinstance(term, PropertyTerm) and term.kind == "#" for term in expression.terms):
         message = f"invalid expression {text!r}: '#(…)' is only allowed in JSON templates"
         raise NhValidationError(f"invalid template: {message}", [FieldError(location, message)])
-    if lookup is None:
-        return text
-    rendered = "".join(term_text(term, lookup) for term in expression.terms)
-    return _NOT_XML_CHAR.sub("\ufffd", rendered)
+    return expression
 
 
 def _local_name(tag: str) -> str:

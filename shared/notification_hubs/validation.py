@@ -15,7 +15,8 @@ from shared.notification_hubs.errors import NhValidationError
 from shared.notification_hubs.expressions import BodyFormat, body_format_for, validate_template
 from shared.notification_hubs.identifiers import check_request_size, validate_installation_id, validate_user_id
 from shared.notification_hubs.models import WNS_TYPES, Installation, Notification, PatchOperation
-from shared.notification_hubs.tags import parse_tag_expression, validate_installation_tags, validate_tag
+from shared.notification_hubs.tag_expressions import parse_tag_expression
+from shared.notification_hubs.tags import validate_installation_tags, validate_tag
 from shared.notification_hubs.wire import XmlRefusedError, parse_xml
 
 __all__ = [

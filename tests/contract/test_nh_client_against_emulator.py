@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Callable, Iterator
+import time
+from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -15,10 +16,8 @@ from local.nh_emulator.config import (
     LISTEN_RULE_NAME,
     WELL_KNOWN_FULL_KEY,
     WELL_KNOWN_LISTEN_KEY,
-    EmulatorConfig,
     connection_string,
 )
-from local.nh_emulator.testing import running_emulator
 from shared.notification_hubs import (
     Installation,
     InstallationTemplate,
@@ -36,6 +35,8 @@ from shared.notification_hubs import (
     template_notification,
     windows_notification,
 )
+from shared.notification_hubs.connection import parse_connection_string
+from shared.notification_hubs.requester import HubRequester, hub_url
 from tests.fakes import FakeTimer
 
 pytestmark = pytest.mark.contract
@@ -44,16 +45,10 @@ HUB = "enterprise-push"
 TOAST = '<toast><visual><binding template="ToastGeneric"><text id="1">Hello</text></binding></visual></toast>'
 
 
-@pytest.fixture(scope="module")
-def base_url() -> Iterator[str]:
-    with running_emulator(EmulatorConfig(hub=HUB)) as url:
-        yield url
-
-
 @pytest.fixture
-async def admin(base_url: str) -> AsyncIterator[httpx.AsyncClient]:
+async def admin(emulator_url: str) -> AsyncIterator[httpx.AsyncClient]:
     """A plain client for the emulator's /_emulator/ endpoints; every test starts from an empty, fault-free hub."""
-    async with httpx.AsyncClient(base_url=base_url, timeout=5.0) as http:
+    async with httpx.AsyncClient(base_url=emulator_url, timeout=5.0) as http:
         (await http.delete("/_emulator/state")).raise_for_status()
         (await http.delete("/_emulator/faults")).raise_for_status()
         yield http
@@ -61,12 +56,7 @@ async def admin(base_url: str) -> AsyncIterator[httpx.AsyncClient]:
 
 
 @pytest.fixture
-def timer() -> FakeTimer:
-    return FakeTimer()
-
-
-@pytest.fixture
-async def make_client(base_url: str, admin: httpx.AsyncClient, timer: FakeTimer):
+async def make_client(emulator_url: str, admin: httpx.AsyncClient, timer: FakeTimer):
     clients: list[NotificationHubsClient] = []
 
     def make(
@@ -76,7 +66,7 @@ async def make_client(base_url: str, admin: httpx.AsyncClient, timer: FakeTimer)
         timeout: httpx.Timeout | None = None,
     ) -> NotificationHubsClient:
         client = NotificationHubsClient(
-            connection_string(base_url, key_name, key),
+            connection_string(emulator_url, key_name, key),
             HUB,
             retry=retry or RetryPolicy(max_attempts=4, base_delay=0.5, max_delay=5.0, total_budget=20.0, jitter=0.0),
             timeout=timeout or httpx.Timeout(5.0),
@@ -236,21 +226,33 @@ class TestErrors:
         assert caught.value.status_code == 401
         assert timer.delays == []
 
-    async def test_an_invalid_expression_sent_raw_is_rejected_with_nh_detail(self, client) -> None:
-        """Client-side validation would stop this; bypass it to prove the server's 400 maps to the right class."""
-        with pytest.raises(NhInvalidRequestError) as caught:
-            await client._request(
-                "send",
-                "POST",
-                "messages",
-                content=b'{"a":"b"}',
-                headers={
-                    "Content-Type": "application/json;charset=utf-8",
-                    "ServiceBusNotification-Format": "template",
-                    "ServiceBusNotification-Tags": "topic:hr &&",
-                },
-                expected={201},
+    async def test_an_invalid_expression_sent_raw_is_rejected_with_nh_detail(self, emulator_url, admin, timer) -> None:
+        """Client-side validation would stop this; the client's requester alone sends it, to map the server's 400."""
+        connection = parse_connection_string(connection_string(emulator_url, FULL_RULE_NAME, WELL_KNOWN_FULL_KEY))
+        async with httpx.AsyncClient() as http:
+            requester = HubRequester(
+                connection,
+                hub_url(connection, HUB),
+                http,
+                retry=RetryPolicy.never(),
+                timeout=httpx.Timeout(5.0),
+                clock=time.time,
+                sleep=timer.sleep,
+                monotonic=timer.monotonic,
             )
+            with pytest.raises(NhInvalidRequestError) as caught:
+                await requester.request(
+                    "send",
+                    "POST",
+                    "messages",
+                    content=b'{"a":"b"}',
+                    headers={
+                        "Content-Type": "application/json;charset=utf-8",
+                        "ServiceBusNotification-Format": "template",
+                        "ServiceBusNotification-Tags": "topic:hr &&",
+                    },
+                    expected={201},
+                )
         assert caught.value.status_code == 400
         assert caught.value.detail
 

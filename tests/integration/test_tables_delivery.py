@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
-from collections.abc import AsyncIterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
@@ -14,20 +13,12 @@ from shared.adapters.tables import TableDeliveryLog
 from shared.domain.errors import ConflictError
 from shared.domain.records import Claim, ClaimStatus, DeliveryRecord, DeliveryState
 from tests.conftest import random_id
-from tests.support.azurite import table_service
 
 pytestmark = pytest.mark.integration
 
 T0 = datetime(2025, 3, 1, 8, 30, tzinfo=UTC)
 STALE = timedelta(minutes=5)
 SUB = "hr/push"
-
-
-@pytest.fixture
-async def log(azurite_tables: str) -> AsyncIterator[TableDeliveryLog]:
-    prefix = random_id("t")
-    async with table_service(azurite_tables, prefix) as service:
-        yield TableDeliveryLog(service, prefix)
 
 
 def sent(claim: Claim, **changes: object) -> DeliveryRecord:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import itertools
-from collections.abc import AsyncIterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -15,24 +14,13 @@ from shared.adapters.tables.delivery_rows import PARTITIONS
 from shared.domain.errors import ConflictError, UpstreamUnavailableError
 from shared.domain.records import Claim, ClaimStatus, DeliveryRecord, DeliveryState
 from tests.conftest import random_id
-from tests.support.azurite import faulty_service, table_service
+from tests.support.azurite import faulty_service
 
 pytestmark = pytest.mark.integration
 
 T0 = datetime(2025, 3, 1, 8, 30, tzinfo=UTC)
 STALE = timedelta(minutes=5)
 SUB = "hr/push"
-
-
-@pytest.fixture
-def prefix() -> str:
-    return random_id("b")
-
-
-@pytest.fixture
-async def log(azurite_tables: str, prefix: str) -> AsyncIterator[TableDeliveryLog]:
-    async with table_service(azurite_tables, prefix) as service:
-        yield TableDeliveryLog(service, prefix)
 
 
 def ids(count: int) -> list[str]:

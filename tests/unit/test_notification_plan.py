@@ -13,7 +13,7 @@ from shared.domain.catalog import CATALOG, example_cloud_event
 from shared.domain.events import LobEvent, parse_cloud_event
 from shared.domain.notification_plan import NotificationPlan, Skip, plan_notification, recipient_user_id
 from shared.domain.records import Preferences, QuietHours
-from shared.notification_hubs.tags import parse_tag_expression
+from shared.notification_hubs.tag_expressions import parse_tag_expression
 
 NOON = datetime(2025, 3, 10, 12, 0, tzinfo=UTC)
 MIDNIGHT = datetime(2025, 3, 10, 23, 30, tzinfo=UTC)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import httpx
@@ -13,7 +12,7 @@ import pytest
 from local.nh_emulator.config import EmulatorConfig, Tier
 from local.nh_emulator.testing import authorization, running_emulator
 
-pytestmark = pytest.mark.contract
+pytestmark = pytest.mark.local
 
 HUB = "enterprise-push"
 VERSION = "?api-version=2020-06"
@@ -28,37 +27,33 @@ TEMPLATE_HEADERS = {"ServiceBusNotification-Format": "template", "Content-Type":
 
 
 @pytest.fixture(scope="module")
-def base_url() -> Iterator[str]:
-    with running_emulator(EmulatorConfig(scheduler_interval=0.02)) as url:
-        yield url
+def emulator_config() -> EmulatorConfig:
+    return EmulatorConfig(scheduler_interval=0.02)
 
 
 @pytest.fixture
-def client(base_url: str) -> Iterator[httpx.Client]:
-    httpx.delete(f"{base_url}_emulator/state").raise_for_status()
-    httpx.delete(f"{base_url}_emulator/faults").raise_for_status()
-    with httpx.Client(base_url=f"{base_url}{HUB}/", headers=authorization(base_url)) as http:
-        http.put(f"installations/ios-1{VERSION}", json=DEVICE).raise_for_status()
-        yield http
-    httpx.delete(f"{base_url}_emulator/faults").raise_for_status()
+def hub(hub: httpx.Client) -> httpx.Client:
+    """The hub client of the tier (tests/local/conftest.py), with the iPhone ``ios-1`` installed."""
+    hub.put(f"installations/ios-1{VERSION}", json=DEVICE).raise_for_status()
+    return hub
 
 
-def schedule(client: httpx.Client, at: str, message: str = "later") -> httpx.Response:
+def schedule(hub: httpx.Client, at: str, message: str = "later") -> httpx.Response:
     headers = {**TEMPLATE_HEADERS, "ServiceBusNotification-ScheduleTime": at}
-    return client.post(f"schedulednotifications/{VERSION}", content=json.dumps({"message": message}), headers=headers)
+    return hub.post(f"schedulednotifications/{VERSION}", content=json.dumps({"message": message}), headers=headers)
 
 
-def inbox(base_url: str) -> list[dict[str, object]]:
-    found: list[dict[str, object]] = httpx.get(f"{base_url}_emulator/inbox/ios-1").json()
+def inbox(emulator_url: str) -> list[dict[str, object]]:
+    found: list[dict[str, object]] = httpx.get(f"{emulator_url}_emulator/inbox/ios-1").json()
     return found
 
 
-def wait_for_inbox(base_url: str, count: int, timeout: float = 3.0) -> list[dict[str, object]]:
+def wait_for_inbox(emulator_url: str, count: int, timeout: float = 3.0) -> list[dict[str, object]]:
     deadline = time.monotonic() + timeout
-    found = inbox(base_url)
+    found = inbox(emulator_url)
     while len(found) < count and time.monotonic() < deadline:
         time.sleep(0.02)
-        found = inbox(base_url)
+        found = inbox(emulator_url)
     return found
 
 
@@ -67,30 +62,30 @@ def iso_in(seconds: float) -> str:
 
 
 class TestScheduledSends:
-    def test_scheduled_send_fires_at_its_time_with_a_location_for_its_id(self, client, base_url):
-        response = schedule(client, iso_in(0.3))
+    def test_scheduled_send_fires_at_its_time_with_a_location_for_its_id(self, hub, emulator_url):
+        response = schedule(hub, iso_in(0.3))
         assert response.status_code == 201
         assert "/schedulednotifications/" in response.headers["Location"]
-        assert inbox(base_url) == []
-        (delivery,) = wait_for_inbox(base_url, 1)
+        assert inbox(emulator_url) == []
+        (delivery,) = wait_for_inbox(emulator_url, 1)
         assert json.loads(str(delivery["payload"])) == {"aps": {"alert": "later"}}
 
-    def test_cancelled_scheduled_send_never_fires(self, client, base_url):
-        location = schedule(client, iso_in(0.3)).headers["Location"]
+    def test_cancelled_scheduled_send_never_fires(self, hub, emulator_url):
+        location = schedule(hub, iso_in(0.3)).headers["Location"]
         scheduled_id = location.split("?")[0].rsplit("/", 1)[1]
-        assert client.delete(f"schedulednotifications/{scheduled_id}{VERSION}").status_code == 200
+        assert hub.delete(f"schedulednotifications/{scheduled_id}{VERSION}").status_code == 200
         time.sleep(0.5)
-        assert inbox(base_url) == []
-        assert client.delete(f"schedulednotifications/{scheduled_id}{VERSION}").status_code == 404
+        assert inbox(emulator_url) == []
+        assert hub.delete(f"schedulednotifications/{scheduled_id}{VERSION}").status_code == 404
 
-    def test_dotnet_schedule_time_without_zone_is_read_as_utc(self, client, base_url):
+    def test_dotnet_schedule_time_without_zone_is_read_as_utc(self, hub, emulator_url):
         at = (datetime.now(UTC) - timedelta(seconds=1)).strftime("%Y-%m-%dT%H:%M:%S")
-        assert schedule(client, at).status_code == 201
-        assert len(wait_for_inbox(base_url, 1)) == 1
+        assert schedule(hub, at).status_code == 201
+        assert len(wait_for_inbox(emulator_url, 1)) == 1
 
-    def test_schedule_answers_400_when_the_time_is_missing_or_beyond_seven_days(self, client):
-        assert schedule(client, "").status_code == 400
-        assert schedule(client, iso_in(8 * 24 * 3600)).status_code == 400
+    def test_schedule_answers_400_when_the_time_is_missing_or_beyond_seven_days(self, hub):
+        assert schedule(hub, "").status_code == 400
+        assert schedule(hub, iso_in(8 * 24 * 3600)).status_code == 400
 
     def test_scheduled_sends_survive_a_restart_when_a_state_file_is_configured(self, tmp_path):
         config = EmulatorConfig(state_file=tmp_path / "state.json", scheduler_interval=0.02)
@@ -141,50 +136,50 @@ class TestTiers:
 
 
 class TestFaults:
-    def set_faults(self, base_url: str, *rules: dict[str, object], seed: int = 7) -> None:
-        httpx.post(f"{base_url}_emulator/faults", json={"seed": seed, "rules": list(rules)}).raise_for_status()
+    def set_faults(self, emulator_url: str, *rules: dict[str, object], seed: int = 7) -> None:
+        httpx.post(f"{emulator_url}_emulator/faults", json={"seed": seed, "rules": list(rules)}).raise_for_status()
 
-    def test_injected_429_carries_retry_after_and_an_error_body(self, client, base_url):
-        self.set_faults(base_url, {"route": "send", "status": 429, "retryAfter": 3})
-        response = client.post(f"messages{VERSION}", content=b'{"message":"x"}', headers=TEMPLATE_HEADERS)
+    def test_injected_429_carries_retry_after_and_an_error_body(self, hub, emulator_url):
+        self.set_faults(emulator_url, {"route": "send", "status": 429, "retryAfter": 3})
+        response = hub.post(f"messages{VERSION}", content=b'{"message":"x"}', headers=TEMPLATE_HEADERS)
         assert response.status_code == 429
         assert response.headers["Retry-After"] == "3"
         assert response.text.startswith("<Error><Code>429</Code>")
-        assert client.get(f"installations/ios-1{VERSION}").status_code == 200, "other routes are untouched"
+        assert hub.get(f"installations/ios-1{VERSION}").status_code == 200, "other routes are untouched"
 
-    def test_injected_403_throttle_carries_retry_after(self, client, base_url):
-        self.set_faults(base_url, {"route": "installations", "status": 403, "retryAfter": 1})
-        response = client.get(f"installations/ios-1{VERSION}")
+    def test_injected_403_throttle_carries_retry_after(self, hub, emulator_url):
+        self.set_faults(emulator_url, {"route": "installations", "status": 403, "retryAfter": 1})
+        response = hub.get(f"installations/ios-1{VERSION}")
         assert response.status_code == 403
         assert response.headers["Retry-After"] == "1"
 
-    def test_fault_stops_after_its_count_when_times_is_set(self, client, base_url):
-        self.set_faults(base_url, {"route": "send", "status": 503, "times": 1})
-        first = client.post(f"messages{VERSION}", content=b'{"message":"x"}', headers=TEMPLATE_HEADERS)
-        second = client.post(f"messages{VERSION}", content=b'{"message":"x"}', headers=TEMPLATE_HEADERS)
+    def test_fault_stops_after_its_count_when_times_is_set(self, hub, emulator_url):
+        self.set_faults(emulator_url, {"route": "send", "status": 503, "times": 1})
+        first = hub.post(f"messages{VERSION}", content=b'{"message":"x"}', headers=TEMPLATE_HEADERS)
+        second = hub.post(f"messages{VERSION}", content=b'{"message":"x"}', headers=TEMPLATE_HEADERS)
         assert (first.status_code, second.status_code) == (503, 201)
 
-    def test_dropped_connection_closes_the_socket_without_any_response(self, client, base_url):
-        self.set_faults(base_url, {"route": "send", "drop": True})
+    def test_dropped_connection_closes_the_socket_without_any_response(self, hub, emulator_url):
+        self.set_faults(emulator_url, {"route": "send", "drop": True})
         with pytest.raises(httpx.RemoteProtocolError):
-            client.post(f"messages{VERSION}", content=b'{"message":"x"}', headers=TEMPLATE_HEADERS)
-        assert inbox(base_url) == []
+            hub.post(f"messages{VERSION}", content=b'{"message":"x"}', headers=TEMPLATE_HEADERS)
+        assert inbox(emulator_url) == []
 
-    def test_latency_delays_the_answer_when_configured(self, client, base_url):
-        self.set_faults(base_url, {"route": "installations", "latency": 0.2})
+    def test_latency_delays_the_answer_when_configured(self, hub, emulator_url):
+        self.set_faults(emulator_url, {"route": "installations", "latency": 0.2})
         started = time.monotonic()
-        assert client.get(f"installations/ios-1{VERSION}").status_code == 200
+        assert hub.get(f"installations/ios-1{VERSION}").status_code == 200
         assert time.monotonic() - started >= 0.2
 
-    def test_same_seed_gives_the_same_sequence_of_faults(self, client, base_url):
+    def test_same_seed_gives_the_same_sequence_of_faults(self, hub, emulator_url):
         def run() -> list[int]:
-            self.set_faults(base_url, {"route": "installations", "status": 500, "rate": 0.5}, seed=42)
-            return [client.get(f"installations/ios-1{VERSION}").status_code for _ in range(12)]
+            self.set_faults(emulator_url, {"route": "installations", "status": 500, "rate": 0.5}, seed=42)
+            return [hub.get(f"installations/ios-1{VERSION}").status_code for _ in range(12)]
 
         first = run()
         assert first == run()
         assert {200, 500} == set(first)
 
-    def test_fault_rules_are_refused_with_400_when_malformed(self, base_url):
-        response = httpx.post(f"{base_url}_emulator/faults", json={"rules": [{"route": "nowhere", "status": 429}]})
+    def test_fault_rules_are_refused_with_400_when_malformed(self, emulator_url):
+        response = httpx.post(f"{emulator_url}_emulator/faults", json={"rules": [{"route": "nowhere", "status": 429}]})
         assert response.status_code == 400

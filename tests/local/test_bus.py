@@ -2,80 +2,20 @@
 
 from __future__ import annotations
 
-import json
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-from local.bus import LocalBus, LockLostError, parse_topology
-from local.bus.filters import compile_sql
+from local.bus import LockLostError, parse_topology
+from local.bus.sql_filter import compile_sql
 from local.bus.topology import load_topology, parse_duration
 from shared.domain.errors import ConfigError, NotFoundError, UpstreamError
-from shared.domain.records import OutgoingMessage
+from tests.local.bus_support import FakeClock, message, open_bus, topology
 
-TEST_TOPOLOGY = Path(__file__).resolve().parent.parent / "devhost_fixtures" / "servicebus-topology.json"
+pytestmark = pytest.mark.local
 
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 1_700_000_000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
-
-
-def topology(
-    *,
-    topic_props: dict[str, Any] | None = None,
-    sub_props: dict[str, Any] | None = None,
-    rules: dict[str, list[dict[str, Any]]] | None = None,
-    subscriptions: tuple[str, ...] = ("push", "audit"),
-) -> dict[str, Any]:
-    subs = []
-    for name in subscriptions:
-        sub: dict[str, Any] = {
-            "Name": name,
-            "Properties": {"LockDuration": "PT30S", "MaxDeliveryCount": 3, **(sub_props or {})},
-        }
-        if rules and name in rules:
-            sub["Rules"] = rules[name]
-        subs.append(sub)
-    return {
-        "UserConfig": {
-            "Namespaces": [
-                {
-                    "Name": "sbemulatorns",
-                    "Queues": [],
-                    "Topics": [{"Name": "orders", "Properties": topic_props or {}, "Subscriptions": subs}],
-                }
-            ],
-            "Logging": {"Type": "File"},
-        }
-    }
-
-
-def message(message_id: str = "m1", subject: str = "orders.order.placed", **props: str) -> OutgoingMessage:
-    return OutgoingMessage(
-        message_id=message_id,
-        subject=subject,
-        content_type="application/cloudevents+json",
-        body=json.dumps({"id": message_id}).encode(),
-        application_properties=dict(props),
-    )
-
-
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
-
-
-def open_bus(tmp_path: Path, clock: FakeClock, document: dict[str, Any] | None = None) -> LocalBus:
-    return LocalBus(tmp_path / "bus.sqlite3", parse_topology(document or topology()), clock=clock)
+TEST_TOPOLOGY = Path(__file__).resolve().parent / "devhost_fixtures" / "servicebus-topology.json"
 
 
 class TestTopology:

@@ -5,15 +5,14 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 
-from local.nh_emulator.testing import authorization, running_emulator
+from local.nh_emulator.testing import authorization
 
-pytestmark = pytest.mark.contract
+pytestmark = pytest.mark.local
 
 HUB = "enterprise-push"
 VERSION = "?api-version=2020-06"
@@ -65,8 +64,9 @@ def chromium(*arguments: str, profile: Path) -> subprocess.CompletedProcess[str]
 
 
 @pytest.fixture(scope="module")
-def populated_emulator() -> Iterator[str]:
-    with running_emulator() as url, httpx.Client(base_url=f"{url}{HUB}/", headers=authorization(url)) as http:
+def populated_emulator(emulator_url: str) -> str:
+    """The module's emulator with three phones and two sends delivered; its base URL."""
+    with httpx.Client(base_url=f"{emulator_url}{HUB}/", headers=authorization(emulator_url)) as http:
         for installation_id, platform, user, lang, alert, tags in PHONES:
             templates: dict[str, dict[str, object]] = {"alert": {"body": alert.replace("{lang}", lang)}}
             if platform == "wns":
@@ -92,7 +92,7 @@ def populated_emulator() -> Iterator[str]:
             content=json.dumps(PROPERTIES),
             headers={**TEMPLATE_HEADERS, "ServiceBusNotification-Tags": "silent"},
         ).raise_for_status()
-        yield url
+    return emulator_url
 
 
 @pytest.mark.skipif(CHROMIUM is None, reason="headless Chromium is not installed (CI installs the Debian package)")

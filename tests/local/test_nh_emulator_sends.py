@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import xml.etree.ElementTree as ElementTree
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -13,7 +12,7 @@ import pytest
 from local.nh_emulator.config import EmulatorConfig
 from local.nh_emulator.testing import authorization, running_emulator
 
-pytestmark = pytest.mark.contract
+pytestmark = pytest.mark.local
 
 HUB = "enterprise-push"
 VERSION = "?api-version=2020-06"
@@ -64,24 +63,17 @@ DEVICES: dict[str, dict[str, Any]] = {
 }
 
 
-@pytest.fixture(scope="module")
-def base_url() -> Iterator[str]:
-    with running_emulator() as url:
-        yield url
-
-
 @pytest.fixture
-def client(base_url: str) -> Iterator[httpx.Client]:
-    httpx.delete(f"{base_url}_emulator/state").raise_for_status()
-    with httpx.Client(base_url=f"{base_url}{HUB}/", headers=authorization(base_url)) as http:
-        for installation_id, device in DEVICES.items():
-            body = {"installationId": installation_id, **device}
-            http.put(f"installations/{installation_id}{VERSION}", json=body).raise_for_status()
-        yield http
+def hub(hub: httpx.Client) -> httpx.Client:
+    """The hub client of the tier (tests/local/conftest.py), with every device of DEVICES installed."""
+    for installation_id, device in DEVICES.items():
+        body = {"installationId": installation_id, **device}
+        hub.put(f"installations/{installation_id}{VERSION}", json=body).raise_for_status()
+    return hub
 
 
 def send(
-    client: httpx.Client,
+    hub: httpx.Client,
     body: str,
     send_format: str = "template",
     tags: str | None = None,
@@ -91,7 +83,7 @@ def send(
     all_headers = {"ServiceBusNotification-Format": send_format, "Content-Type": JSON_TYPE, **headers}
     if tags is not None:
         all_headers["ServiceBusNotification-Tags"] = tags
-    return client.post(f"messages/{query}", content=body.encode(), headers=all_headers)
+    return hub.post(f"messages/{query}", content=body.encode(), headers=all_headers)
 
 
 def parse_xml(text: str) -> ElementTree.Element:
@@ -99,30 +91,30 @@ def parse_xml(text: str) -> ElementTree.Element:
     return ElementTree.fromstring(text)  # noqa: S314
 
 
-def deliveries(base_url: str) -> list[dict[str, Any]]:
-    found: list[dict[str, Any]] = httpx.get(f"{base_url}_emulator/deliveries").json()
+def deliveries(emulator_url: str) -> list[dict[str, Any]]:
+    found: list[dict[str, Any]] = httpx.get(f"{emulator_url}_emulator/deliveries").json()
     return found
 
 
-def reached(base_url: str) -> set[tuple[str | None, str | None]]:
-    return {(d["installationId"], d["templateName"]) for d in deliveries(base_url)}
+def reached(emulator_url: str) -> set[tuple[str | None, str | None]]:
+    return {(d["installationId"], d["templateName"]) for d in deliveries(emulator_url)}
 
 
-def telemetry(client: httpx.Client, response: httpx.Response) -> ElementTree.Element:
-    details = client.get(response.headers["Location"])
+def telemetry(hub: httpx.Client, response: httpx.Response) -> ElementTree.Element:
+    details = hub.get(response.headers["Location"])
     assert details.status_code == 200
     return parse_xml(details.text)
 
 
 class TestTemplateFanOut:
-    def test_each_matching_template_gets_its_own_language_when_the_expression_narrows_to_alert(self, client, base_url):
-        response = send(client, json.dumps(PROPERTIES), tags="topic:hr && alert")
+    def test_each_matching_template_gets_its_own_language_when_the_expression_narrows_to_alert(self, hub, emulator_url):
+        response = send(hub, json.dumps(PROPERTIES), tags="topic:hr && alert")
         assert response.status_code == 201
         assert response.content == b""
-        assert response.headers["Location"].startswith(f"{base_url}{HUB}/messages/")
+        assert response.headers["Location"].startswith(f"{emulator_url}{HUB}/messages/")
         assert response.headers["TrackingId"]
         assert response.headers["x-ms-correlation-request-id"]
-        by_device = {d["installationId"]: d for d in deliveries(base_url)}
+        by_device = {d["installationId"]: d for d in deliveries(emulator_url)}
         assert set(by_device) == {"ios-en", "android-de"}
         assert json.loads(by_device["ios-en"]["payload"]) == {
             "aps": {"alert": {"title": "Welcome", "body": "Anna joined HR"}}
@@ -131,9 +123,9 @@ class TestTemplateFanOut:
             json.loads(by_device["android-de"]["payload"])["message"]["notification"]["body"] == "Anna ist jetzt in HR"
         )
 
-    def test_broadcast_template_send_reaches_every_template_registration_once(self, client, base_url):
-        send(client, json.dumps(PROPERTIES))
-        assert sorted(reached(base_url)) == sorted(
+    def test_broadcast_template_send_reaches_every_template_registration_once(self, hub, emulator_url):
+        send(hub, json.dumps(PROPERTIES))
+        assert sorted(reached(emulator_url)) == sorted(
             [
                 ("ios-en", "alert"),
                 ("ios-en", "silent"),
@@ -143,49 +135,49 @@ class TestTemplateFanOut:
             ]
         )
 
-    def test_wns_template_renders_xml_and_its_headers_when_the_device_speaks_spanish(self, client, base_url):
-        send(client, json.dumps(PROPERTIES), tags="lang:es")
-        (delivery,) = deliveries(base_url)
+    def test_wns_template_renders_xml_and_its_headers_when_the_device_speaks_spanish(self, hub, emulator_url):
+        send(hub, json.dumps(PROPERTIES), tags="lang:es")
+        (delivery,) = deliveries(emulator_url)
         assert delivery["headers"] == {"X-WNS-Type": "wns/toast"}
         texts = [t.text for t in parse_xml(delivery["payload"]).iter("text")]
         assert texts == ["Bienvenida", "Anna se unió a RR. HH."]
 
-    def test_installation_id_system_tag_targets_one_device_when_combined_with_a_template_name(self, client, base_url):
-        send(client, json.dumps(PROPERTIES), tags="$InstallationId:{android-de} && alert")
-        assert reached(base_url) == {("android-de", "alert")}
+    def test_installation_id_system_tag_targets_one_device_when_combined_with_a_template_name(self, hub, emulator_url):
+        send(hub, json.dumps(PROPERTIES), tags="$InstallationId:{android-de} && alert")
+        assert reached(emulator_url) == {("android-de", "alert")}
 
-    def test_user_id_system_tag_targets_every_template_of_that_user(self, client, base_url):
-        send(client, json.dumps(PROPERTIES), tags="$UserId:{alice}")
-        assert reached(base_url) == {("ios-en", "alert"), ("ios-en", "silent")}
+    def test_user_id_system_tag_targets_every_template_of_that_user(self, hub, emulator_url):
+        send(hub, json.dumps(PROPERTIES), tags="$UserId:{alice}")
+        assert reached(emulator_url) == {("ios-en", "alert"), ("ios-en", "silent")}
 
-    def test_nobody_is_reached_and_telemetry_says_no_target_when_no_tag_matches(self, client, base_url):
-        response = send(client, json.dumps(PROPERTIES), tags="topic:orders")
+    def test_nobody_is_reached_and_telemetry_says_no_target_when_no_tag_matches(self, hub, emulator_url):
+        response = send(hub, json.dumps(PROPERTIES), tags="topic:orders")
         assert response.status_code == 201
-        assert deliveries(base_url) == []
-        assert telemetry(client, response).findtext(f"{NS}State") == "NoTargetFound"
+        assert deliveries(emulator_url) == []
+        assert telemetry(hub, response).findtext(f"{NS}State") == "NoTargetFound"
 
 
 class TestNativeFanOut:
-    def test_apple_send_reaches_only_apns_installations_with_the_payload_and_apns_headers(self, client, base_url):
+    def test_apple_send_reaches_only_apns_installations_with_the_payload_and_apns_headers(self, hub, emulator_url):
         body = '{"aps":{"alert":"native hello"}}'
-        send(client, body, "apple", tags="topic:hr", **{"apns-push-type": "alert", "apns-priority": "10"})
-        (delivery,) = deliveries(base_url)
+        send(hub, body, "apple", tags="topic:hr", **{"apns-push-type": "alert", "apns-priority": "10"})
+        (delivery,) = deliveries(emulator_url)
         assert (delivery["installationId"], delivery["templateName"]) == ("ios-en", None)
         assert delivery["payload"] == body
         assert delivery["headers"] == {"apns-push-type": "alert", "apns-priority": "10"}
 
-    def test_fcmv1_broadcast_reaches_only_fcmv1_installations(self, client, base_url):
-        send(client, '{"message":{"notification":{"title":"t","body":"b"}}}', "fcmv1")
-        assert reached(base_url) == {("android-de", None)}
+    def test_fcmv1_broadcast_reaches_only_fcmv1_installations(self, hub, emulator_url):
+        send(hub, '{"message":{"notification":{"title":"t","body":"b"}}}', "fcmv1")
+        assert reached(emulator_url) == {("android-de", None)}
 
-    def test_legacy_gcm_send_reaches_only_gcm_installations(self, client, base_url):
-        send(client, '{"notification":{"title":"t"}}', "gcm")
-        assert reached(base_url) == {("legacy-gcm", None)}
+    def test_legacy_gcm_send_reaches_only_gcm_installations(self, hub, emulator_url):
+        send(hub, '{"notification":{"title":"t"}}', "gcm")
+        assert reached(emulator_url) == {("legacy-gcm", None)}
 
-    def test_windows_send_reaches_wns_installations_when_x_wns_type_is_given(self, client, base_url):
-        response = send(client, "<toast><visual/></toast>", "windows", **{"X-WNS-Type": "wns/toast"})
+    def test_windows_send_reaches_wns_installations_when_x_wns_type_is_given(self, hub, emulator_url):
+        response = send(hub, "<toast><visual/></toast>", "windows", **{"X-WNS-Type": "wns/toast"})
         assert response.status_code == 201
-        assert reached(base_url) == {("windows-es", None)}
+        assert reached(emulator_url) == {("windows-es", None)}
 
     @pytest.mark.parametrize(
         ("send_format", "body", "headers", "fragment"),
@@ -197,48 +189,46 @@ class TestNativeFanOut:
             ("template", '{"nested":{"a":"b"}}', {}, "nested"),
         ],
     )
-    def test_send_answers_400_error_xml_when_the_request_is_malformed(
-        self, client, send_format, body, headers, fragment
-    ):
-        response = send(client, body, send_format, **headers)
+    def test_send_answers_400_error_xml_when_the_request_is_malformed(self, hub, send_format, body, headers, fragment):
+        response = send(hub, body, send_format, **headers)
         assert response.status_code == 400
         assert fragment in response.text
 
-    def test_send_answers_400_naming_the_problem_when_the_tag_expression_is_invalid(self, client):
-        response = send(client, json.dumps(PROPERTIES), tags="topic:hr && (lang:en")
+    def test_send_answers_400_naming_the_problem_when_the_tag_expression_is_invalid(self, hub):
+        response = send(hub, json.dumps(PROPERTIES), tags="topic:hr && (lang:en")
         assert response.status_code == 400
         assert "Invalid tag expression" in response.text
 
 
 class TestDeadChannels:
-    def test_expired_channel_fails_once_then_is_excluded_from_later_sends(self, client, base_url):
+    def test_expired_channel_fails_once_then_is_excluded_from_later_sends(self, hub, emulator_url):
         dead = {"installationId": "dead-1", "platform": "apns", "pushChannel": "expired-abc", "tags": ["topic:hr"]}
-        client.put(f"installations/dead-1{VERSION}", json=dead).raise_for_status()
-        first = send(client, '{"aps":{"alert":"x"}}', "apple", tags="topic:hr")
-        counts = telemetry(client, first).find(f"{NS}ApnsOutcomeCounts")
+        hub.put(f"installations/dead-1{VERSION}", json=dead).raise_for_status()
+        first = send(hub, '{"aps":{"alert":"x"}}', "apple", tags="topic:hr")
+        counts = telemetry(hub, first).find(f"{NS}ApnsOutcomeCounts")
         outcomes = {o.findtext(f"{NS}Name"): int(o.findtext(f"{NS}Count") or 0) for o in counts or []}
         assert outcomes == {"Success": 1, "ExpiredChannel": 1}
-        assert client.get(f"installations/dead-1{VERSION}").json()["pushChannelExpired"] is True
-        second = send(client, '{"aps":{"alert":"y"}}', "apple", tags="topic:hr")
-        counts = telemetry(client, second).find(f"{NS}ApnsOutcomeCounts")
+        assert hub.get(f"installations/dead-1{VERSION}").json()["pushChannelExpired"] is True
+        second = send(hub, '{"aps":{"alert":"y"}}', "apple", tags="topic:hr")
+        counts = telemetry(hub, second).find(f"{NS}ApnsOutcomeCounts")
         assert [o.findtext(f"{NS}Name") for o in counts or []] == ["Success"]
-        assert all(d["installationId"] != "dead-1" for d in deliveries(base_url))
+        assert all(d["installationId"] != "dead-1" for d in deliveries(emulator_url))
 
 
 class TestPayloadLimits:
-    def test_apns_payload_over_4096_bytes_is_not_delivered_and_counted_as_invalid_size(self, client, base_url):
-        response = send(client, json.dumps({"aps": {"alert": "x" * 4100}}), "apple")
+    def test_apns_payload_over_4096_bytes_is_not_delivered_and_counted_as_invalid_size(self, hub, emulator_url):
+        response = send(hub, json.dumps({"aps": {"alert": "x" * 4100}}), "apple")
         assert response.status_code == 201
-        assert deliveries(base_url) == []
-        counts = telemetry(client, response).find(f"{NS}ApnsOutcomeCounts")
+        assert deliveries(emulator_url) == []
+        counts = telemetry(hub, response).find(f"{NS}ApnsOutcomeCounts")
         assert counts is not None
         assert counts.findtext(f"{NS}Outcome/{NS}Name") == "InvalidNotificationSize"
 
 
 class TestDirectAndBatch:
-    def test_direct_send_delivers_to_the_handle_with_direct_kept_in_location(self, client, base_url):
+    def test_direct_send_delivers_to_the_handle_with_direct_kept_in_location(self, hub, emulator_url):
         response = send(
-            client,
+            hub,
             '{"aps":{"alert":"d"}}',
             "apple",
             query=f"{VERSION}&direct",
@@ -246,7 +236,7 @@ class TestDirectAndBatch:
         )
         assert response.status_code == 201
         assert response.headers["Location"].endswith("&direct")
-        assert reached(base_url) == {("ios-en", None)}
+        assert reached(emulator_url) == {("ios-en", None)}
 
     @pytest.mark.parametrize(
         ("content_type", "boundary", "part_header"),
@@ -256,7 +246,7 @@ class TestDirectAndBatch:
         ],
     )
     def test_batch_send_delivers_to_every_handle_whichever_multipart_style_is_used(
-        self, client, base_url, content_type, boundary, part_header
+        self, hub, emulator_url, content_type, boundary, part_header
     ):
         body = (
             f"--{boundary}\r\n{part_header}: {JSON_TYPE}\r\nContent-Disposition: inline; name=notification\r\n\r\n"
@@ -265,21 +255,21 @@ class TestDirectAndBatch:
             '["fcm-token-de","unknown-handle"]\r\n'
             f"--{boundary}--\r\n"
         )
-        response = client.post(
+        response = hub.post(
             f"messages/$batch{VERSION}&direct",
             content=body.encode(),
             headers={"Content-Type": content_type, "ServiceBusNotification-Format": "fcmv1"},
         )
         assert response.status_code == 201
-        assert {(d["installationId"], d["pushChannel"]) for d in deliveries(base_url)} == {
+        assert {(d["installationId"], d["pushChannel"]) for d in deliveries(emulator_url)} == {
             ("android-de", "fcm-token-de"),
             (None, "unknown-handle"),
         }
 
 
 class TestTestSendAndTelemetry:
-    def test_test_send_answers_notification_outcome_xml_in_dotnet_order(self, client):
-        response = send(client, json.dumps(PROPERTIES), tags="topic:hr && alert", query=f"{VERSION}&test")
+    def test_test_send_answers_notification_outcome_xml_in_dotnet_order(self, hub):
+        response = send(hub, json.dumps(PROPERTIES), tags="topic:hr && alert", query=f"{VERSION}&test")
         assert response.status_code == 201
         root = parse_xml(response.text)
         assert root.tag == f"{NS}NotificationOutcome"
@@ -298,13 +288,13 @@ class TestTestSendAndTelemetry:
             "fcmv1",
         }
 
-    def test_test_send_accepts_test_equals_true_as_js_sends_it(self, client):
-        response = send(client, json.dumps(PROPERTIES), tags="lang:es", query=f"{VERSION}&test=true")
+    def test_test_send_accepts_test_equals_true_as_js_sends_it(self, hub):
+        response = send(hub, json.dumps(PROPERTIES), tags="lang:es", query=f"{VERSION}&test=true")
         assert parse_xml(response.text).findtext(f"{NS}Success") == "1"
 
-    def test_telemetry_lists_elements_in_the_dotnet_data_contract_order(self, client):
-        response = send(client, json.dumps(PROPERTIES))
-        root = telemetry(client, response)
+    def test_telemetry_lists_elements_in_the_dotnet_data_contract_order(self, hub):
+        response = send(hub, json.dumps(PROPERTIES))
+        root = telemetry(hub, response)
         tags = [child.tag.removeprefix(NS) for child in root]
         assert tags == [
             "NotificationId",
@@ -321,8 +311,8 @@ class TestTestSendAndTelemetry:
         ]
         assert root.findtext(f"{NS}State") == "Completed"
 
-    def test_telemetry_answers_404_when_the_notification_is_unknown(self, client):
-        assert client.get(f"messages/0123456789abcdef-20200101000000-1-1{VERSION}").status_code == 404
+    def test_telemetry_answers_404_when_the_notification_is_unknown(self, hub):
+        assert hub.get(f"messages/0123456789abcdef-20200101000000-1-1{VERSION}").status_code == 404
 
 
 class TestOptions:

@@ -15,6 +15,8 @@ from local.devhost.timers import NcrontabSchedule
 from local.settings import export_settings, load_host_config, load_local_settings, resolve_setting_refs
 from shared.domain.errors import ConfigError
 
+pytestmark = pytest.mark.local
+
 
 class TestSettings:
     def test_environment_wins_over_the_settings_file(self, tmp_path: Path) -> None:

@@ -7,6 +7,8 @@ import pytest
 from local.devhost.routes import RouteTable, compile_route
 from shared.domain.errors import ConfigError
 
+pytestmark = pytest.mark.local
+
 
 class TestRouteTemplates:
     @pytest.mark.parametrize(

@@ -18,10 +18,10 @@ from typing import Any
 import httpx
 import pytest
 
-pytestmark = pytest.mark.integration
+pytestmark = pytest.mark.local
 
 ROOT = Path(__file__).resolve().parents[2]
-FIXTURES = ROOT / "tests" / "devhost_fixtures"
+FIXTURES = Path(__file__).resolve().parent / "devhost_fixtures"
 DEADLINE = 15.0
 
 
@@ -47,7 +47,7 @@ class DevHost:
         env = {**os.environ, "SAMPLE_RECORDS": str(self.records), "PYTHONUNBUFFERED": "1"}
         command = [
             sys.executable, "-m", "local.devhost",
-            "--app", "tests.devhost_fixtures.sample_app",
+            "--app", "tests.local.devhost_fixtures.sample_app",
             "--port", str(self.port),
             "--settings", str(FIXTURES / "sample.settings.json"),
             "--host-json", str(FIXTURES / "host.json"),

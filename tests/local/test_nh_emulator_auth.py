@@ -7,7 +7,6 @@ import hashlib
 import hmac
 import ssl
 import time
-from collections.abc import Iterator
 from urllib.parse import quote
 
 import httpx
@@ -23,7 +22,7 @@ from local.nh_emulator.config import (
 from local.nh_emulator.testing import authorization, running_emulator, serving
 from shared.notification_hubs.sas import sas_token
 
-pytestmark = pytest.mark.contract
+pytestmark = pytest.mark.local
 
 HUB = "enterprise-push"
 VERSION = "?api-version=2020-06"
@@ -33,9 +32,8 @@ APPLE_BODY = b'{"aps":{"alert":"hello"}}'
 
 
 @pytest.fixture(scope="module")
-def base_url() -> Iterator[str]:
-    with running_emulator(EmulatorConfig(clock_skew=0)) as url:
-        yield url
+def emulator_config() -> EmulatorConfig:
+    return EmulatorConfig(clock_skew=0)
 
 
 def dotnet_style_token(audience: str, key_name: str, key: str, expiry: int) -> str:
@@ -46,37 +44,37 @@ def dotnet_style_token(audience: str, key_name: str, key: str, expiry: int) -> s
     return f"SharedAccessSignature sr={sr}&sig={sig}&se={expiry}&skn={key_name}"
 
 
-def put_installation(base_url: str, headers: dict[str, str]) -> httpx.Response:
-    return httpx.put(f"{base_url}{HUB}/installations/dev-1{VERSION}", json=INSTALLATION, headers=headers)
+def put_installation(emulator_url: str, headers: dict[str, str]) -> httpx.Response:
+    return httpx.put(f"{emulator_url}{HUB}/installations/dev-1{VERSION}", json=INSTALLATION, headers=headers)
 
 
-def send_apple(base_url: str, headers: dict[str, str], query: str = VERSION) -> httpx.Response:
-    return httpx.post(f"{base_url}{HUB}/messages{query}", content=APPLE_BODY, headers={**SEND_HEADERS, **headers})
+def send_apple(emulator_url: str, headers: dict[str, str], query: str = VERSION) -> httpx.Response:
+    return httpx.post(f"{emulator_url}{HUB}/messages{query}", content=APPLE_BODY, headers={**SEND_HEADERS, **headers})
 
 
 class TestRights:
-    def test_listen_key_may_put_installations_when_it_has_listen(self, base_url):
-        response = put_installation(base_url, authorization(base_url, LISTEN_RULE_NAME, WELL_KNOWN_LISTEN_KEY))
+    def test_listen_key_may_put_installations_when_it_has_listen(self, emulator_url):
+        response = put_installation(emulator_url, authorization(emulator_url, LISTEN_RULE_NAME, WELL_KNOWN_LISTEN_KEY))
         assert response.status_code == 200
 
-    def test_listen_key_gets_403_with_empty_body_when_it_sends(self, base_url):
-        response = send_apple(base_url, authorization(base_url, LISTEN_RULE_NAME, WELL_KNOWN_LISTEN_KEY))
+    def test_listen_key_gets_403_with_empty_body_when_it_sends(self, emulator_url):
+        response = send_apple(emulator_url, authorization(emulator_url, LISTEN_RULE_NAME, WELL_KNOWN_LISTEN_KEY))
         assert response.status_code == 403
         assert response.content == b""
         assert response.headers["TrackingId"]
         assert response.headers["x-ms-correlation-request-id"]
 
-    def test_full_key_may_send_when_it_has_send(self, base_url):
-        assert send_apple(base_url, authorization(base_url)).status_code == 201
+    def test_full_key_may_send_when_it_has_send(self, emulator_url):
+        assert send_apple(emulator_url, authorization(emulator_url)).status_code == 201
 
-    def test_request_without_token_is_refused_with_401(self, base_url):
-        assert put_installation(base_url, {}).status_code == 401
+    def test_request_without_token_is_refused_with_401(self, emulator_url):
+        assert put_installation(emulator_url, {}).status_code == 401
 
 
 class TestTokenChecks:
-    def test_expired_token_is_refused_with_expired_token_detail(self, base_url):
-        token = sas_token(base_url, FULL_RULE_NAME, WELL_KNOWN_FULL_KEY, int(time.time()) - 5)
-        response = put_installation(base_url, {"Authorization": token})
+    def test_expired_token_is_refused_with_expired_token_detail(self, emulator_url):
+        token = sas_token(emulator_url, FULL_RULE_NAME, WELL_KNOWN_FULL_KEY, int(time.time()) - 5)
+        response = put_installation(emulator_url, {"Authorization": token})
         assert response.status_code == 401
         assert "<Detail>ExpiredToken:" in response.text
 
@@ -85,18 +83,18 @@ class TestTokenChecks:
             token = sas_token(url, FULL_RULE_NAME, WELL_KNOWN_FULL_KEY, int(time.time()) - 5)
             assert put_installation(url, {"Authorization": token}).status_code == 200
 
-    def test_token_signed_with_another_key_is_refused_as_invalid_signature(self, base_url):
-        response = put_installation(base_url, authorization(base_url, FULL_RULE_NAME, WELL_KNOWN_LISTEN_KEY))
+    def test_token_signed_with_another_key_is_refused_as_invalid_signature(self, emulator_url):
+        response = put_installation(emulator_url, authorization(emulator_url, FULL_RULE_NAME, WELL_KNOWN_LISTEN_KEY))
         assert response.status_code == 401
         assert "InvalidSignature: The token has an invalid signature." in response.text
 
-    def test_token_naming_an_unknown_rule_is_refused_with_401(self, base_url):
-        response = put_installation(base_url, authorization(base_url, "SomeOtherRule", WELL_KNOWN_FULL_KEY))
+    def test_token_naming_an_unknown_rule_is_refused_with_401(self, emulator_url):
+        response = put_installation(emulator_url, authorization(emulator_url, "SomeOtherRule", WELL_KNOWN_FULL_KEY))
         assert response.status_code == 401
         assert response.text.startswith("<Error><Code>401</Code>")
 
-    def test_malformed_token_is_refused_with_401(self, base_url):
-        assert put_installation(base_url, {"Authorization": "SharedAccessSignature sr=x"}).status_code == 401
+    def test_malformed_token_is_refused_with_401(self, emulator_url):
+        assert put_installation(emulator_url, {"Authorization": "SharedAccessSignature sr=x"}).status_code == 401
 
     def test_keys_from_flags_replace_the_well_known_ones_when_given(self):
         with running_emulator(EmulatorConfig(full_key="b3RoZXIta2V5")) as url:
@@ -114,32 +112,32 @@ class TestScope:
             f"{HUB}/messages?api-version=2020-06&direct",  # full path with query (Java)
         ],
     )
-    def test_audience_is_accepted_when_it_is_a_prefix_of_the_request(self, base_url, audience_suffix):
-        headers = authorization(base_url + audience_suffix)
+    def test_audience_is_accepted_when_it_is_a_prefix_of_the_request(self, emulator_url, audience_suffix):
+        headers = authorization(emulator_url + audience_suffix)
         response = httpx.post(
-            f"{base_url}{HUB}/messages?api-version=2020-06&direct",
+            f"{emulator_url}{HUB}/messages?api-version=2020-06&direct",
             content=APPLE_BODY,
             headers={**SEND_HEADERS, **headers, "ServiceBusNotification-DeviceHandle": "aa11"},
         )
         assert response.status_code == 201
 
-    def test_lower_case_escapes_verify_when_signed_over_the_raw_sr(self, base_url):
-        audience = f"{base_url}{HUB}/messages/"
+    def test_lower_case_escapes_verify_when_signed_over_the_raw_sr(self, emulator_url):
+        audience = f"{emulator_url}{HUB}/messages/"
         token = dotnet_style_token(audience, FULL_RULE_NAME, WELL_KNOWN_FULL_KEY, int(time.time()) + 600)
         assert "%3a%2f%2f" in token
-        assert send_apple(base_url, {"Authorization": token}).status_code == 201
+        assert send_apple(emulator_url, {"Authorization": token}).status_code == 201
 
-    def test_upper_case_escapes_verify_when_signed_over_the_raw_sr(self, base_url):
-        token = authorization(base_url + HUB)["Authorization"]
+    def test_upper_case_escapes_verify_when_signed_over_the_raw_sr(self, emulator_url):
+        token = authorization(emulator_url + HUB)["Authorization"]
         assert "%3A%2F%2F" in token
-        assert send_apple(base_url, {"Authorization": token}).status_code == 201
+        assert send_apple(emulator_url, {"Authorization": token}).status_code == 201
 
-    def test_audience_of_another_hub_is_refused_with_401(self, base_url):
-        response = send_apple(base_url, authorization(base_url + "other-hub"))
+    def test_audience_of_another_hub_is_refused_with_401(self, emulator_url):
+        response = send_apple(emulator_url, authorization(emulator_url + "other-hub"))
         assert response.status_code == 401
 
-    def test_audience_with_another_host_is_refused_with_401(self, base_url):
-        response = send_apple(base_url, authorization("https://myns.servicebus.windows.net/"))
+    def test_audience_with_another_host_is_refused_with_401(self, emulator_url):
+        response = send_apple(emulator_url, authorization("https://myns.servicebus.windows.net/"))
         assert response.status_code == 401
 
 
