@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from shared.domain.catalog import CATALOG
@@ -19,3 +20,22 @@ def test_the_readme_opens_with_make_run_and_make_test():
     lines = [line for line in (ROOT / "README.md").read_text().splitlines() if line.strip()]
     assert lines[2].startswith("make run")
     assert lines[3].startswith("make test")
+
+
+def test_every_path_in_the_architecture_tables_exists():
+    """The "where to find things" tables of docs/architecture.md stay true when modules move."""
+    page = (ROOT / "docs" / "architecture.md").read_text()
+    section = page.split("## Where to find things", 1)[1].split("\n## ", 1)[0]
+    paths: list[str] = []
+    for line in section.splitlines():
+        for column in line.split("|") if line.startswith("|") else []:
+            previous = ""
+            for name in re.findall(r"`([^`]+)`", column):
+                if "/" not in name and previous:
+                    name = str(Path(previous).parent / name)  # a bare file name beside the previous path
+                if name.endswith((".py", "/")) and not name.startswith("tests/<"):
+                    paths.append(name)
+                previous = name
+    assert len(paths) > 20
+    missing = [path for path in paths if not (ROOT / path).exists()]
+    assert missing == []
