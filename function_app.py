@@ -123,6 +123,7 @@ def incoming_message(msg: func.ServiceBusMessage, topic: str, subscription: str)
         subject=msg.subject,
         application_properties={str(k): str(v) for k, v in (msg.application_properties or {}).items()},
         delivery_count=msg.delivery_count or 1,
+        enqueued_time=msg.enqueued_time_utc,
     )
 
 

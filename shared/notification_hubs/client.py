@@ -92,8 +92,12 @@ class NotificationHubsClient:
         clock: Callable[[], float] = time.time,
         sleep: Sleep = asyncio.sleep,
         monotonic: Callable[[], float] = time.monotonic,
+        extra_headers: Callable[[], Mapping[str, str]] | None = None,
     ) -> None:
-        """Raises NhConfigurationError for a bad connection string or hub name."""
+        """Raises NhConfigurationError for a bad connection string or hub name.
+
+        ``extra_headers`` is called for every request; what it returns is sent too (the app's ``traceparent``).
+        """
         if isinstance(connection, str):
             connection = parse_connection_string(connection)
         if not _HUB_NAME.match(hub_name):
@@ -107,6 +111,7 @@ class NotificationHubsClient:
         self._clock = clock
         self._sleep = sleep
         self._monotonic = monotonic
+        self._extra_headers = extra_headers
 
     @property
     def hub_url(self) -> str:
@@ -282,6 +287,7 @@ class NotificationHubsClient:
 
         async def attempt() -> httpx.Response:
             request_headers = {
+                **(self._extra_headers() if self._extra_headers else {}),
                 **(headers or {}),
                 "Authorization": self._tokens.token(),
                 "x-ms-version": API_VERSION,
