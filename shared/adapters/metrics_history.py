@@ -7,6 +7,7 @@ Insights, which is where the fleet-wide view lives (docs/operations.md); this hi
 
 from __future__ import annotations
 
+import itertools
 import threading
 import time
 from collections import deque
@@ -34,7 +35,10 @@ class MetricsHistory(MetricExporter):
 
     def __init__(self, keep_seconds: float = 3600.0) -> None:
         super().__init__(
-            preferred_temporality={Counter: AggregationTemporality.CUMULATIVE, Histogram: AggregationTemporality.CUMULATIVE}
+            preferred_temporality={
+                Counter: AggregationTemporality.CUMULATIVE,
+                Histogram: AggregationTemporality.CUMULATIVE,
+            }
         )
         self._keep = keep_seconds
         self._snapshots: deque[tuple[float, Snapshot]] = deque()
@@ -81,7 +85,7 @@ class MetricsHistory(MetricExporter):
         for key in sorted(keys):
             baseline = snapshots[0][1].get(key, 0.0) if trimmed else 0.0
             cumulative = [_value_at(snapshots, key, edge, baseline) for edge in edges]
-            increments = [max(0.0, later - earlier) for earlier, later in zip(cumulative, cumulative[1:], strict=False)]
+            increments = [max(0.0, later - earlier) for earlier, later in itertools.pairwise(cumulative)]
             result[key[0]].append({"attributes": dict(key[1]), "values": increments})
         return {"minutes": edges[1:], "metrics": result}
 
@@ -89,7 +93,7 @@ class MetricsHistory(MetricExporter):
 def _value_at(
     snapshots: list[tuple[float, Snapshot]], key: tuple[str, tuple[tuple[str, str], ...]], at: float, baseline: float
 ) -> float:
-    """The cumulative value of ``key`` in the last snapshot taken at or before ``at`` (``baseline`` before the first)."""
+    """The cumulative value of ``key`` in the last snapshot taken at or before ``at`` (``baseline`` before any)."""
     value = baseline
     for taken, snapshot in snapshots:
         if taken > at:

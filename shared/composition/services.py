@@ -6,19 +6,19 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+from shared.composition.correlation import current_trace_id
 from shared.composition.settings import Settings
 from shared.domain.redelivery import default_redelivery_backoff
-from shared.composition.correlation import current_trace_id
 from shared.ports import (
     NULL_METRICS,
     AudienceCounter,
     DeadLetterStore,
     DecisionLedger,
-    MetricsSeries,
     DeliveryLog,
     DeliveryPorts,
     EventPublisher,
     InstallationMirror,
+    MetricsSeries,
     PipelineMetrics,
     PreferencesStore,
     PushGateway,

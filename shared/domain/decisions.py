@@ -10,8 +10,11 @@ redelivery after a transient failure, a replay) replaces the earlier one: the le
 | sent          | delivered (handed to Notification Hubs; ``nh_outcome`` says what NH reported)  |
 | suppressed    | below_threshold, no_device, not_interested                                     |
 | deferred      | quiet_hours (the alert went out silently: data only, no banner, no sound)      |
-| quarantined   | invalid_json, not_a_cloud_event, unknown_type, invalid_payload, source_mismatch, oversized, unroutable, nh_rejected |
-| failed        | throttled, auth, bad_request, bad_channel, not_found, timeout, unavailable, storage (a transient cause; the bus redelivers, and after the last delivery the message is dead-lettered: ``dead_lettered`` is set) |
+| quarantined   | invalid_json, not_a_cloud_event, unknown_type, invalid_payload, source_mismatch,    |
+|               | oversized, unroutable, nh_rejected                                             |
+| failed        | throttled, auth, bad_request, bad_channel, not_found, timeout, unavailable: a  |
+|               | transient cause; the bus redelivers, and on the last delivery the broker       |
+|               | dead-letters the message (``dead_lettered`` is set)                            |
 
 ``not_interested`` is never written by the pipeline: it is the answer for a broadcast that a user's devices did not
 match (computed when the ledger is read, see ``explain_broadcast``). Channels and campaign ids are plain fields, so

@@ -32,9 +32,7 @@ class DecisionLedger(Protocol):
         """Every recipient's decision on one event (broadcasts: the one record)."""
         ...
 
-    async def for_user(
-        self, user_id: str, *, since: datetime, limit: int, cursor: str | None = None
-    ) -> DecisionPage:
+    async def for_user(self, user_id: str, *, since: datetime, limit: int, cursor: str | None = None) -> DecisionPage:
         """Decisions addressed to one user on events that occurred at or after ``since``, newest first."""
         ...
 

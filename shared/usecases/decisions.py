@@ -66,7 +66,9 @@ def _occurred(event: LobEvent | None, facts: IncomingFacts, now: datetime) -> da
     return _aware(facts.enqueued_time) or now
 
 
-def _base(ports: DeliveryPorts, facts: IncomingFacts, event: LobEvent | None, outcome: Outcome, reason: str) -> Decision:
+def _base(
+    ports: DeliveryPorts, facts: IncomingFacts, event: LobEvent | None, outcome: Outcome, reason: str
+) -> Decision:
     now = ports.now()
     return Decision(
         event_id=event.id if event is not None else (facts.message_id or "unknown"),

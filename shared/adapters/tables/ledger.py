@@ -1,11 +1,11 @@
 """TableDecisionLedger: the decision ledger in table ``decisions``, three rows per decision so that every query the
 operators ask reads one partition (or a handful), never the whole table.
 
-| row   | PartitionKey                     | RowKey                                         | answers                  |
-|-------|----------------------------------|------------------------------------------------|--------------------------|
-| event | ``e:{event id}``                 | ``{channel}:u:{user}`` (``{channel}:*`` broadcast) | ``?eventId=``         |
-| user  | ``u:{user}`` (``b`` broadcasts)  | ``{newest-first ticks}:{event id}:{channel}``  | ``?userId=&since=``      |
-| time  | ``t:{yyyymmddhh}:{bucket 0-3}``  | ``{newest-first ticks}:{event id}:{channel}:{user}`` | the console's feed |
+| row   | PartitionKey                    | RowKey                                               | answers           |
+|-------|---------------------------------|------------------------------------------------------|-------------------|
+| event | ``e:{event id}``                | ``{channel}:u:{user}`` (broadcast: ``{channel}:*``)  | ``?eventId=``     |
+| user  | ``u:{user}`` (broadcasts: ``b``)| ``{newest-first ticks}:{event id}:{channel}``        | ``?userId=``      |
+| time  | ``t:{yyyymmddhh}:{bucket 0-3}`` | ``{newest-first ticks}:{event id}:{channel}:{user}`` | the console feed  |
 
 Keys that are not plain are base64url-encoded (``encode_key``); the ticks stay plain so rows sort newest first and
 ``since`` is a RowKey range. The ticks are the event's occurrence time, the same on every redelivery, so a later
@@ -205,7 +205,9 @@ class TableDecisionLedger:
             expired = [
                 (entity["PartitionKey"], entity["RowKey"])
                 async for entity in table.query_entities(
-                    "ExpiresAt lt @before", parameters={"before": utc(expired_before)}, select=["PartitionKey", "RowKey"]
+                    "ExpiresAt lt @before",
+                    parameters={"before": utc(expired_before)},
+                    select=["PartitionKey", "RowKey"],
                 )
             ]
         limit = asyncio.Semaphore(_SWEEP_CONCURRENCY)
