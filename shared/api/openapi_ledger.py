@@ -79,6 +79,29 @@ def ledger_paths() -> dict[str, Any]:
                 "responses": {"200": html, **_problems(401, 403)},
             }
         },
+        "/console/assets/{name}": {
+            "get": {
+                "operationId": "operator_console_asset",
+                "summary": "A static file of the console page (its script, stylesheet, Chart.js)",
+                "security": [],
+                "parameters": [{"name": "name", "in": "path", "required": True, "schema": {"type": "string"}}],
+                "responses": {
+                    "200": {"description": "the file", "content": {"text/javascript": {}, "text/css": {}}},
+                    "404": {"description": "no such file", "content": {_PROBLEM: {"schema": _ref("Problem")}}},
+                },
+            }
+        },
+        "/console/signin": {
+            "get": {
+                "operationId": "operator_console_signin",
+                "summary": "Dev mode only (AUTH_MODE=dev): a form that sets the dev identity cookies; 404 otherwise",
+                "security": [],
+                "responses": {
+                    "200": html,
+                    "404": {"description": "Easy Auth mode", "content": {_PROBLEM: {"schema": _ref("Problem")}}},
+                },
+            }
+        },
         "/console/summary": {
             "get": {
                 "operationId": "operator_console_summary",
