@@ -29,12 +29,10 @@ TRACE_ID = "4bf92f3577b34da6a3ce929d0e0e4736"
 PARENT = f"00-{TRACE_ID}-00f067aa0ba902b7-01"
 
 
-@pytest.fixture(scope="module", autouse=True)
+@pytest.fixture(autouse=True)
 def _sdk_tracer() -> None:
-    """A real SDK tracer provider (the API's default makes no valid spans). Set once: OTel refuses a second one."""
-    if not isinstance(trace.get_tracer_provider(), TracerProvider):
-        trace.set_tracer_provider(TracerProvider())
-    correlation.install_log_correlation()
+    """tests/conftest.py installs OpenTelemetry's SDK tracer for the session; without it no span has an id."""
+    assert isinstance(trace.get_tracer_provider(), TracerProvider)
 
 
 class TestInvocationSpans:
