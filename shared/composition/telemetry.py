@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from pathlib import Path
 from typing import IO, Any, TypeVar
 
 from opentelemetry import metrics, trace
@@ -82,9 +83,15 @@ def _configure_local(settings: Settings, reader: PeriodicExportingMetricReader) 
     resource = Resource.create({"service.name": SERVICE_NAME})
     tracer_provider = TracerProvider(resource=resource)
     if settings.telemetry_file:
-        _state.span_file = open(settings.telemetry_file, "a", encoding="utf-8")  # noqa: SIM115 (lives with the process)
-        exporter = ConsoleSpanExporter(out=_state.span_file, formatter=_json_line)
-        tracer_provider.add_span_processor(BatchSpanProcessor(exporter, schedule_delay_millis=500))
+        try:
+            path = Path(settings.telemetry_file)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            _state.span_file = path.open("a", encoding="utf-8")  # noqa: SIM115 (open for the life of the process)
+        except OSError as exc:  # telemetry never stops the app: no span file then, the rest works
+            logger.warning("spans are not written to %s: %s", settings.telemetry_file, exc)
+        else:
+            exporter = ConsoleSpanExporter(out=_state.span_file, formatter=_json_line)
+            tracer_provider.add_span_processor(BatchSpanProcessor(exporter, schedule_delay_millis=500))
     trace.set_tracer_provider(tracer_provider)
     metrics.set_meter_provider(MeterProvider(resource=resource, metric_readers=[reader]))
 

@@ -68,7 +68,7 @@ function decisionRows(tbody, decisions) {
     cell(row, d.channel);
     outcomeCell(row, d.outcome);
     cell(row, d.reason);
-    const size = d.audienceSize === null ? "" : ` (${d.audienceSize} devices)`;
+    const size = d.audienceSize === null ? "" : ` · devices reached: ${d.audienceSize}`;
     cell(row, (d.detail || (d.audience ? d.audience + size : "")) + (d.deadLettered ? " · dead-lettered" : ""), "detail");
     cell(row, d.notificationId, "mono");
     cell(row, d.traceId, "mono");
