@@ -86,7 +86,7 @@ def _configure_local(settings: Settings, reader: PeriodicExportingMetricReader) 
         try:
             path = Path(settings.telemetry_file)
             path.parent.mkdir(parents=True, exist_ok=True)
-            _state.span_file = path.open("a", encoding="utf-8")  # noqa: SIM115 (open for the life of the process)
+            _state.span_file = path.open("a", encoding="utf-8")
         except OSError as exc:  # telemetry never stops the app: no span file then, the rest works
             logger.warning("spans are not written to %s: %s", settings.telemetry_file, exc)
         else:
