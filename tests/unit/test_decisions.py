@@ -216,3 +216,18 @@ class TestExplainBroadcast:
     def test_only_broadcasts_are_explained(self):
         with pytest.raises(ValueError, match="broadcast"):
             explain_broadcast(broadcast(user_id="alice"), "alice", [])
+
+
+def test_the_last_delivery_the_use_case_knows_is_the_subscriptions_max_delivery_count():
+    """DeliveryPorts.max_delivery_count marks the failure the broker dead-letters; it must match the topology."""
+    from pathlib import Path
+
+    topology = json.loads((Path(__file__).resolve().parents[2] / "infra" / "servicebus-topology.json").read_text())
+    counts = {
+        subscription["Properties"]["MaxDeliveryCount"]
+        for namespace in topology["UserConfig"]["Namespaces"]
+        for topic in namespace["Topics"]
+        for subscription in topic["Subscriptions"]
+        if subscription["Name"] == "push"
+    }
+    assert counts == {in_memory_delivery_ports(NOW).max_delivery_count}
