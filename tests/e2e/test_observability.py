@@ -77,9 +77,13 @@ def test_the_trace_id_of_a_posted_event_is_in_the_functions_log_lines_and_on_the
     [decision] = poll(lambda: ledger(client, eventId=approval["id"]), until=bool)
     assert decision["traceId"] == trace_id
     spans = stack.devhost.log.parent / "spans.jsonl"
-    exported = poll(lambda: spans.read_text() if spans.exists() else "", until=lambda text: f"0x{trace_id}" in text)
-    names = {json.loads(line)["name"] for line in exported.splitlines() if f"0x{trace_id}" in line}
-    assert {"POST post_event", "publish finance", "deliver finance/push", "NH send"} <= names
+    expected = {"POST post_event", "publish finance", "deliver finance/push", "NH send"}
+
+    def span_names() -> set[str]:
+        text = spans.read_text() if spans.exists() else ""
+        return {json.loads(line)["name"] for line in text.splitlines() if f"0x{trace_id}" in line}
+
+    assert expected <= poll(span_names, until=lambda names: expected <= names)
 
 
 def test_an_operator_finds_a_suppressed_debit_and_replays_a_quarantined_event_in_the_console(fresh, tmp_path: Path):
