@@ -12,6 +12,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from playwright.sync_api import sync_playwright
 
 from tests.e2e.api_client import ApiClient, event
 from tests.support.stack import ROOT, Stack, poll, running_stack
@@ -87,7 +88,6 @@ def test_the_trace_id_of_a_posted_event_is_in_the_functions_log_lines_and_on_the
 
 
 def test_an_operator_finds_a_suppressed_debit_and_replays_a_quarantined_event_in_the_console(fresh, tmp_path: Path):
-    playwright = pytest.importorskip("playwright.sync_api")
     stack, client = fresh
     assert client.register("alice", "alice-iphone", platform="apns", pushChannel="a1" * 32, language="en",
                            interests=["hr"]).status_code == 200  # fmt: skip
@@ -114,7 +114,7 @@ def test_an_operator_finds_a_suppressed_debit_and_replays_a_quarantined_event_in
         until=lambda series: bool(series["push.decisions"]) and bool(series["push.dead_letters"]),
     )
 
-    with playwright.sync_playwright() as p:
+    with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
             page = browser.new_page(viewport={"width": 1440, "height": 1100})
