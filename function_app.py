@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import azure.functions as func
 
-from shared.api import devices, events, health, operators
+from shared.api import console, deliveries, devices, events, health, operators
 from shared.api.http import ApiRequest, ApiResponse, json_response
 from shared.api.openapi import openapi_document
 from shared.api.runtime import Handler, run_handler
-from shared.triggers import pipeline
+from shared.triggers import ledger, pipeline
 from shared.usecases.delivery import IncomingMessage
 
 # Easy Auth authenticates users in front of the app; function keys identify apps, not people.
@@ -96,6 +96,36 @@ async def replay_dead_letter(req: func.HttpRequest) -> func.HttpResponse:
     return await _serve(req, operators.replay_dead_letter)
 
 
+@app.route(route="deliveries", methods=["GET"])
+async def list_deliveries(req: func.HttpRequest) -> func.HttpResponse:
+    return await _serve(req, deliveries.get_deliveries)
+
+
+@app.route(route="me/deliveries", methods=["GET"])
+async def list_my_deliveries(req: func.HttpRequest) -> func.HttpResponse:
+    return await _serve(req, deliveries.get_my_deliveries)
+
+
+@app.route(route="console", methods=["GET"])
+async def operator_console(req: func.HttpRequest) -> func.HttpResponse:
+    return await _serve(req, console.get_console)
+
+
+@app.route(route="console/summary", methods=["GET"])
+async def operator_console_summary(req: func.HttpRequest) -> func.HttpResponse:
+    return await _serve(req, console.get_summary)
+
+
+@app.route(route="console/assets/{name}", methods=["GET"])
+async def operator_console_asset(req: func.HttpRequest) -> func.HttpResponse:
+    return await _serve(req, console.get_asset)
+
+
+@app.route(route="console/signin", methods=["GET"])
+async def operator_console_signin(req: func.HttpRequest) -> func.HttpResponse:
+    return await _serve(req, console.get_signin)
+
+
 @app.route(route="health", methods=["GET"])
 async def health_check(req: func.HttpRequest) -> func.HttpResponse:
     return _to_http_response(await health.get_health(_to_api_request(req)))
@@ -123,6 +153,7 @@ def incoming_message(msg: func.ServiceBusMessage, topic: str, subscription: str)
         subject=msg.subject,
         application_properties={str(k): str(v) for k, v in (msg.application_properties or {}).items()},
         delivery_count=msg.delivery_count or 1,
+        enqueued_time=msg.enqueued_time_utc,
     )
 
 
@@ -152,6 +183,12 @@ async def dispatch_accounts_event(msg: func.ServiceBusMessage) -> None:
 )
 async def dispatch_orders_event(msg: func.ServiceBusMessage) -> None:
     await pipeline.deliver(incoming_message(msg, "orders", "push"))
+
+
+# Daily at 03:30 UTC: the decision ledger's retention (PUSH_DECISION_RETENTION_DAYS, default 30 days).
+@app.timer_trigger(schedule="0 30 3 * * *", arg_name="timer", run_on_startup=False, use_monitor=True)
+async def sweep_decision_ledger(timer: func.TimerRequest) -> None:
+    await ledger.sweep_decision_ledger()
 
 
 # Never run_on_startup: it would fire on every scale-out in Azure. Run it now with POST /admin/functions/{name}.

@@ -240,6 +240,8 @@ module alerts 'modules/alerts.bicep' = {
     serviceBusNamespaceName: serviceBus.outputs.name
     nhNamespaceName: notificationHubs.outputs.namespaceName
     nhHubName: notificationHubs.outputs.hubName
+    appInsightsName: monitoring.outputs.appInsightsName
+    location: location
     alertEmail: alertEmail
   }
 }

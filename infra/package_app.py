@@ -9,10 +9,14 @@ import zipfile
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
-__all__ = ["ALWAYS_EXCLUDED", "included_files", "is_ignored", "main", "read_patterns"]
+__all__ = ["ALWAYS_EXCLUDED", "VENDORED", "included_files", "is_ignored", "main", "read_patterns"]
 
 # Never shipped even when .funcignore forgets them: virtual environments, VCS data, caches and local secrets.
 ALWAYS_EXCLUDED = (".git/", ".venv*/", "__pycache__/", "*.pyc", "local.settings.json")
+
+# Browser files the operator console serves, from npm packages pinned in package.json: node_modules/ is not deployed,
+# so the file itself goes into the zip (path in the zip -> path in the checkout), whenever web/console/ is shipped.
+VENDORED = {"web/vendor/chart.umd.min.js": "node_modules/chart.js/dist/chart.umd.min.js"}
 
 
 def read_patterns(funcignore: Path) -> list[str]:
@@ -79,6 +83,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             name = path.relative_to(root).as_posix()
             archive.write(path, name)
             names.append(name)
+        if any(name.startswith("web/console/") for name in names):
+            for name, source in VENDORED.items():
+                if not (root / source).is_file():
+                    print(f"package_app: {source} is missing: run npm ci first", file=sys.stderr)
+                    return 2
+                archive.write(root / source, name)
+                names.append(name)
     missing = [required for required in ("host.json", "requirements.txt") if required not in names]
     if missing:
         print(f"package_app: {', '.join(missing)} missing from the package", file=sys.stderr)

@@ -7,7 +7,10 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 import pytest
+from opentelemetry import trace
+from opentelemetry.sdk.trace import TracerProvider
 
+from shared.composition import correlation
 from shared.composition import root as bootstrap
 from tests.support import azurite
 
@@ -25,6 +28,15 @@ def azurite_tables() -> Iterator[str]:
     """Connection string of Azurite's table service, started once per session (or reused, see tests.support)."""
     with azurite.azurite_tables() as conn_str:
         yield conn_str
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _opentelemetry_sdk() -> None:
+    """Every tier runs with OpenTelemetry's SDK tracer (spans have ids, as in the app once its services are built)
+    and the log correlation installed, whichever test comes first. OpenTelemetry allows one provider per process."""
+    if not isinstance(trace.get_tracer_provider(), TracerProvider):
+        trace.set_tracer_provider(TracerProvider())
+    correlation.install_log_correlation()
 
 
 @pytest.fixture(autouse=True)

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
+from shared.domain.decisions import Decision
 from shared.domain.errors import ConflictError, NotFoundError, UpstreamUnavailableError
 from shared.domain.records import (
     Claim,
@@ -28,6 +30,7 @@ from shared.notification_hubs.models import (
     PatchOperation,
     SendResult,
 )
+from shared.ports import DecisionPage
 from shared.usecases.delivery import DeliveryPorts
 
 
@@ -266,3 +269,68 @@ def in_memory_delivery_ports(now: datetime) -> DeliveryPorts:
         in_progress_poll=0.01,
         redelivery_backoff=lambda _count: 0.0,
     )
+
+
+class InMemoryDecisionLedger:
+    """DecisionLedger in a dict keyed like the Tables rows (event, recipient, channel); ``fail_with`` makes every
+    write raise it, ``hang`` makes every write wait forever (a ledger that does not answer)."""
+
+    def __init__(self) -> None:
+        self.rows: dict[tuple[str, str | None, str], Decision] = {}
+        self.fail_with: Exception | None = None
+        self.hang = False
+
+    @property
+    def decisions(self) -> list[Decision]:
+        return list(self.rows.values())
+
+    async def record(self, decision: Decision) -> None:
+        if self.fail_with is not None:
+            raise self.fail_with
+        if self.hang:
+            await asyncio.Event().wait()
+        self.rows[(decision.event_id, decision.user_id, decision.channel.value)] = decision
+
+    def _page(self, found: list[Decision], limit: int, cursor: str | None) -> DecisionPage:
+        found.sort(key=lambda d: (d.occurred_at, d.decided_at), reverse=True)
+        start = int(cursor or 0)
+        end = start + limit
+        return DecisionPage(found[start:end], str(end) if end < len(found) else None)
+
+    async def for_event(self, event_id: str, *, limit: int, cursor: str | None = None) -> DecisionPage:
+        return self._page([d for d in self.rows.values() if d.event_id == event_id], limit, cursor)
+
+    async def for_user(self, user_id: str, *, since: datetime, limit: int, cursor: str | None = None) -> DecisionPage:
+        found = [d for d in self.rows.values() if d.user_id == user_id and d.occurred_at >= since]
+        return self._page(found, limit, cursor)
+
+    async def broadcasts(self, *, since: datetime, limit: int, cursor: str | None = None) -> DecisionPage:
+        return self._page([d for d in self.rows.values() if d.broadcast and d.occurred_at >= since], limit, cursor)
+
+    async def recent(self, *, since: datetime, until: datetime, limit: int) -> list[Decision]:
+        return self._page([d for d in self.rows.values() if since <= d.occurred_at <= until], limit, None).items
+
+    async def sweep(self, *, expired_before: datetime) -> int:
+        return 0
+
+
+class RecordingMetrics:
+    """PipelineMetrics that keeps what it was told."""
+
+    def __init__(self) -> None:
+        self.received: list[str] = []
+        self.decisions: list[tuple[str, str, str]] = []
+        self.accepted: list[tuple[str, float]] = []
+        self.dead_letters: list[tuple[str, str]] = []
+
+    def event_received(self, event_type: str) -> None:
+        self.received.append(event_type)
+
+    def decision(self, decision: Decision) -> None:
+        self.decisions.append((decision.outcome.value, decision.reason, decision.channel.value))
+
+    def push_accepted(self, event_type: str, latency_seconds: float) -> None:
+        self.accepted.append((event_type, latency_seconds))
+
+    def dead_lettered(self, kind: str, reason: str) -> None:
+        self.dead_letters.append((kind, reason))

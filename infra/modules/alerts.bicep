@@ -5,6 +5,11 @@ param serviceBusNamespaceName string
 param nhNamespaceName string
 param nhHubName string
 
+@description('Application Insights that receives the app\'s OpenTelemetry metrics (the log alerts below query them).')
+param appInsightsName string
+@description('Azure region of the log alerts (that of Application Insights).')
+param location string = resourceGroup().location
+
 @description('E-mail address for alerts; empty creates the alerts without a notification target.')
 param alertEmail string
 
@@ -112,5 +117,80 @@ resource pnsErrorAlert 'Microsoft.Insights/metricAlerts@2018-03-01' = {
       ]
     }
     actions: actions
+  }
+}
+
+resource appInsights 'Microsoft.Insights/components@2020-02-02' existing = {
+  name: appInsightsName
+}
+
+// The app's own OpenTelemetry metrics (docs/operations.md, "Decision ledger, traces and metrics"): NH refusing sends
+// for lack of rights (a revoked or rotated key) shows here before any dead letter.
+resource nhAuthAlert 'Microsoft.Insights/scheduledQueryRules@2023-12-01' = {
+  name: '${prefix}-nh-auth-failures'
+  location: location
+  tags: tags
+  properties: {
+    description: 'Notification Hubs refused sends with 401/403 (push.nh.sends, cause=auth): runbook "Expired or wrong PNS credentials" and "Notification Hubs key".'
+    severity: 1
+    enabled: true
+    scopes: [
+      appInsights.id
+    ]
+    evaluationFrequency: 'PT5M'
+    windowSize: 'PT15M'
+    criteria: {
+      allOf: [
+        {
+          query: 'customMetrics | where name == "push.nh.sends" and tostring(customDimensions.cause) == "auth" | summarize failures = sum(valueSum)'
+          timeAggregation: 'Total'
+          metricMeasureColumn: 'failures'
+          operator: 'GreaterThan'
+          threshold: 0
+          failingPeriods: {
+            numberOfEvaluationPeriods: 1
+            minFailingPeriodsToAlert: 1
+          }
+        }
+      ]
+    }
+    actions: {
+      actionGroups: empty(alertEmail) ? [] : [actionGroup.id]
+    }
+  }
+}
+
+// Events that reach nobody because they failed or were quarantined: the ledger says who and why.
+resource undeliveredAlert 'Microsoft.Insights/scheduledQueryRules@2023-12-01' = {
+  name: '${prefix}-undelivered-decisions'
+  location: location
+  tags: tags
+  properties: {
+    description: 'Decisions failed or quarantined (push.decisions): open the console, search the event, read the reason.'
+    severity: 2
+    enabled: true
+    scopes: [
+      appInsights.id
+    ]
+    evaluationFrequency: 'PT5M'
+    windowSize: 'PT15M'
+    criteria: {
+      allOf: [
+        {
+          query: 'customMetrics | where name == "push.decisions" and tostring(customDimensions.outcome) in ("failed", "quarantined") | summarize undelivered = sum(valueSum)'
+          timeAggregation: 'Total'
+          metricMeasureColumn: 'undelivered'
+          operator: 'GreaterThan'
+          threshold: 10
+          failingPeriods: {
+            numberOfEvaluationPeriods: 1
+            minFailingPeriodsToAlert: 1
+          }
+        }
+      ]
+    }
+    actions: {
+      actionGroups: empty(alertEmail) ? [] : [actionGroup.id]
+    }
   }
 }

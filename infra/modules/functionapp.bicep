@@ -142,6 +142,8 @@ resource appSettings 'Microsoft.Web/sites/config@2024-11-01' = {
     AzureWebJobsStorage__clientId: identity.properties.clientId
     APPLICATIONINSIGHTS_CONNECTION_STRING: appInsights.properties.ConnectionString
     APPLICATIONINSIGHTS_AUTHENTICATION_STRING: 'ClientId=${identity.properties.clientId};Authorization=AAD'
+    // The Python worker's OpenTelemetry integration (with host.json "telemetryMode": "OpenTelemetry").
+    PYTHON_APPLICATIONINSIGHTS_ENABLE_TELEMETRY: 'true'
     AUTH_MODE: 'easyauth'
     AZURE_CLIENT_ID: identity.properties.clientId
     PUSH_NH_CONNECTION_STRING: '@Microsoft.KeyVault(VaultName=${keyVaultName};SecretName=${nhSecretName})'
@@ -152,6 +154,7 @@ resource appSettings 'Microsoft.Web/sites/config@2024-11-01' = {
     ServiceBusConnection__clientId: identity.properties.clientId
     LOB_SIMULATOR_ENABLED: lobSimulatorEnabled ? 'true' : 'false'
     LOB_SIMULATOR_SCHEDULE: lobSimulatorSchedule
+    PUSH_DECISION_RETENTION_DAYS: '30'
   }
 }
 

@@ -29,7 +29,16 @@ def main(argv: list[str] | None = None) -> int:
         help="local bus, real broker, or decide from the ServiceBusConnection setting",
     )
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # The app's log record factory (shared.composition.correlation) adds event_id and trace_id to every record
+    # once its services are built; the defaults cover the lines logged before that.
+    handler = logging.StreamHandler()
+    handler.setFormatter(
+        logging.Formatter(
+            "%(asctime)s %(levelname)s %(name)s [event_id=%(event_id)s trace_id=%(trace_id)s]: %(message)s",
+            defaults={"event_id": "-", "trace_id": "-"},
+        )
+    )
+    logging.basicConfig(level=logging.INFO, handlers=[handler])
     # The Azure SDKs log every HTTP request at INFO; the host's own lines say what ran.
     logging.getLogger("azure").setLevel(logging.WARNING)
     logging.getLogger("httpx").setLevel(logging.WARNING)

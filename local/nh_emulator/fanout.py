@@ -14,9 +14,9 @@ from local.nh_emulator.installations import Installation, native_tags, template_
 from local.nh_emulator.notifications import PLATFORM_FORMATS, SendRequest
 from local.nh_emulator.rendering import render_template
 from local.nh_emulator.state import Delivery, EmulatorState, NotificationRecord, RegistrationResult
-from local.nh_emulator.tag_matching import matches
 from shared.notification_hubs.errors import NhValidationError
 from shared.notification_hubs.expressions import BodyFormat
+from shared.notification_hubs.tag_matching import matches
 
 __all__ = ["DEAD_CHANNEL_PREFIX", "PNS_PAYLOAD_LIMITS", "Target", "deliver", "direct_targets", "select_targets"]
 

@@ -61,6 +61,7 @@ async def send_message(request: Request) -> Response:
         record = run_send(emulator, send, notification_id, location=location, limit=limit)
     if test:
         record.state = "DetailedStateAvailable"
+    record.trace_parent = request.headers.get("traceparent")
     return _created(request, record, test=test)
 
 

@@ -69,6 +69,7 @@ class NotificationRecord:
     location: str | None = None
     outcome_counts: dict[str, dict[str, int]] = field(default_factory=dict)
     results: list[RegistrationResult] = field(default_factory=list)
+    trace_parent: str | None = None  # the send request's W3C traceparent header, for trace-correlation tests
 
     def count(self, platform: str, outcome: str) -> None:
         """Add one outcome for ``platform``."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from shared.api.http import ApiRequest, ApiResponse, UnsupportedMediaTypeError, json_response
 from shared.api.runtime import authenticate
+from shared.composition.correlation import invocation, trace_properties
 from shared.composition.services import Services
 from shared.domain.catalog import catalog_document
 from shared.domain.events import parse_cloud_event
@@ -24,7 +25,12 @@ async def post_event(request: ApiRequest, services: Services) -> ApiResponse:
         raise UnsupportedMediaTypeError("send a structured-mode CloudEvent as application/cloudevents+json")
     event = parse_cloud_event(request.body, content_type)
     topic = topic_for(event.type)
-    await services.publisher.publish(topic, [to_outgoing_message(event.raw)])
+    # The request's traceparent is already the current span's parent; without one, the CloudEvent's own
+    # (Distributed Tracing extension) names the trace the event belongs to.
+    extension = event.raw.get("traceparent")
+    carrier = {} if request.header("traceparent") or not isinstance(extension, str) else {"traceparent": extension}
+    with invocation(f"publish {topic}", carrier, event_id=event.id, kind="producer"):
+        await services.publisher.publish(topic, [to_outgoing_message(event.raw, trace_properties())])
     return json_response({"id": event.id, "type": event.type, "topic": topic}, status=202)
 
 

@@ -7,6 +7,8 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from shared.api.deliveries import DecisionView, DeliveriesPage
+from shared.api.openapi_ledger import ledger_paths
 from shared.api.schemas import InstallationRequest, PreferencesRequest
 
 __all__ = ["openapi_document"]
@@ -315,6 +317,7 @@ def openapi_document() -> dict[str, Any]:
                 },
             }
         },
+        **ledger_paths(),
         "/health": {
             "get": {
                 "operationId": "health",
@@ -345,7 +348,7 @@ def openapi_document() -> dict[str, Any]:
         "paths": paths,
         "components": {
             "schemas": {
-                **_model_schemas(InstallationRequest, PreferencesRequest),
+                **_model_schemas(InstallationRequest, PreferencesRequest, DecisionView, DeliveriesPage),
                 "Problem": _PROBLEM_SCHEMA,
                 "Installation": _INSTALLATION_SCHEMA,
                 "Preferences": _PREFERENCES_SCHEMA,

@@ -8,6 +8,7 @@ from collections.abc import Awaitable, Callable
 from shared.api.http import ApiRequest, ApiResponse, problem_response
 from shared.api.identity import identity_from_headers
 from shared.composition import root as bootstrap
+from shared.composition.correlation import invocation
 from shared.composition.services import Services
 from shared.domain.errors import PushError
 from shared.domain.identity import Identity
@@ -22,7 +23,10 @@ Handler = Callable[[ApiRequest, Services], Awaitable[ApiResponse]]
 async def run_handler(handler: Handler, request: ApiRequest) -> ApiResponse:
     """Call ``handler``; PushError becomes its problem response, anything else a bare 500 (logged, not shown)."""
     try:
-        return await handler(request, bootstrap.services())
+        services = bootstrap.services()
+        name = getattr(handler, "__name__", "handler")
+        with invocation(f"{request.method} {name}", request.headers, event_id=None, kind="server"):
+            return await handler(request, services)
     except PushError as exc:
         return problem_response(exc)
     except Exception:

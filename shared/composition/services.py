@@ -6,14 +6,20 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+from shared.composition.correlation import current_trace_id
 from shared.composition.settings import Settings
 from shared.domain.redelivery import default_redelivery_backoff
 from shared.ports import (
+    NULL_METRICS,
+    AudienceCounter,
     DeadLetterStore,
+    DecisionLedger,
     DeliveryLog,
     DeliveryPorts,
     EventPublisher,
     InstallationMirror,
+    MetricsSeries,
+    PipelineMetrics,
     PreferencesStore,
     PushGateway,
     QuarantineStore,
@@ -42,6 +48,10 @@ class Services:
     now: Callable[[], datetime] = utc_now
     closers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
     redelivery_backoff: Callable[[int], float] = default_redelivery_backoff
+    ledger: DecisionLedger | None = None
+    audience_sizes: AudienceCounter | None = None
+    metrics: PipelineMetrics = NULL_METRICS
+    metrics_series: MetricsSeries | None = None
 
     async def aclose(self) -> None:
         """Close the clients this set created (HTTP pools, credentials), each once."""
@@ -62,4 +72,9 @@ class Services:
             preferences=self.preferences,
             now=self.now,
             redelivery_backoff=self.redelivery_backoff,
+            ledger=self.ledger,
+            installations=self.installations if self.ledger is not None else None,
+            audience_sizes=self.audience_sizes,
+            metrics=self.metrics,
+            trace_id=current_trace_id,
         )

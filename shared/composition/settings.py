@@ -41,6 +41,9 @@ APP_SETTINGS: tuple[SettingSpec, ...] = (
     SettingSpec("ServiceBusConnection__fullyQualifiedNamespace", False, "Service Bus namespace host (Azure)"),
     SettingSpec("LOB_SIMULATOR_ENABLED", False, "'true' to publish simulated LoB events on a timer"),
     SettingSpec("LOB_SIMULATOR_SCHEDULE", False, "NCRONTAB schedule of the LoB simulator timer"),
+    SettingSpec("APPLICATIONINSIGHTS_CONNECTION_STRING", False, "Application Insights: OpenTelemetry exports there"),
+    SettingSpec("PUSH_TELEMETRY_FILE", False, "local only: a file the spans are written to as JSON lines"),
+    SettingSpec("PUSH_DECISION_RETENTION_DAYS", False, "days the decision ledger keeps a decision (default 30)"),
 )
 
 _TRUE = {"1", "true", "yes", "on"}
@@ -73,6 +76,9 @@ class Settings:
     service_bus_namespace: str | None
     lob_simulator_enabled: bool
     running_in_azure: bool
+    app_insights_connection_string: str | None = None
+    telemetry_file: str | None = None
+    decision_retention_days: int = 30
 
     def __repr__(self) -> str:
         return (
@@ -102,6 +108,10 @@ class Settings:
         except ConfigError as exc:
             problems.append(str(exc))
             simulator = False
+        retention = env.get("PUSH_DECISION_RETENTION_DAYS", "30").strip() or "30"
+        if not retention.isdigit() or not 1 <= int(retention) <= 3650:
+            problems.append(f"PUSH_DECISION_RETENTION_DAYS must be a number of days from 1 to 3650, not {retention!r}")
+            retention = "30"
         if problems or auth_mode is None:
             raise ConfigError("invalid configuration: " + "; ".join(problems))
         return cls(
@@ -115,6 +125,9 @@ class Settings:
             service_bus_namespace=env.get("ServiceBusConnection__fullyQualifiedNamespace") or None,
             lob_simulator_enabled=simulator,
             running_in_azure=running_in_azure,
+            app_insights_connection_string=env.get("APPLICATIONINSIGHTS_CONNECTION_STRING") or None,
+            telemetry_file=env.get("PUSH_TELEMETRY_FILE") or None,
+            decision_retention_days=int(retention),
         )
 
 

@@ -3,22 +3,29 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from shared.adapters.delivery_log_grouping import GroupingDeliveryLog
+from shared.adapters.metrics_history import MetricsHistory
 from shared.adapters.nh_gateway import NotificationHubsGateway
 from shared.adapters.tables import (
+    TableDecisionLedger,
     TableDeliveryLog,
     TableInstallationMirror,
     TablePreferencesStore,
     TableQuarantineStore,
     make_table_service_client,
 )
+from shared.adapters.telemetry import OtelMetrics
+from shared.composition.correlation import trace_headers
 from shared.composition.services import Services
 from shared.composition.settings import Settings
+from shared.composition.telemetry import configure_telemetry
 from shared.domain.topics import TOPICS
 from shared.notification_hubs.client import NotificationHubsClient
 from shared.ports import DeadLetterStore, EventPublisher
+from shared.usecases.decisions import AudienceSizes
 
 if TYPE_CHECKING:
     from azure.servicebus.aio import ServiceBusClient
@@ -30,7 +37,9 @@ PUSH_SUBSCRIPTIONS: tuple[tuple[str, str], ...] = tuple((topic, "push") for topi
 
 
 def build_services(settings: Settings, bus: tuple[EventPublisher, DeadLetterStore] | None) -> Services:
-    """One NH client, one TableServiceClient and one Service Bus client for the process. Does no I/O."""
+    """One NH client, one TableServiceClient and one Service Bus client for the process, and OpenTelemetry set up
+    once. Does no I/O (the local span file is opened for appending)."""
+    history = configure_telemetry(settings, MetricsHistory)
     tables = make_table_service_client(
         settings.tables_endpoint, settings.tables_connection_string, settings.managed_identity_client_id
     )
@@ -40,20 +49,25 @@ def build_services(settings: Settings, bus: tuple[EventPublisher, DeadLetterStor
         closers.append(client.close)
     else:
         publisher, dead_letters = bus
-    nh_client = NotificationHubsClient(settings.nh_connection_string, settings.nh_hub_name)
+    nh_client = NotificationHubsClient(settings.nh_connection_string, settings.nh_hub_name, extra_headers=trace_headers)
     closers += [tables.close, nh_client.aclose]
     if tables.credential is not None and hasattr(tables.credential, "close"):
         closers.append(tables.credential.close)
+    installations = TableInstallationMirror(tables)
     return Services(
         settings=settings,
         push=NotificationHubsGateway(nh_client),
-        installations=TableInstallationMirror(tables),
+        installations=installations,
         preferences=TablePreferencesStore(tables),
         deliveries=GroupingDeliveryLog(TableDeliveryLog(tables)),
         quarantine=TableQuarantineStore(tables),
         publisher=publisher,
         dead_letters=dead_letters,
         closers=closers,
+        ledger=TableDecisionLedger(tables, retention=timedelta(days=settings.decision_retention_days)),
+        audience_sizes=AudienceSizes(installations),
+        metrics=OtelMetrics(),
+        metrics_series=history,
     )
 
 

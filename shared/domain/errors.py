@@ -77,20 +77,25 @@ class ConflictError(PushError):
 
 
 class UpstreamError(PushError):
-    """A dependency failed permanently for this request."""
+    """A dependency failed permanently for this request. ``cause`` names the failure's kind when the adapter knows it
+    (``shared.domain.decisions.FailureCause`` values: throttled, auth, timeout, ...)."""
+
+    cause: str | None = None
 
 
 class UpstreamUnavailableError(UpstreamError):
     """A dependency failed in a way that may pass: throttling, 5xx, timeouts, dropped connections."""
 
-    def __init__(self, message: str, retry_after: float | None = None) -> None:
+    def __init__(self, message: str, retry_after: float | None = None, *, cause: str | None = None) -> None:
         super().__init__(message)
         self.retry_after = retry_after
+        self.cause = cause
 
 
 class PushRejectedError(UpstreamError):
     """Notification Hubs refused the request and will refuse it again (bad request, rights, unknown hub)."""
 
-    def __init__(self, detail: str) -> None:
+    def __init__(self, detail: str, *, cause: str | None = None) -> None:
         super().__init__(detail)
         self.detail = detail
+        self.cause = cause

@@ -26,8 +26,13 @@ def topic_for(event_type: str) -> str:
     return entry.topic
 
 
-def to_outgoing_message(cloud_event: Mapping[str, Any]) -> OutgoingMessage:
+def to_outgoing_message(
+    cloud_event: Mapping[str, Any], trace_properties: Mapping[str, str] | None = None
+) -> OutgoingMessage:
     """One message per event: message id = event id (duplicate detection), subject = type, body = the event.
+
+    ``trace_properties`` (``traceparent`` and ``Diagnostic-Id``) become application properties too, so the
+    function that delivers the event continues the publisher's trace.
 
     Decimals are written as strings (exact; the schemas accept numeric strings), dates in ISO 8601.
     Raises ValidationError when ``id``, ``type`` or ``source`` is missing or not a string.
@@ -46,7 +51,7 @@ def to_outgoing_message(cloud_event: Mapping[str, Any]) -> OutgoingMessage:
         subject=event_type,
         content_type=CONTENT_TYPE,
         body=body.encode("utf-8"),
-        application_properties={"type": event_type, "source": source},
+        application_properties={**(trace_properties or {}), "type": event_type, "source": source},
     )
 
 

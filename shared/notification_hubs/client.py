@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from datetime import UTC, datetime
 from types import TracebackType
 from urllib.parse import quote
@@ -77,8 +77,12 @@ class NotificationHubsClient:
         clock: Callable[[], float] = time.time,
         sleep: Sleep = asyncio.sleep,
         monotonic: Callable[[], float] = time.monotonic,
+        extra_headers: Callable[[], Mapping[str, str]] | None = None,
     ) -> None:
-        """Raises NhConfigurationError for a bad connection string or hub name."""
+        """Raises NhConfigurationError for a bad connection string or hub name.
+
+        ``extra_headers`` is called for every request; what it returns is sent too (the app's ``traceparent``).
+        """
         if isinstance(connection, str):
             connection = parse_connection_string(connection)
         self._hub_url = hub_url(connection, hub_name)
@@ -94,6 +98,7 @@ class NotificationHubsClient:
             clock=clock,
             sleep=sleep,
             monotonic=monotonic,
+            extra_headers=extra_headers,
         )
 
     @property

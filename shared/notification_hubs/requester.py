@@ -55,8 +55,10 @@ class HubRequester:
         clock: Callable[[], float],
         sleep: Sleep,
         monotonic: Callable[[], float],
+        extra_headers: Callable[[], Mapping[str, str]] | None = None,
     ) -> None:
         self._url = url
+        self._extra_headers = extra_headers
         self._tokens = SasTokenProvider(connection.key_name, connection.key, url, clock=clock)
         self._http = http
         self._retry = retry
@@ -88,6 +90,7 @@ class HubRequester:
 
         async def attempt() -> httpx.Response:
             request_headers = {
+                **(self._extra_headers() if self._extra_headers else {}),
                 **(headers or {}),
                 "Authorization": self._tokens.token(),
                 "x-ms-version": API_VERSION,

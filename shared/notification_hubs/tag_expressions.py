@@ -2,7 +2,7 @@
 
 The client checks every expression before it sends it (validate_tag_expression), and the domain checks the
 audiences its catalog writes (shared.domain.notification_plan). Evaluating an expression against an installation's
-tags is the service's job: the emulator's is local/nh_emulator/tag_matching.py.
+tags is shared/notification_hubs/tag_matching.py.
 """
 
 from __future__ import annotations

@@ -10,16 +10,25 @@ implements them in memory.
 from __future__ import annotations
 
 from shared.ports.bundles import DeliveryPorts, RegistrationPorts
+from shared.ports.ledger import AudienceCounter, DecisionLedger, DecisionPage
 from shared.ports.messaging import DeadLetterStore, EventPublisher
 from shared.ports.push import PushGateway
 from shared.ports.storage import DeliveryLog, InstallationMirror, PreferencesStore, QuarantineStore
+from shared.ports.telemetry import NULL_METRICS, MetricsSeries, NullMetrics, PipelineMetrics
 
 __all__ = [
+    "NULL_METRICS",
+    "AudienceCounter",
     "DeadLetterStore",
+    "DecisionLedger",
+    "DecisionPage",
     "DeliveryLog",
     "DeliveryPorts",
     "EventPublisher",
     "InstallationMirror",
+    "MetricsSeries",
+    "NullMetrics",
+    "PipelineMetrics",
     "PreferencesStore",
     "PushGateway",
     "QuarantineStore",

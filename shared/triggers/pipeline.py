@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 from shared.composition import root as bootstrap
+from shared.composition.correlation import invocation, trace_properties
 from shared.domain.publishing import to_outgoing_message, topic_for
 from shared.domain.simulated_events import simulate_events
 from shared.usecases.delivery import DispatchResult, IncomingMessage, deliver_message
@@ -15,8 +16,21 @@ logger = logging.getLogger(__name__)
 
 
 async def deliver(message: IncomingMessage) -> DispatchResult:
-    """Deliver one message with the process's services; raises when the bus should redeliver."""
-    return await deliver_message(message, bootstrap.services().delivery)
+    """Deliver one message with the process's services; raises when the bus should redeliver.
+
+    The invocation's span continues the trace of the message's ``Diagnostic-Id``/``traceparent`` property; its log
+    lines carry the event id (the message id: publishers set it to the CloudEvent id).
+    """
+    ports = bootstrap.services().delivery
+    with invocation(
+        f"deliver {message.topic}/{message.subscription}",
+        message.application_properties,
+        event_id=message.message_id,
+        kind="consumer",
+        **{"messaging.system": "servicebus", "messaging.destination.name": message.topic},
+        **{"messaging.message.id": message.message_id, "messaging.delivery_count": message.delivery_count},
+    ):
+        return await deliver_message(message, ports)
 
 
 async def publish_simulated_events(count: int = 8, seed: int | None = None) -> int:
@@ -28,7 +42,9 @@ async def publish_simulated_events(count: int = 8, seed: int | None = None) -> i
     by_topic: dict[str, list[dict[str, object]]] = {}
     for event in simulate_events(count, seed=seed, now=services.now()):
         by_topic.setdefault(topic_for(str(event["type"])), []).append(event)
-    for topic, events in by_topic.items():
-        await services.publisher.publish(topic, [to_outgoing_message(event) for event in events])
+    with invocation("simulate LoB events", {}, event_id=None, kind="producer"):
+        for topic, events in by_topic.items():
+            properties = trace_properties()
+            await services.publisher.publish(topic, [to_outgoing_message(event, properties) for event in events])
     logger.info("LoB simulator published %s events to %s topics", count, len(by_topic))
     return count

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
 
 from shared.domain.records import Platform, QuietHours
 
-__all__ = ["RegisterDevice", "UpdatePreferences"]
+__all__ = ["EventDeliveriesQuery", "RegisterDevice", "UpdatePreferences", "UserDeliveriesQuery"]
 
 
 @dataclass(frozen=True)
@@ -29,3 +30,22 @@ class UpdatePreferences:
     language: str | None = None
     quiet_hours: QuietHours | None = None
     debit_threshold: Decimal | None = None
+
+
+@dataclass(frozen=True)
+class EventDeliveriesQuery:
+    """The decision ledger's records of one event, a page at a time."""
+
+    event_id: str
+    limit: int = 50
+    cursor: str | None = None
+
+
+@dataclass(frozen=True)
+class UserDeliveriesQuery:
+    """The decisions on events for one user since ``since``, a page at a time, with the broadcasts of the window."""
+
+    user_id: str
+    since: datetime
+    limit: int = 50
+    cursor: str | None = None

@@ -16,9 +16,11 @@ import time
 import uuid
 from contextlib import suppress
 from dataclasses import dataclass, field, replace
+from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
+from shared.domain.decisions import Reason
 from shared.domain.errors import ConflictError, PushRejectedError, UpstreamUnavailableError, ValidationError
 from shared.domain.events import LobEvent, PermanentEventError, parse_cloud_event
 from shared.domain.notification_plan import NotificationPlan, Skip, plan_notification, recipient_user_id
@@ -26,6 +28,7 @@ from shared.domain.publishing import topic_for
 from shared.domain.records import Claim, ClaimStatus, DeliveryRecord, DeliveryState, QuarantinedMessage
 from shared.notification_hubs.models import template_notification
 from shared.ports import DeliveryPorts
+from shared.usecases.decisions import note_failed, note_quarantined, note_sent, note_skipped
 
 __all__ = [
     "Attempt",
@@ -71,6 +74,7 @@ class IncomingMessage:
     subject: str | None = None
     application_properties: dict[str, str] = field(default_factory=dict)
     delivery_count: int = 1
+    enqueued_time: datetime | None = None
 
 
 def quarantine_id(message: IncomingMessage) -> str:
@@ -111,7 +115,8 @@ async def _deliver(message: IncomingMessage, ports: DeliveryPorts) -> DispatchRe
         attempt = await attempt_delivery(message, event, claim, ports)
         if attempt.result is not DispatchResult.SENT:
             await ports.deliveries.finish(claim, attempt.record)
-    except UpstreamUnavailableError:
+    except UpstreamUnavailableError as exc:
+        await note_failed(ports, message, event, exc)
         # Whatever failed for now (preferences, NH after its retries), the redelivery may take the claim at once.
         # If storage is what failed, the release fails too and the claim simply turns stale.
         with suppress(UpstreamUnavailableError):
@@ -137,6 +142,7 @@ async def route_message(message: IncomingMessage, ports: DeliveryPorts) -> LobEv
     except PermanentEventError as exc:
         await quarantine(ports, message, exc.reason, exc.detail)
         return None
+    ports.metrics.event_received(event.type)
     expected_topic = topic_for(event.type)
     if expected_topic != message.topic:
         detail = f"event type {event.type!r} belongs on topic {expected_topic!r}, not {message.topic!r}"
@@ -170,7 +176,10 @@ async def plan_delivery(
     """Read the recipient's preferences and decide what to send. Raises UpstreamUnavailableError when storage is
     unavailable for now."""
     recipient = recipient_user_id(event)
-    preferences = await ports.preferences.get(recipient) if recipient else None
+    preferences, devices = await asyncio.gather(
+        ports.preferences.get(recipient) if recipient else _none(),
+        ports.installations.list_for_user(recipient) if recipient and ports.installations else _none(),
+    )
     record = DeliveryRecord(
         event_id=event.id,
         subscription=message.subscription,
@@ -179,7 +188,14 @@ async def plan_delivery(
         claimed_at=ports.now(),
         event_type=event.type,
     )
-    return PlannedDelivery(message, event, plan_notification(event, preferences, ports.now()), record)
+    plan = plan_notification(event, preferences, ports.now())
+    if devices == [] and not isinstance(plan, Skip):
+        plan = Skip(Reason.NO_DEVICE)  # the mirror has every device NH has (it is written first): nobody to tell
+    return PlannedDelivery(message, event, plan, record)
+
+
+async def _none() -> None:
+    return None
 
 
 async def send_planned(planned: PlannedDelivery, ports: DeliveryPorts) -> Attempt:
@@ -190,6 +206,7 @@ async def send_planned(planned: PlannedDelivery, ports: DeliveryPorts) -> Attemp
     message, event, plan, record = planned.message, planned.event, planned.plan, planned.record
     if isinstance(plan, Skip):
         logger.info("skipped event_id=%s: %s", event.id, plan.reason)
+        await note_skipped(ports, message, event, plan.reason)
         return Attempt(DispatchResult.SKIPPED, _finished(record, DeliveryState.SKIPPED, ports, outcome=plan.reason))
 
     started = time.perf_counter()
@@ -197,7 +214,7 @@ async def send_planned(planned: PlannedDelivery, ports: DeliveryPorts) -> Attemp
         result = await ports.push.send(template_notification(plan.properties), tag_expression=plan.audience)
     except (PushRejectedError, ValidationError) as exc:
         detail = exc.detail
-        await quarantine(ports, message, "nh_rejected", f"Notification Hubs refused the send: {detail}")
+        await quarantine(ports, message, "nh_rejected", f"Notification Hubs refused the send: {detail}", event)
         failed = _finished(record, DeliveryState.FAILED, ports, outcome=type(exc).__name__, audience=plan.audience)
         return Attempt(DispatchResult.QUARANTINED, failed)
     send_ms = (time.perf_counter() - started) * 1000
@@ -209,6 +226,7 @@ async def send_planned(planned: PlannedDelivery, ports: DeliveryPorts) -> Attemp
         result.notification_id,
         send_ms,
     )
+    await note_sent(ports, message, event, plan, result)
     sent = _finished(
         record,
         DeliveryState.SENT,
@@ -275,7 +293,9 @@ def _finished(record: DeliveryRecord, state: DeliveryState, ports: DeliveryPorts
     return replace(record, state=state, finished_at=ports.now(), **fields)
 
 
-async def quarantine(ports: DeliveryPorts, message: IncomingMessage, reason: str, description: str) -> None:
+async def quarantine(
+    ports: DeliveryPorts, message: IncomingMessage, reason: str, description: str, event: LobEvent | None = None
+) -> None:
     await ports.quarantine.add(
         QuarantinedMessage(
             id=quarantine_id(message),
@@ -298,3 +318,4 @@ async def quarantine(ports: DeliveryPorts, message: IncomingMessage, reason: str
         message.subscription,
         reason,
     )
+    await note_quarantined(ports, message, event, reason, description)

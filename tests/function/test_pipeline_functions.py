@@ -331,7 +331,9 @@ class TestHttpsIntake:
         assert body_of(response) == {"id": event["id"], "type": event["type"], "topic": "orders"}
         [(topic, message)] = services.publisher.published  # type: ignore[attr-defined]
         assert (topic, message.message_id, message.subject) == ("orders", event["id"], event["type"])
-        assert message.application_properties == {"type": event["type"], "source": "/lob/orders"}
+        properties = dict(message.application_properties)
+        trace_parent = properties.pop("traceparent")
+        assert properties == {"type": event["type"], "source": "/lob/orders", "Diagnostic-Id": trace_parent}
 
     async def test_events_the_catalog_rejects_get_problem_json(self, services: Services):
         bad = cloud_event("orders.order.placed")

@@ -14,13 +14,14 @@ pytestmark = pytest.mark.infra
 # Read by the code but only meaningful locally: in Azure they would override the identity-based settings
 # (a ServiceBusConnection string wins over ServiceBusConnection__fullyQualifiedNamespace, and Service Bus has
 # local auth off) or point at Azurite, so they must NOT be set in Azure.
-LOCAL_ONLY = {"PUSH_TABLES_CONNECTION_STRING", "ServiceBusConnection"}
+LOCAL_ONLY = {"PUSH_TABLES_CONNECTION_STRING", "ServiceBusConnection", "PUSH_TELEMETRY_FILE"}
 
 # Settings the platform, the Functions host or its bindings read, not the app's code.
 PLATFORM_PATTERNS = (
     r"FUNCTIONS_.*",
     r"AzureWebJobsStorage__.*",
     r"APPLICATIONINSIGHTS_.*",
+    r"PYTHON_APPLICATIONINSIGHTS_ENABLE_TELEMETRY",
     r"ServiceBusConnection__(credential|clientId)",
 )
 

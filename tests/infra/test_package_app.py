@@ -72,3 +72,41 @@ class TestPackageApp:
         result = _package(root, tmp_path / "app.zip")
         assert result.returncode == 2
         assert "host.json" in result.stderr
+
+
+class TestVendoredBrowserFiles:
+    def test_the_console_ships_with_chart_js_from_the_pinned_npm_package(self, tmp_path: Path) -> None:
+        root = tmp_path / "app"
+        _make_app(root)
+        (root / "web" / "console").mkdir(parents=True)
+        (root / "web" / "console" / "index.html").write_text("<!doctype html>")
+        chart = root / "node_modules" / "chart.js" / "dist" / "chart.umd.min.js"
+        chart.parent.mkdir(parents=True)
+        chart.write_text("/* chart.js */")
+        (root / ".funcignore").write_text("node_modules/\ntests/\ninfra/\ndocs/\n*.md\n")
+        out = tmp_path / "app.zip"
+        assert _package(root, out).returncode == 0
+        with zipfile.ZipFile(out) as archive:
+            assert archive.read("web/vendor/chart.umd.min.js") == b"/* chart.js */"
+            assert not any(name.startswith("node_modules/") for name in archive.namelist())
+
+    def test_a_console_without_its_npm_files_is_refused(self, tmp_path: Path) -> None:
+        root = tmp_path / "app"
+        _make_app(root)
+        (root / "web" / "console").mkdir(parents=True)
+        (root / "web" / "console" / "index.html").write_text("<!doctype html>")
+        result = _package(root, tmp_path / "app.zip")
+        assert result.returncode == 2
+        assert "npm ci" in result.stderr
+
+    def test_the_real_funcignore_ships_the_console_and_not_node_modules(self) -> None:
+        import importlib.util
+
+        spec = importlib.util.spec_from_file_location("package_app", INFRA / "package_app.py")
+        assert spec is not None
+        assert spec.loader is not None
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        patterns = [*module.ALWAYS_EXCLUDED, *module.read_patterns(INFRA.parent / ".funcignore")]
+        assert not module.is_ignored("web/console/console.js", False, patterns)
+        assert module.is_ignored("node_modules", True, patterns)

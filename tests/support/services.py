@@ -11,17 +11,21 @@ from local.nh_emulator.config import FULL_RULE_NAME, WELL_KNOWN_FULL_KEY, connec
 from shared.adapters.delivery_log_grouping import GroupingDeliveryLog
 from shared.adapters.nh_gateway import NotificationHubsGateway
 from shared.adapters.tables import (
+    TableDecisionLedger,
     TableDeliveryLog,
     TableInstallationMirror,
     TablePreferencesStore,
     TableQuarantineStore,
 )
 from shared.composition import root as bootstrap
+from shared.composition.correlation import trace_headers
 from shared.composition.services import Services
 from shared.composition.settings import Settings
 from shared.domain.redelivery import default_redelivery_backoff
 from shared.notification_hubs.client import NotificationHubsClient
 from shared.notification_hubs.retry import RetryPolicy
+from shared.ports import NULL_METRICS, PipelineMetrics
+from shared.usecases.decisions import AudienceSizes
 from tests.conftest import random_id
 from tests.fakes import InMemoryDeadLetters, RecordingPublisher
 from tests.support.azurite import table_service
@@ -47,11 +51,12 @@ async def app_services(
     *,
     retry: RetryPolicy | None = None,
     redelivery_backoff: Callable[[int], float] = default_redelivery_backoff,
+    metrics: PipelineMetrics | None = None,
 ) -> AsyncIterator[Services]:
     prefix = random_id("t")
     settings = settings_for(emulator_url, hub)
     async with table_service(tables_connection, prefix) as tables:
-        push = NotificationHubsClient(settings.nh_connection_string, hub, retry=retry)
+        push = NotificationHubsClient(settings.nh_connection_string, hub, retry=retry, extra_headers=trace_headers)
         built = Services(
             settings=settings,
             push=NotificationHubsGateway(push),
@@ -63,7 +68,10 @@ async def app_services(
             dead_letters=InMemoryDeadLetters(),
             now=lambda: datetime.now(UTC),
             redelivery_backoff=redelivery_backoff,
+            ledger=TableDecisionLedger(tables, prefix),
+            metrics=metrics if metrics is not None else NULL_METRICS,
         )
+        built.audience_sizes = AudienceSizes(built.installations)
         try:
             with bootstrap.override(built):
                 yield built

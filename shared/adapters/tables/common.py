@@ -69,12 +69,14 @@ def mapped_errors(operation: str) -> Iterator[None]:
     try:
         yield
     except (ServiceRequestError, ServiceResponseError, TimeoutError) as exc:
-        raise UpstreamUnavailableError(f"Tables unreachable during {operation}: {type(exc).__name__}") from exc
+        raise UpstreamUnavailableError(
+            f"Tables unreachable during {operation}: {type(exc).__name__}", cause="storage"
+        ) from exc
     except HttpResponseError as exc:
         status = exc.status_code
         if status is not None and status in _RETRYABLE_STATUS:
             raise UpstreamUnavailableError(
-                f"Tables answered {status} during {operation}", retry_after=_retry_after(exc)
+                f"Tables answered {status} during {operation}", retry_after=_retry_after(exc), cause="storage"
             ) from exc
         code = getattr(exc, "error_code", None) or status
         raise UpstreamError(f"Tables refused {operation}: {code}") from exc

@@ -6,11 +6,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from local.nh_emulator.tag_matching import canonical_tag, matches
 from shared.notification_hubs.tag_expressions import parse_tag_expression
+from shared.notification_hubs.tag_matching import canonical_tag, matches
 from tests.support.tag_expressions import evaluate, expressions, leaves
-
-pytestmark = pytest.mark.local
 
 
 class TestMatching:

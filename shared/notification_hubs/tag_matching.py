@@ -1,7 +1,7 @@
 """Which registrations a tag expression reaches: an expression evaluated against one registration's tags.
 
-The parser and NH's limits are the client's (shared.notification_hubs.tag_expressions); matching is what the
-service does with a parsed expression, so it lives here.
+NH evaluates expressions when it fans a send out; the app evaluates the same expressions against its own
+installation mirror (audience previews, explaining a broadcast to an operator), and the NH emulator fans out with it.
 """
 
 from __future__ import annotations

@@ -1,0 +1,240 @@
+"""TableDecisionLedger: the decision ledger in table ``decisions``, three rows per decision so that every query the
+operators ask reads one partition (or a handful), never the whole table.
+
+| row   | PartitionKey                    | RowKey                                               | answers           |
+|-------|---------------------------------|------------------------------------------------------|-------------------|
+| event | ``e:{event id}``                | ``{channel}:u:{user}`` (broadcast: ``{channel}:*``)  | ``?eventId=``     |
+| user  | ``u:{user}`` (broadcasts: ``b``)| ``{newest-first ticks}:{event id}:{channel}``        | ``?userId=``      |
+| time  | ``t:{yyyymmddhh}:{bucket 0-3}`` | ``{newest-first ticks}:{event id}:{channel}:{user}`` | the console feed  |
+
+Keys that are not plain are base64url-encoded (``encode_key``); the ticks stay plain so rows sort newest first and
+``since`` is a RowKey range. The ticks are the event's occurrence time, the same on every redelivery, so a later
+decision replaces the row instead of adding one. Four buckets per hour keep the console's feed off a single
+partition's write limit. Every row carries ``ExpiresAt``; ``sweep`` (a daily timer) deletes expired rows.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import json
+import zlib
+from datetime import datetime, timedelta
+from typing import Any
+
+from azure.data.tables import TableEntity, UpdateMode
+from azure.data.tables.aio import TableClient, TableServiceClient
+
+from shared.adapters.tables.common import TableSet, as_datetime, encode_key, mapped_errors, utc
+from shared.domain.decisions import Channel, Decision, Outcome
+from shared.domain.errors import FieldError, ValidationError
+from shared.ports.ledger import DecisionPage
+
+__all__ = ["DEFAULT_RETENTION", "TABLE", "TableDecisionLedger"]
+
+TABLE = "decisions"
+DEFAULT_RETENTION = timedelta(days=30)
+_BUCKETS = 4
+_MAX_TICKS = 10**19 - 1
+_MAX_FEED_HOURS = 48
+_SWEEP_CONCURRENCY = 16
+
+
+def _ticks(at: datetime) -> str:
+    micros = int(utc(at).timestamp() * 1_000_000)
+    return f"{_MAX_TICKS - micros:019d}"
+
+
+def _since_bound(since: datetime) -> str:
+    """RowKeys below this bound belong to events that occurred at or after ``since``."""
+    return f"{int(_ticks(since)) + 1:019d}"
+
+
+def _recipient(decision: Decision) -> str:
+    return "*" if decision.user_id is None else f"u:{decision.user_id}"
+
+
+def _hour(at: datetime) -> str:
+    return utc(at).strftime("%Y%m%d%H")
+
+
+def _bucket(event_id: str) -> int:
+    return zlib.crc32(event_id.encode("utf-8", "surrogatepass")) % _BUCKETS
+
+
+def _keys(decision: Decision) -> list[tuple[str, str]]:
+    ticks = _ticks(decision.occurred_at)
+    channel = decision.channel.value
+    user_partition = "b" if decision.user_id is None else encode_key(f"u:{decision.user_id}")
+    return [
+        (encode_key(f"e:{decision.event_id}"), encode_key(f"{channel}:{_recipient(decision)}")),
+        (user_partition, f"{ticks}:" + encode_key(f"{decision.event_id}:{channel}")),
+        (
+            f"t:{_hour(decision.occurred_at)}:{_bucket(decision.event_id)}",
+            f"{ticks}:" + encode_key(f"{decision.event_id}:{channel}:{_recipient(decision)}"),
+        ),
+    ]
+
+
+def _properties(decision: Decision, retention: timedelta) -> dict[str, Any]:
+    values: dict[str, Any] = {
+        "EventId": decision.event_id,
+        "EventType": decision.event_type,
+        "Outcome": decision.outcome.value,
+        "Reason": decision.reason,
+        "Channel": decision.channel.value,
+        "UserId": decision.user_id,
+        "Audience": decision.audience,
+        "AudienceSize": decision.audience_size,
+        "NotificationId": decision.notification_id,
+        "NhOutcome": decision.nh_outcome,
+        "Detail": (decision.detail or "")[:4000] or None,
+        "CampaignId": decision.campaign_id,
+        "TraceId": decision.trace_id,
+        "Subscription": decision.subscription,
+        "Attempt": decision.attempt,
+        "LatencyMs": decision.latency_ms,
+        "DeadLettered": decision.dead_lettered,
+        "OccurredAt": utc(decision.occurred_at),
+        "DecidedAt": utc(decision.decided_at),
+        "ExpiresAt": utc(decision.decided_at) + retention,
+    }
+    return {key: value for key, value in values.items() if value is not None}
+
+
+def _decision(entity: TableEntity) -> Decision:
+    return Decision(
+        event_id=entity["EventId"],
+        event_type=entity.get("EventType"),
+        outcome=Outcome(entity["Outcome"]),
+        reason=entity["Reason"],
+        channel=Channel(entity.get("Channel", Channel.PUSH.value)),
+        user_id=entity.get("UserId"),
+        audience=entity.get("Audience"),
+        audience_size=entity.get("AudienceSize"),
+        notification_id=entity.get("NotificationId"),
+        nh_outcome=entity.get("NhOutcome"),
+        detail=entity.get("Detail"),
+        campaign_id=entity.get("CampaignId"),
+        trace_id=entity.get("TraceId"),
+        subscription=entity.get("Subscription"),
+        attempt=int(entity.get("Attempt", 1)),
+        latency_ms=entity.get("LatencyMs"),
+        dead_lettered=bool(entity.get("DeadLettered", False)),
+        occurred_at=as_datetime(entity["OccurredAt"]),
+        decided_at=as_datetime(entity["DecidedAt"]),
+    )
+
+
+def _encode_cursor(token: Any) -> str | None:
+    if not token:
+        return None
+    return base64.urlsafe_b64encode(json.dumps(token, separators=(",", ":")).encode()).decode().rstrip("=")
+
+
+def _decode_cursor(cursor: str | None) -> dict[str, str] | None:
+    if cursor is None:
+        return None
+    try:
+        token = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+    except (binascii.Error, ValueError, UnicodeDecodeError) as exc:
+        raise ValidationError("the cursor is not one this API handed out", [FieldError("cursor", "invalid")]) from exc
+    if not isinstance(token, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in token.items()):
+        raise ValidationError("the cursor is not one this API handed out", [FieldError("cursor", "invalid")])
+    return token
+
+
+class TableDecisionLedger:
+    """``shared.ports.DecisionLedger`` on azure.data.tables.aio. Raises UpstreamError (UpstreamUnavailableError when
+    transient); ValidationError for a cursor it did not hand out."""
+
+    def __init__(
+        self, service: TableServiceClient, table_prefix: str = "", retention: timedelta = DEFAULT_RETENTION
+    ) -> None:
+        self._tables = TableSet(service, table_prefix)
+        self._retention = retention
+
+    async def record(self, decision: Decision) -> None:
+        """Upsert the decision's three rows (concurrently; each replaces an earlier decision on the same key)."""
+        table = await self._tables.get(TABLE)
+        properties = _properties(decision, self._retention)
+        with mapped_errors("record decision"):
+            await asyncio.gather(
+                *(
+                    table.upsert_entity({"PartitionKey": pk, "RowKey": rk, **properties}, mode=UpdateMode.REPLACE)
+                    for pk, rk in _keys(decision)
+                )
+            )
+
+    async def for_event(self, event_id: str, *, limit: int, cursor: str | None = None) -> DecisionPage:
+        return await self._page(
+            "PartitionKey eq @pk", {"pk": encode_key(f"e:{event_id}")}, limit=limit, cursor=cursor, newest_first=True
+        )
+
+    async def for_user(self, user_id: str, *, since: datetime, limit: int, cursor: str | None = None) -> DecisionPage:
+        parameters = {"pk": encode_key(f"u:{user_id}"), "rk": _since_bound(since)}
+        return await self._page("PartitionKey eq @pk and RowKey lt @rk", parameters, limit=limit, cursor=cursor)
+
+    async def broadcasts(self, *, since: datetime, limit: int, cursor: str | None = None) -> DecisionPage:
+        parameters = {"pk": "b", "rk": _since_bound(since)}
+        return await self._page("PartitionKey eq @pk and RowKey lt @rk", parameters, limit=limit, cursor=cursor)
+
+    async def recent(self, *, since: datetime, until: datetime, limit: int) -> list[Decision]:
+        """The newest ``limit`` decisions from the hourly feed partitions between ``since`` and ``until`` (at most
+        48 hours before ``until``)."""
+        start = max(utc(since), utc(until) - timedelta(hours=_MAX_FEED_HOURS))
+        hours: list[str] = []
+        hour = utc(until).replace(minute=0, second=0, microsecond=0)
+        while hour >= start.replace(minute=0, second=0, microsecond=0):
+            hours.append(_hour(hour))
+            hour -= timedelta(hours=1)
+        partitions = [f"t:{h}:{b}" for h in hours for b in range(_BUCKETS)]
+        bound = _since_bound(start)
+        pages = await asyncio.gather(
+            *(self._page("PartitionKey eq @pk and RowKey lt @rk", {"pk": pk, "rk": bound}, limit=limit, cursor=None)
+              for pk in partitions)
+        )  # fmt: skip
+        found = [decision for page in pages for decision in page.items]
+        return sorted(found, key=lambda d: (d.occurred_at, d.decided_at), reverse=True)[:limit]
+
+    async def sweep(self, *, expired_before: datetime) -> int:
+        """Delete every row whose ExpiresAt is before ``expired_before``; returns the number of rows deleted."""
+        table = await self._tables.get(TABLE)
+        with mapped_errors("list expired decisions"):
+            expired = [
+                (entity["PartitionKey"], entity["RowKey"])
+                async for entity in table.query_entities(
+                    "ExpiresAt lt @before",
+                    parameters={"before": utc(expired_before)},
+                    select=["PartitionKey", "RowKey"],
+                )
+            ]
+        limit = asyncio.Semaphore(_SWEEP_CONCURRENCY)
+
+        async def delete(pk: str, rk: str) -> None:
+            async with limit:
+                with mapped_errors("delete expired decision"):
+                    await table.delete_entity(pk, rk)
+
+        await asyncio.gather(*(delete(pk, rk) for pk, rk in expired))
+        return len(expired)
+
+    async def _page(
+        self, query: str, parameters: dict[str, Any], *, limit: int, cursor: str | None, newest_first: bool = False
+    ) -> DecisionPage:
+        table: TableClient = await self._tables.get(TABLE)
+        token = _decode_cursor(cursor)
+        with mapped_errors("query decisions"):
+            # azure-data-tables' continuation token is a dict of next keys, though by_page is typed for str.
+            pages = table.query_entities(query, parameters=parameters, results_per_page=limit).by_page(
+                continuation_token=token  # type: ignore[arg-type]
+            )
+            items: list[Decision] = []
+            async for page in pages:
+                items = [_decision(entity) async for entity in page]
+                break
+            next_token = pages.continuation_token  # type: ignore[attr-defined]
+        if newest_first:
+            items.sort(key=lambda d: (d.occurred_at, d.decided_at), reverse=True)
+        return DecisionPage(items, _encode_cursor(next_token))

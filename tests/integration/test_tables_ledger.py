@@ -1,0 +1,132 @@
+"""TableDecisionLedger against Azurite: record and read back by event, by user and window (paged), broadcasts, the
+console's feed, replacement on redelivery, odd ids, a forged cursor, and the retention sweep."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from shared.adapters.tables import TableDecisionLedger
+from shared.domain.decisions import Channel, Decision, Outcome, Reason
+from shared.domain.errors import ValidationError
+from tests.conftest import random_id
+from tests.support.azurite import table_service
+
+pytestmark = pytest.mark.integration
+
+NOW = datetime.now(UTC).replace(microsecond=0)
+
+
+@pytest.fixture
+async def ledger(azurite_tables: str) -> AsyncIterator[TableDecisionLedger]:
+    prefix = random_id("t")
+    async with table_service(azurite_tables, prefix) as service:
+        yield TableDecisionLedger(service, prefix)
+
+
+def decision(**changes: object) -> Decision:
+    base = Decision(
+        event_id=random_id("evt-"),
+        event_type="accounts.debit.posted",
+        outcome=Outcome.SUPPRESSED,
+        reason=Reason.BELOW_THRESHOLD,
+        occurred_at=NOW - timedelta(minutes=5),
+        decided_at=NOW,
+        user_id="alice",
+        trace_id="4bf92f3577b34da6a3ce929d0e0e4736",
+        subscription="push",
+    )
+    return replace(base, **changes)
+
+
+class TestTableDecisionLedger:
+    async def test_a_decision_reads_back_whole_by_event_and_by_user(self, ledger):
+        sent = decision(
+            outcome=Outcome.SENT, reason=Reason.DELIVERED, notification_id="n-1", nh_outcome="enqueued",
+            audience="(user:alice) && alert", latency_ms=812.5, detail="x" * 5000,
+        )  # fmt: skip
+        await ledger.record(sent)
+        [by_event] = (await ledger.for_event(sent.event_id, limit=10)).items
+        [by_user] = (await ledger.for_user("alice", since=NOW - timedelta(hours=1), limit=10)).items
+        expected = replace(sent, detail="x" * 4000)  # details are clipped to 4,000 characters
+        assert by_event == by_user == expected
+
+    async def test_a_later_decision_on_the_same_event_and_recipient_replaces_the_earlier(self, ledger):
+        failed = decision(outcome=Outcome.FAILED, reason="throttled", attempt=1)
+        await ledger.record(failed)
+        await ledger.record(replace(failed, outcome=Outcome.SENT, reason=Reason.DELIVERED, attempt=2))
+        [by_event] = (await ledger.for_event(failed.event_id, limit=10)).items
+        [by_user] = (await ledger.for_user("alice", since=NOW - timedelta(hours=1), limit=10)).items
+        assert (by_event.outcome, by_event.attempt) == (Outcome.SENT, 2)
+        assert by_user == by_event
+
+    async def test_each_channel_and_recipient_of_an_event_has_its_own_record(self, ledger):
+        first = decision()
+        await ledger.record(first)
+        await ledger.record(replace(first, channel=Channel.IN_APP, outcome=Outcome.SENT, reason=Reason.DELIVERED))
+        await ledger.record(replace(first, user_id="bob"))
+        found = (await ledger.for_event(first.event_id, limit=10)).items
+        assert sorted((d.user_id or "", d.channel.value) for d in found) == [
+            ("alice", "in_app"), ("alice", "push"), ("bob", "push"),
+        ]  # fmt: skip
+
+    async def test_a_user_query_is_newest_first_within_the_window_and_pages_with_a_cursor(self, ledger):
+        user = random_id("u")
+        ages = [1, 2, 3, 4, 5, 90]  # minutes ago; 90 is outside a one-hour window
+        for age in ages:
+            await ledger.record(decision(user_id=user, occurred_at=NOW - timedelta(minutes=age)))
+        first = await ledger.for_user(user, since=NOW - timedelta(hours=1), limit=3)
+        assert [NOW - d.occurred_at for d in first.items] == [timedelta(minutes=m) for m in (1, 2, 3)]
+        assert first.cursor is not None
+        second = await ledger.for_user(user, since=NOW - timedelta(hours=1), limit=3, cursor=first.cursor)
+        assert [NOW - d.occurred_at for d in second.items] == [timedelta(minutes=m) for m in (4, 5)]
+        assert second.cursor is None
+
+    async def test_another_users_decisions_never_show_up(self, ledger):
+        await ledger.record(decision(user_id="alice"))
+        assert (await ledger.for_user("alic", since=NOW - timedelta(days=1), limit=10)).items == []
+        assert (await ledger.for_user("alice2", since=NOW - timedelta(days=1), limit=10)).items == []
+
+    async def test_ids_with_characters_tables_refuses_in_keys_still_work(self, ledger):
+        odd = decision(event_id="lob/hr#1?x", user_id="a/b\\c#d?")
+        await ledger.record(odd)
+        assert (await ledger.for_event("lob/hr#1?x", limit=5)).items == [odd]
+        assert (await ledger.for_user("a/b\\c#d?", since=NOW - timedelta(hours=1), limit=5)).items == [odd]
+
+    async def test_broadcasts_are_listed_apart_from_any_user(self, ledger):
+        news = decision(
+            user_id=None, event_type="hr.employee.joined", outcome=Outcome.SENT, reason=Reason.DELIVERED,
+            audience="(topic:hr) && alert", audience_size=42,
+        )  # fmt: skip
+        await ledger.record(news)
+        found = (await ledger.broadcasts(since=NOW - timedelta(hours=1), limit=50)).items
+        assert news in found
+        assert (await ledger.for_user("alice", since=NOW - timedelta(hours=1), limit=50)).items == []
+
+    async def test_the_feed_has_the_newest_decisions_of_the_window(self, ledger):
+        recent = [decision(occurred_at=NOW - timedelta(minutes=m)) for m in (1, 20, 70)]
+        for item in recent:
+            await ledger.record(item)
+        feed = await ledger.recent(since=NOW - timedelta(hours=1), until=NOW, limit=10)
+        assert [d.event_id for d in feed] == [recent[0].event_id, recent[1].event_id]
+
+    async def test_a_cursor_the_ledger_did_not_hand_out_is_a_validation_error(self, ledger):
+        with pytest.raises(ValidationError, match="cursor"):
+            await ledger.for_user("alice", since=NOW, limit=5, cursor="not-a-cursor!")
+        with pytest.raises(ValidationError, match="cursor"):
+            await ledger.for_user("alice", since=NOW, limit=5, cursor="WzEsMl0")  # base64 of [1,2]
+
+    async def test_the_sweep_deletes_every_row_of_expired_decisions_only(self, azurite_tables):
+        prefix = random_id("t")
+        async with table_service(azurite_tables, prefix) as service:
+            short = TableDecisionLedger(service, prefix, retention=timedelta(days=1))
+            old = decision(decided_at=NOW - timedelta(days=3), occurred_at=NOW - timedelta(days=3))
+            fresh = decision()
+            await short.record(old)
+            await short.record(fresh)
+            assert await short.sweep(expired_before=NOW) == 3  # the event, user and feed rows of the old one
+            assert (await short.for_event(old.event_id, limit=5)).items == []
+            assert (await short.for_event(fresh.event_id, limit=5)).items == [fresh]
