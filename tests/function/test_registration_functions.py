@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import hashlib
 import json
 import time
 
@@ -149,12 +150,15 @@ class TestOwnershipRace:
     ):
         """Concurrent PUTs of the same id by alice and bob, many times: one 200 and one 404 each time, the winner's
         row in Tables and the winner's installation in NH; the loser's channel never reaches NH."""
-        channels = {"alice": "a1" * 32, "bob": "b2" * 32}
         ids = [f"race-{n}" for n in range(self.ROUNDS)]
 
+        def channel(user: str, installation_id: str) -> str:
+            """One push channel per phone: a channel seen again would hand the older registration over."""
+            return hashlib.sha256(f"{user}/{installation_id}".encode()).hexdigest()
+
         async def put(user: str, installation_id: str) -> tuple[str, str, int]:
-            channel = channels[user]
-            response = await put_installation(user, installation_id, {"platform": "apns", "pushChannel": channel})
+            body = {"platform": "apns", "pushChannel": channel(user, installation_id)}
+            response = await put_installation(user, installation_id, body)
             return user, installation_id, response.status_code
 
         results = await asyncio.gather(*(put(user, i) for i in ids for user in ("alice", "bob")))
@@ -168,7 +172,7 @@ class TestOwnershipRace:
             loser = "bob" if winner == "alice" else "alice"
             stored = await stored_installation(emulator, installation_id)
             assert stored is not None
-            assert (stored["userId"], stored["pushChannel"]) == (winner, channels[winner])
+            assert (stored["userId"], stored["pushChannel"]) == (winner, channel(winner, installation_id))
             assert f"user:{loser}" not in stored["tags"]
             assert await services.installations.get(winner, installation_id) is not None
             assert await services.installations.get(loser, installation_id) is None
