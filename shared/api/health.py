@@ -16,6 +16,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from shared.api.http import ApiRequest, ApiResponse, json_response
+from shared.api.identity import report_untrusted_platform
 from shared.api.operators import PUSH_ADMIN_ROLE
 from shared.api.runtime import authenticate
 from shared.composition import root as bootstrap
@@ -38,7 +39,7 @@ async def get_health(request: ApiRequest) -> ApiResponse:
         logger.error("health: configuration invalid: %s", exc)
         return json_response({"status": "unavailable"}, status=503)
     if not services.settings.identity_headers_trusted:
-        logger.error("health: AUTH_MODE=easyauth without App Service Authentication; the API refuses every caller")
+        report_untrusted_platform()
         return json_response({"status": "unavailable"}, status=503)
     return json_response({"status": "ok"})
 

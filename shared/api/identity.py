@@ -21,7 +21,7 @@ from shared.composition.settings import AuthMode
 from shared.domain.errors import AuthenticationRequiredError
 from shared.domain.identity import Identity
 
-__all__ = ["UNTRUSTED", "identity_from_headers"]
+__all__ = ["UNTRUSTED", "identity_from_headers", "report_untrusted_platform"]
 
 logger = logging.getLogger(__name__)
 
@@ -55,14 +55,14 @@ def identity_from_headers(headers: Mapping[str, str], mode: AuthMode, *, platfor
     lowered = {key.lower(): value for key, value in headers.items()}
     if mode is AuthMode.EASYAUTH:
         if not platform_authentication:
-            _report_untrusted_platform()
+            report_untrusted_platform()
             raise AuthenticationRequiredError(UNTRUSTED)
         return _from_easy_auth(lowered)
     return _from_dev_headers(lowered)
 
 
 @cache
-def _report_untrusted_platform() -> None:
+def report_untrusted_platform() -> None:
     """Once per process: the operator's explanation of why every authenticated request answers 401."""
     logger.error(
         "AUTH_MODE=easyauth but App Service Authentication is not on for this app (WEBSITE_AUTH_ENABLED is not "
