@@ -140,8 +140,9 @@ class Settings:
             service_bus_namespace=env.get("ServiceBusConnection__fullyQualifiedNamespace") or None,
             lob_simulator_enabled=simulator,
             running_in_azure=running_in_azure,
-            # App Service writes "True"; anything else (absent, "False", a typo) means no platform authentication.
-            platform_authentication=env.get("WEBSITE_AUTH_ENABLED", "").strip().lower() == "true",
+            # App Service writes "True"; anything else (absent, "False", a typo) means no platform authentication, and
+            # so does the setting without the other variables App Service sets (copied into a container elsewhere).
+            platform_authentication=running_in_azure and env.get("WEBSITE_AUTH_ENABLED", "").strip().lower() == "true",
             publisher_scopes=scopes,
         )
 

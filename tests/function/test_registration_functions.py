@@ -23,6 +23,29 @@ APNS = "ab" * 32
 FCM = "fcm_" + "Z" * 40
 WNS = "https://db5p.notify.windows.com/?token=AwYAAAB"
 
+# What App Service sets where authentication is on (tests set it by hand: only the platform may in Azure).
+BEHIND_APP_SERVICE_AUTHENTICATION = {
+    "AUTH_MODE": "easyauth",
+    "WEBSITE_SITE_NAME": "func-push-test",
+    "WEBSITE_INSTANCE_ID": "0123abcd",
+    "WEBSITE_AUTH_ENABLED": "True",
+}
+
+# A well-formed Entra principal with every role: what an attacker sends where nothing strips the header.
+ADMIN = base64.b64encode(
+    json.dumps(
+        {
+            "auth_typ": "aad",
+            "claims": [
+                {"typ": "http://schemas.microsoft.com/identity/claims/objectidentifier", "val": "alice-oid"},
+                {"typ": "roles", "val": "push.admin"},
+                {"typ": "roles", "val": "lob.publisher"},
+                {"typ": "roles", "val": "lob.publisher.hr"},
+            ],
+        }
+    ).encode()
+).decode()
+
 
 async def register(user: str, installation_id: str, payload: dict) -> tuple[int, dict]:
     response = await put_installation(user, installation_id, payload)
@@ -213,28 +236,12 @@ class TestAttacks:
     async def test_a_valid_easy_auth_principal_is_accepted_behind_app_service_authentication(
         self, services: Services, emulator: Emulator, monkeypatch: pytest.MonkeyPatch
     ):
-        settings = settings_for(emulator.base_url, AUTH_MODE="easyauth", WEBSITE_AUTH_ENABLED="True")
+        settings = settings_for(emulator.base_url, **BEHIND_APP_SERVICE_AUTHENTICATION)
         monkeypatch.setattr(services, "settings", settings)
         response = await call(
             function_app.list_my_devices, "GET", "me/installations", headers={"X-MS-CLIENT-PRINCIPAL": ADMIN}
         )
         assert response.status_code == 200
-
-
-# A well-formed Entra principal with every role: what an attacker sends where nothing strips the header.
-ADMIN = base64.b64encode(
-    json.dumps(
-        {
-            "auth_typ": "aad",
-            "claims": [
-                {"typ": "http://schemas.microsoft.com/identity/claims/objectidentifier", "val": "alice-oid"},
-                {"typ": "roles", "val": "push.admin"},
-                {"typ": "roles", "val": "lob.publisher"},
-                {"typ": "roles", "val": "lob.publisher.hr"},
-            ],
-        }
-    ).encode()
-).decode()
 
 
 class TestEasyAuthFailsClosed:
@@ -277,7 +284,7 @@ class TestEasyAuthFailsClosed:
     async def test_the_same_app_behind_app_service_authentication_serves_the_admin(
         self, services: Services, emulator: Emulator, monkeypatch: pytest.MonkeyPatch
     ):
-        settings = settings_for(emulator.base_url, AUTH_MODE="easyauth", WEBSITE_AUTH_ENABLED="True")
+        settings = settings_for(emulator.base_url, **BEHIND_APP_SERVICE_AUTHENTICATION)
         monkeypatch.setattr(services, "settings", settings)
         health = await call(function_app.health_check, "GET", "health")
         dependencies = await call(

@@ -54,9 +54,15 @@ class TestSettings:
 
     @pytest.mark.parametrize(("value", "trusted"), [("True", True), ("true", True), ("False", False), ("1", False)])
     def test_easyauth_trusts_identity_headers_only_where_the_platform_says_authentication_is_on(self, value, trusted):
-        settings = Settings.from_env({**BASE, "AUTH_MODE": "easyauth", "WEBSITE_AUTH_ENABLED": value})
+        env = {**BASE, "AUTH_MODE": "easyauth", "WEBSITE_SITE_NAME": "app", "WEBSITE_AUTH_ENABLED": value}
+        settings = Settings.from_env(env)
         assert settings.platform_authentication is trusted
         assert settings.identity_headers_trusted is trusted
+
+    def test_the_platforms_flag_off_the_platform_is_not_trusted(self):
+        """WEBSITE_AUTH_ENABLED without the variables App Service sets everywhere is a copy, not the platform."""
+        settings = Settings.from_env({**BASE, "AUTH_MODE": "easyauth", "WEBSITE_AUTH_ENABLED": "True"})
+        assert settings.identity_headers_trusted is False
 
     def test_easyauth_without_the_platform_setting_trusts_no_identity_header(self):
         settings = Settings.from_env({**BASE, "AUTH_MODE": "easyauth"})
