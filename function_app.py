@@ -131,6 +131,11 @@ async def health_check(req: func.HttpRequest) -> func.HttpResponse:
     return _to_http_response(await health.get_health(_to_api_request(req)))
 
 
+@app.route(route="health/dependencies", methods=["GET"])
+async def check_dependencies(req: func.HttpRequest) -> func.HttpResponse:
+    return await _serve(req, health.get_dependencies)
+
+
 @app.route(route="openapi.json", methods=["GET"])
 def openapi(req: func.HttpRequest) -> func.HttpResponse:
     return _to_http_response(json_response(openapi_document()))

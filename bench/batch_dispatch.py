@@ -95,7 +95,7 @@ async def _deliver_batch(
 
     subscription = messages[0].subscription
     claims = await ports.deliveries.claim_many(
-        [event.id for _, event in firsts.values()], subscription, now=ports.now(), stale_after=ports.stale_after
+        [event.key for _, event in firsts.values()], subscription, now=ports.now(), stale_after=ports.stale_after
     )
     claimed, failures = await _settle_claims(firsts, claims, ports, results, deadline)
     semaphore = asyncio.Semaphore(limits.send_concurrency)
@@ -160,11 +160,11 @@ async def _route_all(
     for index, (message, event) in enumerate(zip(messages, events, strict=True)):
         if event is None:
             continue
-        if event.id in seen:
-            logger.info("duplicate event_id=%s in one batch (message_id=%s)", event.id, message.message_id)
+        if event.key in seen:
+            logger.info("duplicate event=%s in one batch (message_id=%s)", event.key, message.message_id)
             results[index] = DispatchResult.DUPLICATE
             continue
-        seen.add(event.id)
+        seen.add(event.key)
         firsts[index] = (message, event)
     return firsts
 
@@ -179,10 +179,10 @@ async def _settle_claims(
     """Sort the claims: finished events are duplicates, fresh claims of others are waited for until ``deadline``."""
 
     async def settle(message: IncomingMessage, event: LobEvent) -> Claim:
-        first = claims[event.id]
+        first = claims[event.key]
         if first.status is not ClaimStatus.IN_PROGRESS:
             return first
-        return await claim_delivery(ports, event.id, message.subscription, first=first, deadline=deadline)
+        return await claim_delivery(ports, event.key, message.subscription, first=first, deadline=deadline)
 
     answers = await asyncio.gather(
         *(settle(message, event) for message, event in firsts.values()), return_exceptions=True
@@ -193,7 +193,7 @@ async def _settle_claims(
         if isinstance(answer, BaseException):
             failures.append((None, answer))
         elif answer.status is ClaimStatus.DONE:
-            logger.info("duplicate event_id=%s subscription=%s: already delivered", event.id, message.subscription)
+            logger.info("duplicate event=%s subscription=%s: already delivered", event.key, message.subscription)
             results[index] = DispatchResult.DUPLICATE
         else:
             claimed[index] = _Claimed(message, event, answer)

@@ -56,6 +56,9 @@ param authClientId string
 @description('Accepted token audiences; empty means api://<authClientId>.')
 param authAllowedAudiences array = []
 
+@description('Which CloudEvent sources each LoB publisher may post to /api/events: {"roles": {app role: [source]}, "principals": {service principal object id: [source]}}. Roles are app roles of the API registration assigned to each LoB system (docs/operations.md). Empty: no publisher may publish.')
+param lobPublisherSources object = {}
+
 @description('Publish simulated LoB events on a timer. Off in Azure unless a demo needs it.')
 param lobSimulatorEnabled bool = false
 
@@ -227,6 +230,7 @@ module functionApp 'modules/functionapp.bicep' = {
     httpPerInstanceConcurrency: httpPerInstanceConcurrency
     lobSimulatorEnabled: lobSimulatorEnabled
     lobSimulatorSchedule: lobSimulatorSchedule
+    lobPublisherSources: lobPublisherSources
     authClientId: authClientId
     authAllowedAudiences: authAllowedAudiences
   }

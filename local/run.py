@@ -15,6 +15,7 @@ from types import FrameType
 
 import httpx
 
+from local.nh_emulator.config import BACKEND_RULE_NAME
 from local.settings import load_local_settings
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -82,6 +83,17 @@ def _raise_stop(signum: int, _frame: FrameType | None) -> None:
     raise _Stop(signal.Signals(signum).name)
 
 
+def rights_warning(nh_connection_string: str) -> str | None:
+    """A warning when the app would sign with another rule than the Listen+Send one it gets in Azure: an app change
+    that needs Manage would then work on the laptop and fail in production."""
+    if not nh_connection_string or f"SharedAccessKeyName={BACKEND_RULE_NAME};" in nh_connection_string:
+        return None
+    return (
+        f"warning: PUSH_NH_CONNECTION_STRING does not use the emulator's {BACKEND_RULE_NAME} rule (Listen, Send), "
+        "the rights the app has in Azure; see local.settings.json.example"
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m local.run", description=__doc__)
     parser.add_argument("--port", type=int, default=None, help="dev host port (default: LocalHttpPort or 7071)")
@@ -95,6 +107,11 @@ def main(argv: list[str] | None = None) -> int:
     env.setdefault("PYTHONUNBUFFERED", "1")
     hub = env.get("PUSH_NH_HUB_NAME") or settings.values.get("PUSH_NH_HUB_NAME", "enterprise-push")
     port = args.port or settings.local_http_port or 7071
+    warning = rights_warning(
+        env.get("PUSH_NH_CONNECTION_STRING") or settings.values.get("PUSH_NH_CONNECTION_STRING", "")
+    )
+    if warning:
+        print(warning, flush=True)
     state = ROOT / ".local"
     (state / "azurite").mkdir(parents=True, exist_ok=True)
     (state / "nh-emulator").mkdir(parents=True, exist_ok=True)

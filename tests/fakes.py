@@ -37,19 +37,24 @@ from shared.usecases.delivery import DeliveryPorts
 class InMemoryInstallationMirror:
     def __init__(self) -> None:
         self.rows: dict[tuple[str, str], InstallationRecord] = {}
+        self.owners: dict[str, str] = {}
         self.fail_next_upsert: Exception | None = None
+
+    async def claim(self, installation_id: str, user_id: str, *, now: datetime) -> bool:
+        return self.owners.setdefault(installation_id, user_id) == user_id
 
     async def upsert(self, record: InstallationRecord) -> None:
         if self.fail_next_upsert is not None:
             error, self.fail_next_upsert = self.fail_next_upsert, None
             raise error
         self.rows[(record.user_id, record.installation_id)] = record
+        self.owners.setdefault(record.installation_id, record.user_id)
 
     async def get(self, user_id: str, installation_id: str) -> InstallationRecord | None:
         return self.rows.get((user_id, installation_id))
 
     async def find_owner(self, installation_id: str) -> str | None:
-        return next((user for (user, iid) in self.rows if iid == installation_id), None)
+        return self.owners.get(installation_id)
 
     async def find_by_channel(self, push_channel_hash: str) -> list[InstallationRecord]:
         return [r for r in self.rows.values() if r.push_channel_hash == push_channel_hash]
@@ -62,6 +67,8 @@ class InMemoryInstallationMirror:
 
     async def delete(self, user_id: str, installation_id: str) -> None:
         self.rows.pop((user_id, installation_id), None)
+        if self.owners.get(installation_id) == user_id:
+            del self.owners[installation_id]
 
 
 class InMemoryPreferencesStore:

@@ -36,6 +36,9 @@ param httpPerInstanceConcurrency int
 param lobSimulatorEnabled bool
 param lobSimulatorSchedule string
 
+@description('LOB_PUBLISHER_SOURCES: {"roles": {app role: [source]}, "principals": {object id: [source]}}.')
+param lobPublisherSources object
+
 @description('Client id of the Entra app registration that represents the API (App Service Authentication).')
 param authClientId string
 
@@ -124,8 +127,10 @@ resource site 'Microsoft.Web/sites@2024-11-01' = {
   }
 }
 
-// Every name the code reads is in shared/config.py APP_SETTINGS; tests/infra checks this object against it.
-// Flex Consumption sets the runtime in functionAppConfig, so FUNCTIONS_WORKER_RUNTIME and friends are absent.
+// Every name the code reads is in shared/composition/settings.py APP_SETTINGS; tests/infra checks this object
+// against it. Flex Consumption sets the runtime in functionAppConfig, so FUNCTIONS_WORKER_RUNTIME and friends are
+// absent. WEBSITE_AUTH_ENABLED is never set here: App Service sets it when authsettingsV2 below turns
+// authentication on, and it is what makes the app trust X-MS-CLIENT-PRINCIPAL (PLATFORM_SETTINGS).
 resource appSettings 'Microsoft.Web/sites/config@2024-11-01' = {
   // checkov:skip=CKV_AZURE_13: checkov applies Microsoft.Web/sites checks to this sites/config child; the site is checked itself.
   // checkov:skip=CKV_AZURE_63: sites/config child, see CKV_AZURE_13.
@@ -155,11 +160,14 @@ resource appSettings 'Microsoft.Web/sites/config@2024-11-01' = {
     LOB_SIMULATOR_ENABLED: lobSimulatorEnabled ? 'true' : 'false'
     LOB_SIMULATOR_SCHEDULE: lobSimulatorSchedule
     PUSH_DECISION_RETENTION_DAYS: '30'
+    LOB_PUBLISHER_SOURCES: string(lobPublisherSources)
   }
 }
 
 // App Service Authentication in front of the API: Entra ID bearer tokens, 401 for anonymous callers
-// except the health probe and the API description. The app trusts X-MS-CLIENT-PRINCIPAL only with AUTH_MODE=easyauth.
+// except the health probe and the API description. The app trusts X-MS-CLIENT-PRINCIPAL only with AUTH_MODE=easyauth
+// and only where the platform reports authentication on (WEBSITE_AUTH_ENABLED=True, set from platform.enabled):
+// switched off, every authenticated route answers 401 and /api/health 503, so deploy.sh's probe fails.
 resource authSettings 'Microsoft.Web/sites/config@2024-11-01' = {
   // checkov:skip=CKV_AZURE_13: checkov applies Microsoft.Web/sites checks to this sites/config child; the site is checked itself.
   // checkov:skip=CKV_AZURE_63: sites/config child, see CKV_AZURE_13.

@@ -8,10 +8,12 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from local.nh_emulator.config import (
+    BACKEND_RULE_NAME,
     DEFAULT_HUB,
     DEFAULT_PORT,
     FULL_RULE_NAME,
     LISTEN_RULE_NAME,
+    WELL_KNOWN_BACKEND_KEY,
     WELL_KNOWN_FULL_KEY,
     WELL_KNOWN_LISTEN_KEY,
     EmulatorConfig,
@@ -34,6 +36,7 @@ def parse_args(argv: Sequence[str] | None = None) -> tuple[EmulatorConfig, str, 
     parser.add_argument("--tier", choices=[tier.value for tier in Tier], default=Tier.STANDARD.value)
     parser.add_argument("--full-key", default=WELL_KNOWN_FULL_KEY, help="key of DefaultFullSharedAccessSignature")
     parser.add_argument("--listen-key", default=WELL_KNOWN_LISTEN_KEY, help="key of DefaultListenSharedAccessSignature")
+    parser.add_argument("--backend-key", default=WELL_KNOWN_BACKEND_KEY, help=f"key of {BACKEND_RULE_NAME}")
     parser.add_argument("--state-file", type=Path, help="JSON file that keeps installations and schedules")
     parser.add_argument("--clock-skew", type=float, default=300.0, help="seconds an expired token is still accepted")
     parser.add_argument("--read-delay", type=float, default=0.0, help="seconds before writes become visible")
@@ -45,6 +48,7 @@ def parse_args(argv: Sequence[str] | None = None) -> tuple[EmulatorConfig, str, 
         tier=Tier(args.tier),
         full_key=args.full_key,
         listen_key=args.listen_key,
+        backend_key=args.backend_key,
         clock_skew=args.clock_skew,
         read_delay=args.read_delay,
         tag_case_sensitive=args.tag_case == "sensitive",
@@ -67,6 +71,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     print(f"    {connection_string(endpoint, config.full_key_name, config.full_key)}")
     print(f"  listen only  ({LISTEN_RULE_NAME}):")
     print(f"    {connection_string(endpoint, config.listen_key_name, config.listen_key)}")
+    print(f"  the app's rule in Azure, listen + send  ({BACKEND_RULE_NAME}):")
+    print(f"    {connection_string(endpoint, config.backend_key_name, config.backend_key)}")
     if tls is not None:
         print(f"  TLS: trust {tls.ca_file} (clients that force https may also use Endpoint=sb://{host}:{port}/)")
     server.run()

@@ -13,7 +13,14 @@ from starlette.responses import Response
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
-from local.nh_emulator import page, routes_installations, routes_local, routes_messages, routes_scheduled
+from local.nh_emulator import (
+    page,
+    routes_installations,
+    routes_local,
+    routes_messages,
+    routes_registrations,
+    routes_scheduled,
+)
 from local.nh_emulator.config import EmulatorConfig
 from local.nh_emulator.context import Emulator
 from local.nh_emulator.faults import FaultInjector
@@ -62,6 +69,7 @@ def _routes(hub: str) -> list[Route]:
         Route(f"{base}/schedulednotifications", routes_scheduled.schedule_send, methods=["POST"]),
         Route(f"{base}/schedulednotifications/", routes_scheduled.schedule_send, methods=["POST"]),
         Route(f"{base}/schedulednotifications/{{scheduled_id}}", routes_scheduled.cancel_scheduled, methods=["DELETE"]),
+        Route(f"{base}/tags/{{tag}}/registrations", routes_registrations.registrations_by_tag, methods=["GET"]),
         Route("/", page.index, methods=["GET"]),
         Route("/_emulator/phones", page.phones, methods=["GET"]),
         Route("/_emulator/health", routes_local.health, methods=["GET"]),

@@ -11,7 +11,7 @@ from local.nh_emulator.sas import audience_covers, parse_sas_token, signature_ma
 from local.nh_emulator.wire import EmulatorError
 from shared.notification_hubs.errors import NhValidationError
 
-__all__ = ["authorize", "request_url"]
+__all__ = ["authorize", "authorize_manage", "request_url"]
 
 logger = logging.getLogger(__name__)
 
@@ -30,6 +30,26 @@ def authorize(request: Request, config: EmulatorConfig, needed: frozenset[Right]
     Raises EmulatorError: 401 for a missing, malformed, unsigned, expired or out-of-scope token or an unknown
     rule; 403 with an empty body when the rule lacks the right (as recorded for a Listen key that sends).
     """
+    rule_name, rights = _verified_rule(request, config)
+    if not rights & needed:
+        logger.info("SAS refused: rule %s lacks %s", rule_name, sorted(needed))
+        raise EmulatorError(403, "Forbidden", empty_body=True)
+
+
+def authorize_manage(request: Request, config: EmulatorConfig) -> None:
+    """Check the Authorization header of an operation that needs the Manage claim.
+
+    Raises EmulatorError 401 as ``authorize`` does, and 401 "Manage claim is required for this operation." when
+    the rule lacks Manage (as recorded for a management operation with a Listen+Send rule).
+    """
+    rule_name, rights = _verified_rule(request, config)
+    if Right.MANAGE not in rights:
+        logger.info("SAS refused: rule %s lacks Manage", rule_name)
+        raise EmulatorError(401, "Manage claim is required for this operation.")
+
+
+def _verified_rule(request: Request, config: EmulatorConfig) -> tuple[str, frozenset[Right]]:
+    """The name and rights of the rule whose valid, unexpired, in-scope token the request carries."""
     header = request.headers.get("authorization")
     if not header:
         raise EmulatorError(401, "MissingToken: The authorization header was not found")
@@ -48,6 +68,4 @@ def authorize(request: Request, config: EmulatorConfig, needed: frozenset[Right]
         raise EmulatorError(401, f"ExpiredToken: The token is expired. Expiration time: '{token.se}'")
     if not audience_covers(token, request_url(request)):
         raise EmulatorError(401, "InvalidAudience: The token audience does not cover the requested resource.")
-    if not rights & needed:
-        logger.info("SAS refused: rule %s lacks %s", token.skn, sorted(needed))
-        raise EmulatorError(403, "Forbidden", empty_body=True)
+    return token.skn, rights

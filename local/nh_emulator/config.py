@@ -9,10 +9,12 @@ from enum import StrEnum
 from pathlib import Path
 
 __all__ = [
+    "BACKEND_RULE_NAME",
     "DEFAULT_HUB",
     "DEFAULT_PORT",
     "FULL_RULE_NAME",
     "LISTEN_RULE_NAME",
+    "WELL_KNOWN_BACKEND_KEY",
     "WELL_KNOWN_FULL_KEY",
     "WELL_KNOWN_LISTEN_KEY",
     "EmulatorConfig",
@@ -25,9 +27,12 @@ DEFAULT_HUB = "enterprise-push"
 DEFAULT_PORT = 9099
 FULL_RULE_NAME = "DefaultFullSharedAccessSignature"
 LISTEN_RULE_NAME = "DefaultListenSharedAccessSignature"
+# The rule infra/modules/notificationhubs.bicep gives the app in Azure: Listen (installations) and Send, no Manage.
+BACKEND_RULE_NAME = "backend-listen-send"
 # Fixed and public on purpose, like Azurite's well-known account key: they guard nothing but a local emulator.
 WELL_KNOWN_FULL_KEY = "RW50ZXJwcmlzZVB1c2hOaEVtdWxhdG9yRnVsbEtleTA="
 WELL_KNOWN_LISTEN_KEY = "RW50ZXJwcmlzZVB1c2hOaEVtdWxhdG9yTGlzdGVuSzA="
+WELL_KNOWN_BACKEND_KEY = "RW50ZXJwcmlzZVB1c2hOaEVtdWxhdG9yQmFja2VuZDA="
 
 
 class Tier(StrEnum):
@@ -56,6 +61,8 @@ class EmulatorConfig:
     full_key: str = WELL_KNOWN_FULL_KEY
     listen_key_name: str = LISTEN_RULE_NAME
     listen_key: str = WELL_KNOWN_LISTEN_KEY
+    backend_key_name: str = BACKEND_RULE_NAME
+    backend_key: str = WELL_KNOWN_BACKEND_KEY
     clock_skew: float = 300.0
     """Seconds a token may be past its expiry and still be accepted."""
     read_delay: float = 0.0
@@ -73,10 +80,11 @@ class EmulatorConfig:
     clock: Callable[[], float] = field(default=time.time, compare=False)
 
     def rules(self) -> dict[str, tuple[str, frozenset[Right]]]:
-        """Rule name -> (key, rights) for the hub's two authorization rules."""
+        """Rule name -> (key, rights): the hub's two default rules and the app's Listen+Send rule."""
         return {
             self.full_key_name: (self.full_key, frozenset({Right.LISTEN, Right.SEND, Right.MANAGE})),
             self.listen_key_name: (self.listen_key, frozenset({Right.LISTEN})),
+            self.backend_key_name: (self.backend_key, frozenset({Right.LISTEN, Right.SEND})),
         }
 
 

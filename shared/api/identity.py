@@ -1,8 +1,10 @@
 """Who is calling: the identity from Easy Auth headers in Azure, or from plain dev headers on a laptop.
 
-Easy Auth headers are trusted only with AUTH_MODE=easyauth, where App Service strips them from
-incoming requests and sets them itself. Dev headers are trusted only with AUTH_MODE=dev, which the
-settings refuse where the app runs in Azure.
+Easy Auth headers are trusted only with AUTH_MODE=easyauth, and only where the platform says App Service
+Authentication is on (WEBSITE_AUTH_ENABLED=True): only then does App Service strip them from incoming requests
+and set them itself. Anywhere else (auth switched off, a container, a proxy that forwards client headers) anyone
+could send them, so every request is refused: the app fails closed. Dev headers are trusted only with
+AUTH_MODE=dev, which the settings refuse where the app runs in Azure.
 """
 
 from __future__ import annotations
@@ -10,14 +12,18 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import logging
 from collections.abc import Mapping
+from functools import cache
 from typing import Any
 
 from shared.composition.settings import AuthMode
 from shared.domain.errors import AuthenticationRequiredError
 from shared.domain.identity import Identity
 
-__all__ = ["identity_from_headers"]
+__all__ = ["UNTRUSTED", "identity_from_headers", "report_untrusted_platform"]
+
+logger = logging.getLogger(__name__)
 
 PRINCIPAL_HEADER = "x-ms-client-principal"
 PRINCIPAL_IDP_HEADER = "x-ms-client-principal-idp"
@@ -35,13 +41,34 @@ _NAME_CLAIMS = ("name", "preferred_username", "http://schemas.xmlsoap.org/ws/200
 _ROLE_CLAIMS = ("roles", "http://schemas.microsoft.com/ws/2008/06/identity/claims/role")
 _DEPARTMENT_CLAIMS = ("department", "extension_department")
 
+# One answer for "no identity" and "identity headers cannot be trusted here": an anonymous caller learns nothing
+# about how the deployment is configured.
+UNTRUSTED = "sign in: the request carries no identity this deployment trusts"
 
-def identity_from_headers(headers: Mapping[str, str], mode: AuthMode) -> Identity:
-    """The caller's identity; raises AuthenticationRequiredError when there is none that this mode trusts."""
+
+def identity_from_headers(headers: Mapping[str, str], mode: AuthMode, *, platform_authentication: bool) -> Identity:
+    """The caller's identity; raises AuthenticationRequiredError when there is none that this deployment trusts.
+
+    ``platform_authentication`` is whether App Service Authentication runs in front of the app; in easyauth mode
+    without it no request has an identity.
+    """
     lowered = {key.lower(): value for key, value in headers.items()}
     if mode is AuthMode.EASYAUTH:
+        if not platform_authentication:
+            report_untrusted_platform()
+            raise AuthenticationRequiredError(UNTRUSTED)
         return _from_easy_auth(lowered)
     return _from_dev_headers(lowered)
+
+
+@cache
+def report_untrusted_platform() -> None:
+    """Once per process: the operator's explanation of why every authenticated request answers 401."""
+    logger.error(
+        "AUTH_MODE=easyauth but App Service Authentication is not on for this app (WEBSITE_AUTH_ENABLED is not "
+        "True): X-MS-CLIENT-PRINCIPAL could come from anyone, so every authenticated request is refused with 401. "
+        "Turn authentication on (infra/modules/functionapp.bicep authsettingsV2) or use AUTH_MODE=dev locally."
+    )
 
 
 def _from_dev_headers(headers: Mapping[str, str]) -> Identity:
@@ -57,7 +84,7 @@ def _from_dev_headers(headers: Mapping[str, str]) -> Identity:
 def _from_easy_auth(headers: Mapping[str, str]) -> Identity:
     encoded = headers.get(PRINCIPAL_HEADER, "")
     if not encoded:
-        raise AuthenticationRequiredError("sign in: no authenticated principal on the request")
+        raise AuthenticationRequiredError(UNTRUSTED)
     if len(encoded) > MAX_PRINCIPAL_BYTES:
         raise AuthenticationRequiredError("the client principal header is too large")
     principal = _decode_principal(encoded)

@@ -141,9 +141,15 @@ _HEALTH_SCHEMA: dict[str, Any] = {
     "type": "object",
     "required": ["status", "checks"],
     "properties": {
-        "status": {"type": "string", "enum": ["ok", "degraded", "misconfigured"]},
+        "status": {"type": "string", "enum": ["ok", "degraded"]},
         "checks": {"type": "object", "additionalProperties": {"type": "object"}},
     },
+}
+
+_LIVENESS_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["status"],
+    "properties": {"status": {"type": "string", "enum": ["ok", "unavailable"]}},
 }
 
 
@@ -205,7 +211,7 @@ def openapi_document() -> dict[str, Any]:
                 "requestBody": {**body, "content": {_JSON: {"schema": _ref("InstallationRequest")}}},
                 "responses": {
                     "200": _json(_ref("Installation"), "the registered device"),
-                    **_problems(*_USER_ERRORS, 413, 415),
+                    **_problems(*_USER_ERRORS, 404, 413, 415),
                 },
             },
             "get": {
@@ -216,9 +222,9 @@ def openapi_document() -> dict[str, Any]:
             },
             "delete": {
                 "operationId": "unregister_device",
-                "summary": "Remove one of the caller's devices (also when already gone)",
+                "summary": "Remove one of the caller's devices; 404 when the caller has none by that id",
                 "security": _SECURED,
-                "responses": {"204": {"description": "removed"}, **_problems(*_USER_ERRORS)},
+                "responses": {"204": {"description": "removed"}, **_problems(*_USER_ERRORS, 404)},
             },
         },
         "/me/installations": {
@@ -321,11 +327,23 @@ def openapi_document() -> dict[str, Any]:
         "/health": {
             "get": {
                 "operationId": "health",
-                "summary": "Configuration and reachability of Tables and Notification Hubs",
+                "summary": "Liveness, without configuration detail",
                 "security": [],
                 "responses": {
+                    "200": _json(_ref("Liveness"), "the app can serve its API"),
+                    "503": _json(_ref("Liveness"), "it cannot as configured; the reason is in the logs"),
+                },
+            }
+        },
+        "/health/dependencies": {
+            "get": {
+                "operationId": "check_dependencies",
+                "summary": "Configuration and reachability of Tables and Notification Hubs (role push.admin)",
+                "security": _SECURED,
+                "responses": {
                     "200": _json(_ref("Health"), "every dependency answers"),
-                    "503": _json(_ref("Health"), "a dependency fails or the configuration is invalid"),
+                    "503": _json(_ref("Health"), "a dependency fails"),
+                    **_problems(401, 403),
                 },
             }
         },
@@ -357,6 +375,7 @@ def openapi_document() -> dict[str, Any]:
                 "AcceptedEvent": _ACCEPTED_SCHEMA,
                 "DeadLetter": _DEAD_LETTER_SCHEMA,
                 "Health": _HEALTH_SCHEMA,
+                "Liveness": _LIVENESS_SCHEMA,
             },
             "securitySchemes": {
                 "easyAuth": {

@@ -12,6 +12,7 @@ from shared.api.http import ApiRequest, ApiResponse, json_response
 from shared.api.runtime import authenticate
 from shared.composition.services import Services
 from shared.domain.errors import NotFoundError
+from shared.domain.events import event_key
 from shared.domain.identity import require_role
 from shared.domain.publishing import replay_message_id
 from shared.domain.records import DeadLetteredMessage, OutgoingMessage, QuarantinedMessage
@@ -43,12 +44,12 @@ async def _replay_quarantined(services: Services, item_id: str) -> dict[str, Any
     item = await services.quarantine.get(item_id)
     if item is None:
         raise NotFoundError(f"no quarantined message {item_id!r}")
-    event_id = _event_id(item.body)
-    if event_id:
+    key = _event_key(item.body)
+    if key:
         # A permanent NH refusal finished the delivery; the operator fixed the cause, so deliver it anew.
-        await services.deliveries.forget(event_id, item.subscription)
+        await services.deliveries.forget(key, item.subscription)
     now = services.now()
-    message_id = replay_message_id(item.message_id or event_id or item.id)
+    message_id = replay_message_id(item.message_id or key or item.id)
     await services.publisher.publish(
         item.topic,
         [
@@ -65,13 +66,18 @@ async def _replay_quarantined(services: Services, item_id: str) -> dict[str, Any
     return {"id": item.id, "kind": "quarantine", "topic": item.topic, "replayed": True, "messageId": message_id}
 
 
-def _event_id(body: bytes) -> str | None:
+def _event_key(body: bytes) -> str | None:
+    """The delivery-log key (``source#id``) of the event in a quarantined body, when it has both."""
     try:
         parsed = json.loads(body)
     except (UnicodeDecodeError, ValueError):
         return None
-    event_id = parsed.get("id") if isinstance(parsed, dict) else None
-    return event_id if isinstance(event_id, str) and event_id else None
+    if not isinstance(parsed, dict):
+        return None
+    source, event_id = parsed.get("source"), parsed.get("id")
+    if isinstance(source, str) and source and isinstance(event_id, str) and event_id:
+        return event_key(source, event_id)
+    return None
 
 
 def _api_id(bus_id: str) -> str:

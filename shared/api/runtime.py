@@ -41,4 +41,7 @@ async def run_handler(handler: Handler, request: ApiRequest) -> ApiResponse:
 
 def authenticate(request: ApiRequest, services: Services) -> Identity:
     """The caller; raises AuthenticationRequiredError."""
-    return identity_from_headers(request.headers, services.settings.auth_mode)
+    settings = services.settings
+    return identity_from_headers(
+        request.headers, settings.auth_mode, platform_authentication=settings.platform_authentication
+    )

@@ -6,14 +6,17 @@
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 
 from shared.domain.errors import ConfigError
+from shared.domain.publishers import PublisherScopes
+from shared.domain.topics import TOPICS
 
-__all__ = ["APP_SETTINGS", "AuthMode", "SettingSpec", "Settings", "load_settings"]
+__all__ = ["APP_SETTINGS", "PLATFORM_SETTINGS", "AuthMode", "SettingSpec", "Settings", "load_settings"]
 
 
 class AuthMode(StrEnum):
@@ -44,6 +47,20 @@ APP_SETTINGS: tuple[SettingSpec, ...] = (
     SettingSpec("APPLICATIONINSIGHTS_CONNECTION_STRING", False, "Application Insights: OpenTelemetry exports there"),
     SettingSpec("PUSH_TELEMETRY_FILE", False, "local only: a file the spans are written to as JSON lines"),
     SettingSpec("PUSH_DECISION_RETENTION_DAYS", False, "days the decision ledger keeps a decision (default 30)"),
+    SettingSpec(
+        "LOB_PUBLISHER_SOURCES",
+        False,
+        'JSON {"roles": {app role: [source]}, "principals": {object id: [source]}}: what each publisher may publish',
+    ),
+)
+
+# Set by App Service itself, never by us: the app reads them to know where it runs and whether the platform
+# authenticates requests. Bicep must not write them as app settings (an app setting WEBSITE_AUTH_ENABLED=True
+# would forge the very signal that makes the app trust X-MS-CLIENT-PRINCIPAL).
+PLATFORM_SETTINGS: tuple[SettingSpec, ...] = (
+    SettingSpec("WEBSITE_AUTH_ENABLED", False, "'True' when App Service Authentication runs in front of the app"),
+    SettingSpec("WEBSITE_INSTANCE_ID", False, "set on every App Service / Functions instance in Azure"),
+    SettingSpec("WEBSITE_SITE_NAME", False, "the app's name, set in Azure"),
 )
 
 _TRUE = {"1", "true", "yes", "on"}
@@ -79,6 +96,9 @@ class Settings:
     app_insights_connection_string: str | None = None
     telemetry_file: str | None = None
     decision_retention_days: int = 30
+    platform_authentication: bool = False
+    """App Service Authentication runs in front of the app (the platform's WEBSITE_AUTH_ENABLED)."""
+    publisher_scopes: PublisherScopes = field(default_factory=PublisherScopes)
 
     def __repr__(self) -> str:
         return (
@@ -112,6 +132,11 @@ class Settings:
         if not retention.isdigit() or not 1 <= int(retention) <= 3650:
             problems.append(f"PUSH_DECISION_RETENTION_DAYS must be a number of days from 1 to 3650, not {retention!r}")
             retention = "30"
+        try:
+            scopes = publisher_scopes(env.get("LOB_PUBLISHER_SOURCES"))
+        except ConfigError as exc:
+            problems.append(str(exc))
+            scopes = PublisherScopes()
         if problems or auth_mode is None:
             raise ConfigError("invalid configuration: " + "; ".join(problems))
         return cls(
@@ -128,7 +153,53 @@ class Settings:
             app_insights_connection_string=env.get("APPLICATIONINSIGHTS_CONNECTION_STRING") or None,
             telemetry_file=env.get("PUSH_TELEMETRY_FILE") or None,
             decision_retention_days=int(retention),
+            # App Service writes "True"; anything else (absent, "False", a typo) means no platform authentication, and
+            # so does the setting without the other variables App Service sets (copied into a container elsewhere).
+            platform_authentication=running_in_azure and env.get("WEBSITE_AUTH_ENABLED", "").strip().lower() == "true",
+            publisher_scopes=scopes,
         )
+
+    @property
+    def identity_headers_trusted(self) -> bool:
+        """Whether this deployment may read an identity from request headers at all: dev headers in dev mode,
+        X-MS-CLIENT-PRINCIPAL only where App Service Authentication is on (it strips and sets those headers)."""
+        return self.auth_mode is AuthMode.DEV or self.platform_authentication
+
+
+def publisher_scopes(text: str | None) -> PublisherScopes:
+    """Parse LOB_PUBLISHER_SOURCES: ``{"roles": {role: [source, ...]}, "principals": {object id: [source, ...]}}``.
+
+    Absent or empty means no publisher may publish. Raises ConfigError for any other shape and for a source no
+    LoB system publishes (a typo would otherwise lock a system out without a word).
+    """
+    if text is None or not text.strip():
+        return PublisherScopes()
+    try:
+        document = json.loads(text)
+    except ValueError as exc:
+        raise ConfigError(f"LOB_PUBLISHER_SOURCES is not JSON: {exc}") from exc
+    if not isinstance(document, dict) or not set(document) <= {"roles", "principals"}:
+        raise ConfigError('LOB_PUBLISHER_SOURCES must be an object {"roles": {...}, "principals": {...}}')
+    return PublisherScopes(
+        roles=_scope_map(document.get("roles", {}), "roles"),
+        principals=_scope_map(document.get("principals", {}), "principals"),
+    )
+
+
+def _scope_map(value: object, key: str) -> dict[str, frozenset[str]]:
+    where = f"LOB_PUBLISHER_SOURCES.{key}"
+    if not isinstance(value, dict):
+        raise ConfigError(f"{where} must be an object of name -> list of sources")
+    known = set(TOPICS.values())
+    scopes: dict[str, frozenset[str]] = {}
+    for name, sources in value.items():
+        if not isinstance(sources, list) or not all(isinstance(source, str) for source in sources):
+            raise ConfigError(f'{where}[{name!r}] must be a list of CloudEvent sources such as ["/lob/hr"]')
+        unknown = sorted(set(sources) - known)
+        if unknown:
+            raise ConfigError(f"{where}[{name!r}] names sources no LoB system publishes: {unknown}")
+        scopes[str(name)] = frozenset(sources)
+    return scopes
 
 
 def load_settings() -> Settings:

@@ -11,18 +11,42 @@ from typing import Any, Final, Literal, NoReturn
 import pydantic
 
 from shared.domain.catalog import CATALOG, MAX_EVENT_BYTES, LobPayload
+from shared.domain.catalog.links import LINK_ALLOWLIST
 from shared.domain.errors import FieldError, ValidationError
+from shared.domain.link_policy import link_problems
 
-__all__ = ["MAX_EVENT_ID_LENGTH", "LobEvent", "PermanentEventError", "ReasonCode", "parse_cloud_event"]
+__all__ = [
+    "EVENT_KEY_SEPARATOR",
+    "MAX_EVENT_ID_LENGTH",
+    "LobEvent",
+    "PermanentEventError",
+    "ReasonCode",
+    "event_key",
+    "parse_cloud_event",
+]
 
 ReasonCode = Literal[
-    "invalid_json", "not_a_cloud_event", "unknown_type", "invalid_payload", "source_mismatch", "oversized"
+    "invalid_json",
+    "not_a_cloud_event",
+    "unknown_type",
+    "invalid_payload",
+    "source_mismatch",
+    "oversized",
+    "link_not_allowed",
 ]
 
 MAX_EVENT_ID_LENGTH: Final = 128  # the id becomes the Service Bus message id, which allows 128 characters
 _ACCEPTED_MEDIA_TYPES = frozenset({"application/cloudevents+json", "application/json"})
 _JSON_DATA_TYPES = ("application/json", "text/json")
 _REQUIRED_STRINGS = ("id", "source", "type")
+# Between source and id in an event key; no LoB source contains it (tests/unit/test_events.py checks TOPICS).
+EVENT_KEY_SEPARATOR: Final = "#"
+
+
+def event_key(source: str, event_id: str) -> str:
+    """What identifies one event across LoB systems: CloudEvents 1.0 makes ``source`` + ``id`` unique, not ``id``
+    alone, so ``/lob/hr``'s event "42" and ``/lob/finance``'s "42" are two events (``/lob/hr#42``)."""
+    return f"{source}{EVENT_KEY_SEPARATOR}{event_id}"
 
 
 class PermanentEventError(ValidationError):
@@ -44,6 +68,11 @@ class LobEvent:
     data: LobPayload
     raw: dict[str, Any]
 
+    @property
+    def key(self) -> str:
+        """The event's source-qualified id: the delivery log's key, so one system cannot pre-empt another's id."""
+        return event_key(self.source, self.id)
+
 
 def parse_cloud_event(body: bytes, content_type: str | None) -> LobEvent:
     """Parse and validate one structured-mode CloudEvent whose ``data`` matches its catalog entry.
@@ -51,7 +80,8 @@ def parse_cloud_event(body: bytes, content_type: str | None) -> LobEvent:
     ``content_type`` may be ``application/cloudevents+json``, ``application/json`` or absent (charset ignored).
     Raises PermanentEventError with reason ``oversized`` (over MAX_EVENT_BYTES), ``not_a_cloud_event``
     (envelope wrong, other media type), ``invalid_json``, ``unknown_type``, ``source_mismatch`` (source is not the
-    type's LoB system) or ``invalid_payload`` (``data`` fails the type's schema; ``errors`` names the fields).
+    type's LoB system), ``invalid_payload`` (``data`` fails the type's schema; ``errors`` names the fields) or
+    ``link_not_allowed`` (a link in ``data`` points outside the system's allowlist, catalog/links.py).
     """
     if len(body) > MAX_EVENT_BYTES:
         _fail("oversized", f"the event is {len(body)} bytes; at most {MAX_EVENT_BYTES} are accepted")
@@ -76,6 +106,10 @@ def parse_cloud_event(body: bytes, content_type: str | None) -> LobEvent:
         errors = [_field_error(error) for error in exc.errors(include_url=False)]
         fields = ", ".join(error.location for error in errors)
         _fail("invalid_payload", f"data is not a valid {event_type} payload: {fields}", errors)
+    refused = link_problems(data, LINK_ALLOWLIST.get(entry.topic, ()))
+    if refused:
+        fields = ", ".join(error.location for error in refused)
+        _fail("link_not_allowed", f"data links where {source} may not send people: {fields}", refused)
     return LobEvent(id=event_id, type=event_type, source=source, time=time, data=payload, raw=raw)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import uuid
 from collections.abc import Mapping
@@ -11,11 +12,20 @@ from typing import Any
 
 from shared.domain.catalog import CATALOG
 from shared.domain.errors import FieldError, ValidationError
+from shared.domain.events import EVENT_KEY_SEPARATOR, event_key
 from shared.domain.records import OutgoingMessage
 
-__all__ = ["CONTENT_TYPE", "replay_message_id", "to_outgoing_message", "topic_for"]
+__all__ = [
+    "CONTENT_TYPE",
+    "MAX_MESSAGE_ID_LENGTH",
+    "message_id_for",
+    "replay_message_id",
+    "to_outgoing_message",
+    "topic_for",
+]
 
 CONTENT_TYPE = "application/cloudevents+json; charset=utf-8"
+MAX_MESSAGE_ID_LENGTH = 128  # Service Bus
 
 
 def topic_for(event_type: str) -> str:
@@ -26,10 +36,21 @@ def topic_for(event_type: str) -> str:
     return entry.topic
 
 
+def message_id_for(source: str, event_id: str) -> str:
+    """The Service Bus message id of an event: its source-qualified key (duplicate detection must not let one
+    system's id drop another's), or, when that is longer than Service Bus allows, the source and a SHA-256 of the id.
+    """
+    key = event_key(source, event_id)
+    if len(key) <= MAX_MESSAGE_ID_LENGTH:
+        return key
+    digest = hashlib.sha256(event_id.encode("utf-8", "surrogatepass")).hexdigest()
+    return f"{source}{EVENT_KEY_SEPARATOR}sha256:{digest}"[:MAX_MESSAGE_ID_LENGTH]
+
+
 def to_outgoing_message(
     cloud_event: Mapping[str, Any], trace_properties: Mapping[str, str] | None = None
 ) -> OutgoingMessage:
-    """One message per event: message id = event id (duplicate detection), subject = type, body = the event.
+    """One message per event: message id = ``source#id`` (duplicate detection), subject = type, body = the event.
 
     ``trace_properties`` (``traceparent`` and ``Diagnostic-Id``) become application properties too, so the
     function that delivers the event continues the publisher's trace.
@@ -47,7 +68,7 @@ def to_outgoing_message(
     event_id, event_type, source = (str(attributes[name]) for name in ("id", "type", "source"))
     body = json.dumps(cloud_event, ensure_ascii=False, separators=(",", ":"), default=_json_default)
     return OutgoingMessage(
-        message_id=event_id,
+        message_id=message_id_for(source, event_id),
         subject=event_type,
         content_type=CONTENT_TYPE,
         body=body.encode("utf-8"),

@@ -1,7 +1,8 @@
 """Use case: one Service Bus message on a push subscription becomes at most one template send.
 
 Exactly-once in effect, on an at-least-once bus: the delivery log is claimed (insert-if-absent on
-(event id, subscription)) before the send and finished after it. A redelivery of a finished event is
+(event key, subscription); the key is ``source#id``, since only source and id together name one event) before the
+send and finished after it. A redelivery of a finished event is
 completed without a push. A crash between claim and finish leaves a claim that turns stale after
 ``stale_after`` and is then resumed. Transient NH failures release the claim and raise, so the bus
 redelivers; permanent failures are quarantined with their reason and completed.
@@ -107,9 +108,9 @@ async def _deliver(message: IncomingMessage, ports: DeliveryPorts) -> DispatchRe
     event = await route_message(message, ports)
     if event is None:
         return DispatchResult.QUARANTINED
-    claim = await claim_delivery(ports, event.id, message.subscription)
+    claim = await claim_delivery(ports, event.key, message.subscription)
     if claim.status is ClaimStatus.DONE:
-        logger.info("duplicate event_id=%s subscription=%s: already delivered", event.id, message.subscription)
+        logger.info("duplicate event=%s subscription=%s: already delivered", event.key, message.subscription)
         return DispatchResult.DUPLICATE
     try:
         attempt = await attempt_delivery(message, event, claim, ports)
@@ -181,7 +182,7 @@ async def plan_delivery(
         ports.installations.list_for_user(recipient) if recipient and ports.installations else _none(),
     )
     record = DeliveryRecord(
-        event_id=event.id,
+        event_id=event.key,
         subscription=message.subscription,
         state=DeliveryState.SKIPPED,
         attempt=claim.attempt,

@@ -1,9 +1,14 @@
 """Use cases of the registration API: register, read, list and remove a user's devices.
 
+Ownership: an installation id belongs to the user who claimed it first. The claim is an atomic insert-if-absent
+in the mirror, made before anything is written to Notification Hubs, so two users racing for one id cannot both
+get it, and the loser never touches NH. Another user's installation answers exactly like a missing one
+(NotFoundError): nobody learns which ids exist.
+
 Write order (so that no failure leaves a device that receives pushes but is not listed for its owner):
-mirror row "pending" -> NH installation -> mirror row "active". A failure after the first write leaves a
+claim -> mirror row "pending" -> NH installation -> mirror row "active". A failure after the first write leaves a
 "pending" row that the next PUT from the app (it registers at every launch) repairs. Removal goes the other
-way: NH first (pushes stop), then the mirror.
+way: NH first (pushes stop), then the mirror, then the claim.
 """
 
 from __future__ import annotations
@@ -14,7 +19,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 
 from shared.domain.device_templates import templates_for
-from shared.domain.errors import FieldError, ForbiddenError, NotFoundError, ValidationError
+from shared.domain.errors import FieldError, NotFoundError, ValidationError
 from shared.domain.identity import Identity
 from shared.domain.installation_ids import validate_installation_id
 from shared.domain.languages import resolve_language
@@ -78,10 +83,11 @@ def desired_installation(
 
 
 async def register_device(ports: RegistrationPorts, identity: Identity, command: RegisterDevice) -> InstallationRecord:
-    """Create or refresh a device. Raises ForbiddenError (another user's id), ValidationError, UpstreamError."""
+    """Create or refresh a device. Raises NotFoundError (another user's id), ValidationError, UpstreamError."""
     installation_id = validate_installation_id(command.installation_id)
-    await _ensure_not_owned_by_other(ports, identity, installation_id)
     interests_requested = check_interests(command.interests, "/interests") if command.interests is not None else None
+    if not await ports.installations.claim(installation_id, identity.user_id, now=ports.now()):
+        raise NotFoundError(_not_found(installation_id))
     preferences = await ports.preferences.get(identity.user_id)
     language, interests = _effective_choices(preferences, command.language, interests_requested)
     platform = command.platform
@@ -113,19 +119,24 @@ async def register_device(ports: RegistrationPorts, identity: Identity, command:
 
 
 async def get_device(ports: RegistrationPorts, identity: Identity, installation_id: str) -> InstallationRecord:
-    """The caller's device. Raises NotFoundError, or ForbiddenError when it belongs to someone else."""
+    """The caller's device. Raises NotFoundError when the caller has none by that id (also: someone else's)."""
     validate_installation_id(installation_id)
-    await _ensure_not_owned_by_other(ports, identity, installation_id)
     record = await ports.installations.get(identity.user_id, installation_id)
     if record is None:
-        raise NotFoundError(f"installation {installation_id!r} is not registered")
+        raise NotFoundError(_not_found(installation_id))
     return record
 
 
 async def unregister_device(ports: RegistrationPorts, identity: Identity, installation_id: str) -> None:
-    """Remove the caller's device; succeeds when already gone. Raises ForbiddenError for someone else's."""
+    """Remove the caller's device from NH and the mirror. Raises NotFoundError when the caller has none by that id
+    (gone already, never there, or someone else's); a claim without a row (a crash mid-registration) is cleaned."""
     validate_installation_id(installation_id)
-    await _ensure_not_owned_by_other(ports, identity, installation_id)
+    owner = await ports.installations.find_owner(installation_id)
+    if owner is None:
+        if await ports.installations.get(identity.user_id, installation_id) is None:
+            raise NotFoundError(_not_found(installation_id))
+    elif owner != identity.user_id:
+        raise NotFoundError(_not_found(installation_id))
     await ports.push.delete_installation(installation_id)
     await ports.installations.delete(identity.user_id, installation_id)
     logger.info("unregistered installation_id=%s", installation_id)
@@ -145,10 +156,9 @@ def _effective_choices(
     return language, device_interests or ()
 
 
-async def _ensure_not_owned_by_other(ports: RegistrationPorts, identity: Identity, installation_id: str) -> None:
-    owner = await ports.installations.find_owner(installation_id)
-    if owner is not None and owner != identity.user_id:
-        raise ForbiddenError(f"installation {installation_id!r} belongs to another user")
+def _not_found(installation_id: str) -> str:
+    """One message for a missing id and for someone else's: the answer must not tell them apart."""
+    return f"installation {installation_id!r} is not registered"
 
 
 async def _hand_over_channel(ports: RegistrationPorts, hashed: str, user_id: str, installation_id: str) -> None:

@@ -13,6 +13,7 @@ import pytest
 from bench.batch_dispatch import BatchLimits, deliver_batch
 from shared.adapters.delivery_log_grouping import GroupingDeliveryLog
 from shared.domain.errors import ConflictError, PushRejectedError, UpstreamError, UpstreamUnavailableError
+from shared.domain.events import event_key
 from shared.domain.publishing import topic_for
 from shared.domain.records import DeliveryState
 from shared.domain.simulated_events import simulate_event
@@ -57,7 +58,7 @@ class TestDeliverBatch:
         assert [pushed(ports, e) for e in events] == [1] * 25
         assert inner.batch_calls == 2
         for e in events:
-            assert (await ports.deliveries.get(e["id"], "push")).state is DeliveryState.SENT
+            assert (await ports.deliveries.get(event_key(e["source"], e["id"]), "push")).state is DeliveryState.SENT
 
     async def test_the_same_event_twice_in_a_batch_is_pushed_once(self, ports):
         [first, second] = news(2)
@@ -85,7 +86,9 @@ class TestDeliverBatch:
         ports.push.fail_events[refused["id"]] = PushRejectedError("Bad payload")
         results = await deliver_batch([message(refused), message(fine)], ports)
         assert results == [DispatchResult.QUARANTINED, DispatchResult.SENT]
-        assert (await ports.deliveries.get(refused["id"], "push")).state is DeliveryState.FAILED
+        assert (
+            await ports.deliveries.get(event_key(refused["source"], refused["id"]), "push")
+        ).state is DeliveryState.FAILED
 
     async def test_an_empty_batch_does_nothing(self, ports):
         assert await deliver_batch([], ports) == []
@@ -104,7 +107,9 @@ class TestHandingBack:
         ports.push.fail_events[throttled["id"]] = UpstreamUnavailableError("throttled", retry_after=1)
         with pytest.raises(UpstreamUnavailableError):
             await deliver_batch([message(e) for e in events], ports)
-        assert (await ports.deliveries.get(throttled["id"], "push")).state is DeliveryState.RELEASED
+        assert (
+            await ports.deliveries.get(event_key(throttled["source"], throttled["id"]), "push")
+        ).state is DeliveryState.RELEASED
         assert all(pushed(ports, e) == 1 for e in events if e is not throttled)
 
         del ports.push.fail_events[throttled["id"]]
@@ -150,11 +155,13 @@ class TestHandingBack:
 class TestOtherDeliveries:
     async def test_an_event_another_delivery_holds_is_waited_for_and_not_pushed_twice(self, ports):
         [held, free] = news(2)
-        claim = await ports.deliveries.claim(held["id"], "push", now=NOW, stale_after=ports.stale_after)
+        claim = await ports.deliveries.claim(
+            event_key(held["source"], held["id"]), "push", now=NOW, stale_after=ports.stale_after
+        )
 
         async def other_delivery_finishes() -> None:
             await asyncio.sleep(0.05)
-            record = await ports.deliveries.get(held["id"], "push")
+            record = await ports.deliveries.get(event_key(held["source"], held["id"]), "push")
             await ports.deliveries.finish(claim, replace(record, state=DeliveryState.SENT))
 
         results, _ = await asyncio.gather(
@@ -165,11 +172,13 @@ class TestOtherDeliveries:
 
     async def test_a_claim_held_past_the_budget_hands_the_batch_back(self, ports):
         [held, free] = news(2)
-        await ports.deliveries.claim(held["id"], "push", now=NOW, stale_after=ports.stale_after)
+        await ports.deliveries.claim(
+            event_key(held["source"], held["id"]), "push", now=NOW, stale_after=ports.stale_after
+        )
         with pytest.raises(DeliveryInProgressError):
             await deliver_batch([message(held), message(free)], ports, BatchLimits(hold_budget=0.05))
         assert pushed(ports, free) == 1  # delivered and recorded: the redelivery will find it done
-        assert (await ports.deliveries.get(free["id"], "push")).state is DeliveryState.SENT
+        assert (await ports.deliveries.get(event_key(free["source"], free["id"]), "push")).state is DeliveryState.SENT
 
 
 class TestRecording:
@@ -177,7 +186,7 @@ class TestRecording:
         events = news(3)
         ports.deliveries.fail_finish = [UpstreamUnavailableError("tables down")]
         assert await deliver_batch([message(e) for e in events], ports) == [DispatchResult.SENT] * 3
-        states = {(await ports.deliveries.get(e["id"], "push")).state for e in events}
+        states = {(await ports.deliveries.get(event_key(e["source"], e["id"]), "push")).state for e in events}
         assert states == {DeliveryState.SENT}
 
     async def test_storage_down_after_the_sends_never_hands_the_batch_back(self, ports):
@@ -201,7 +210,7 @@ class TestRecording:
         async def send(notification, *, tag_expression=None):
             if slow["id"] in notification.body:
                 for _ in range(100):
-                    record = await ports.deliveries.get(quick["id"], "push")
+                    record = await ports.deliveries.get(event_key(quick["source"], quick["id"]), "push")
                     if record.state is DeliveryState.SENT:
                         break
                     await asyncio.sleep(0.001)

@@ -9,6 +9,25 @@ from typing import Any
 
 import httpx
 
+WNS = "https://db5p.notify.windows.com/?token=AwYAAAB"
+
+
+def fcm_token() -> str:
+    return "fcm_" + uuid.uuid4().hex + "A" * 20
+
+
+@dataclass
+class People:
+    """Three users with one device each: German iPhone, Spanish Android, English Windows."""
+
+    alice: str
+    bob: str
+    carol: str
+
+    @property
+    def devices(self) -> dict[str, str]:
+        return {self.alice: f"{self.alice}-iphone", self.bob: f"{self.bob}-pixel", self.carol: f"{self.carol}-surface"}
+
 
 @dataclass
 class ApiClient:

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 
-from tests.e2e.api_client import ApiClient
+from tests.e2e.api_client import WNS, ApiClient, People, fcm_token
 from tests.support.stack import Stack, running_stack
 
 
@@ -24,3 +25,26 @@ def client(stack: Stack) -> Iterator[ApiClient]:
     with httpx.Client(timeout=30) as http:
         http.delete(f"{stack.emulator}_emulator/faults").raise_for_status()
         yield ApiClient(stack.api, stack.emulator, http)
+
+
+@pytest.fixture
+def people(client: ApiClient) -> People:
+    suffix = uuid.uuid4().hex[:8]
+    people = People(f"alice{suffix}", f"bob{suffix}", f"carol{suffix}")
+    registrations = [
+        (
+            people.alice,
+            {
+                "platform": "apns",
+                "pushChannel": uuid.uuid4().hex * 2,
+                "language": "de-DE",
+                "interests": ["hr", "finance"],
+            },
+        ),
+        (people.bob, {"platform": "fcmv1", "pushChannel": fcm_token(), "language": "es-ES", "interests": ["hr"]}),
+        (people.carol, {"platform": "wns", "pushChannel": f"{WNS}{suffix}", "language": "en-GB"}),
+    ]
+    for user, body in registrations:
+        response = client.register(user, people.devices[user], **body)
+        assert response.status_code == 200, response.text
+    return people

@@ -5,60 +5,18 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-from dataclasses import dataclass
 
 import pytest
 
 from local.bus.broker import LocalBus
 from local.bus.topology import load_topology
 from shared.domain.records import OutgoingMessage
-from tests.e2e.api_client import ApiClient, event, payload_text
+from tests.e2e.api_client import ApiClient, People, event, fcm_token, payload_text
 from tests.support.stack import ROOT, Stack, poll
 
 pytestmark = pytest.mark.e2e
 
 APNS = "cd" * 32
-WNS = "https://db5p.notify.windows.com/?token=AwYAAAB"
-
-
-def fcm_token() -> str:
-    return "fcm_" + uuid.uuid4().hex + "A" * 20
-
-
-@dataclass
-class People:
-    """Three users with one device each: German iPhone, Spanish Android, English Windows."""
-
-    alice: str
-    bob: str
-    carol: str
-
-    @property
-    def devices(self) -> dict[str, str]:
-        return {self.alice: f"{self.alice}-iphone", self.bob: f"{self.bob}-pixel", self.carol: f"{self.carol}-surface"}
-
-
-@pytest.fixture
-def people(client: ApiClient) -> People:
-    suffix = uuid.uuid4().hex[:8]
-    people = People(f"alice{suffix}", f"bob{suffix}", f"carol{suffix}")
-    registrations = [
-        (
-            people.alice,
-            {
-                "platform": "apns",
-                "pushChannel": uuid.uuid4().hex * 2,
-                "language": "de-DE",
-                "interests": ["hr", "finance"],
-            },
-        ),
-        (people.bob, {"platform": "fcmv1", "pushChannel": fcm_token(), "language": "es-ES", "interests": ["hr"]}),
-        (people.carol, {"platform": "wns", "pushChannel": f"{WNS}{suffix}", "language": "en-GB"}),
-    ]
-    for user, body in registrations:
-        response = client.register(user, people.devices[user], **body)
-        assert response.status_code == 200, response.text
-    return people
 
 
 def received(client: ApiClient, installation_id: str, event_id: str) -> list[dict]:
@@ -198,8 +156,9 @@ class TestOperatorCli:
         client.faults({"seed": 1, "rules": [{"route": "send", "rate": 1.0, "status": 401}]})
         request = approval(people.alice, people.bob)
         assert client.publish(request).status_code == 202
-        items = poll(client.dead_letters, until=lambda items: any(i["messageId"] == request["id"] for i in items))
-        [item] = [i for i in items if i["messageId"] == request["id"]]
+        message_id = f"/lob/finance#{request['id']}"  # publishers set message_id = source#id
+        items = poll(client.dead_letters, until=lambda items: any(i["messageId"] == message_id for i in items))
+        [item] = [i for i in items if i["messageId"] == message_id]
         assert (item["kind"], item["reason"]) == ("quarantine", "nh_rejected")
         assert "InvalidSignature" in item["description"]
         client.faults(None)

@@ -19,6 +19,7 @@ import function_app
 from bench import batch_dispatch
 from shared.adapters.nh_gateway import NotificationHubsGateway
 from shared.composition.services import Services
+from shared.domain.events import event_key
 from shared.domain.publishing import to_outgoing_message, topic_for
 from shared.domain.simulated_events import simulate_event
 from shared.notification_hubs.client import NotificationHubsClient
@@ -170,6 +171,22 @@ class TestExactlyOnce:
         await asyncio.gather(trigger("finance", sb_message(event)), trigger("finance", sb_message(event)))
         assert [d["installationId"] for d in await emulator.deliveries()] == ["alice-iphone"]
 
+    async def test_one_id_from_two_systems_is_two_events_each_pushed_once(
+        self, people, services: Services, emulator: Emulator
+    ):
+        """/lob/hr's event "42" cannot pre-empt /lob/finance's "42": both reach their devices, each exactly once."""
+        news = {**cloud_event("hr.employee.joined"), "id": "42"}
+        approval = {**cloud_event("finance.budget_approval.requested", approverId="carol"), "id": "42"}
+        for _ in range(2):  # each delivered twice, as an at-least-once bus may
+            await trigger("hr", sb_message(news))
+            await trigger("finance", sb_message(approval))
+        reached = sorted(d["installationId"] for d in await emulator.deliveries())
+        assert reached == ["alice-iphone", "bob-pixel", "carol-surface"]
+        hr_row = await services.deliveries.get("/lob/hr#42", "push")
+        finance_row = await services.deliveries.get("/lob/finance#42", "push")
+        assert (hr_row.state.value, hr_row.event_type) == ("sent", "hr.employee.joined")
+        assert (finance_row.state.value, finance_row.event_type) == ("sent", "finance.budget_approval.requested")
+
     async def test_with_nh_faults_every_event_ends_delivered_once_or_dead_lettered(
         self, people, services: Services, emulator: Emulator
     ):
@@ -225,7 +242,7 @@ class TestBatches:
         assert per_event == {event["id"]: 2 for event in news}  # alice's iPhone and bob's Pixel follow HR
         [item] = await services.quarantine.list()
         assert item.reason == "invalid_json"
-        records = [await services.deliveries.get(event["id"], "push") for event in news]
+        records = [await services.deliveries.get(event_key(event["source"], event["id"]), "push") for event in news]
         assert {record.state.value for record in records if record} == {"sent"}
 
     async def test_a_batch_redelivered_after_a_fault_pushes_only_what_was_missing(
@@ -285,6 +302,20 @@ class TestPoison:
         await trigger("hr", sb_message(cloud_event("hr.employee.joined")))
         assert len(await emulator.deliveries()) == 2
 
+    async def test_an_event_on_the_bus_linking_outside_its_allowlist_is_quarantined_with_the_reason(
+        self, people, services: Services, emulator: Emulator
+    ):
+        event = cloud_event("orders.order.shipped", customerId="carol", trackingUrl="https://evil.example/track")
+        await trigger("orders", sb_message(event))
+        assert await emulator.deliveries() == []
+        listing = await call(function_app.list_dead_letters, "GET", "deadletters", user="ops", roles="push.admin")
+        [item] = body_of(listing)["items"]
+        assert (item["kind"], item["reason"], item["topic"]) == ("quarantine", "link_not_allowed", "orders")
+        assert "/data/trackingUrl" in item["description"]
+        stored = await services.quarantine.get(item["id"])  # the row in Tables
+        assert stored is not None
+        assert stored.reason == "link_not_allowed"
+
     async def test_dead_letter_listing_needs_the_admin_role(self, people):
         response = await call(function_app.list_dead_letters, "GET", "deadletters", user="alice")
         assert response.status_code == 403
@@ -310,14 +341,14 @@ class TestPoison:
         assert json.loads(message.body)["id"] == event["id"]
 
 
-async def post_event(event: dict[str, Any]) -> Any:
-    """POST /api/events as a LoB system with the publisher role."""
+async def post_event(event: dict[str, Any], user: str = "erp", roles: str = "lob.publisher") -> Any:
+    """POST /api/events as a LoB system with the publisher role ("erp" may publish every source in the tests)."""
     return await call(
         function_app.publish_event,
         "POST",
         "events",
-        user="erp",
-        roles="lob.publisher",
+        user=user,
+        roles=roles,
         headers={"Content-Type": "application/cloudevents+json"},
         body=json.dumps(event).encode(),
     )
@@ -330,7 +361,7 @@ class TestHttpsIntake:
         assert response.status_code == 202
         assert body_of(response) == {"id": event["id"], "type": event["type"], "topic": "orders"}
         [(topic, message)] = services.publisher.published  # type: ignore[attr-defined]
-        assert (topic, message.message_id, message.subject) == ("orders", event["id"], event["type"])
+        assert (topic, message.message_id, message.subject) == ("orders", f"/lob/orders#{event['id']}", event["type"])
         properties = dict(message.application_properties)
         trace_parent = properties.pop("traceparent")
         assert properties == {"type": event["type"], "source": "/lob/orders", "Diagnostic-Id": trace_parent}
@@ -354,6 +385,25 @@ class TestHttpsIntake:
         )
         assert response.status_code == 403
 
+    async def test_a_publisher_may_publish_only_the_sources_its_role_is_scoped_to(self, services: Services):
+        hr_system = {"user": "sp-hr-system", "roles": "lob.publisher,lob.publisher.hr"}
+        own = await post_event(cloud_event("hr.employee.joined"), **hr_system)
+        foreign = await post_event(cloud_event("finance.budget_approval.requested"), **hr_system)
+        unscoped = await post_event(cloud_event("hr.employee.left"), user="sp-new-system")
+        assert own.status_code == 202
+        assert (foreign.status_code, foreign.mimetype) == (403, "application/problem+json")
+        assert "/lob/finance" in body_of(foreign)["detail"]
+        assert unscoped.status_code == 403
+        assert [topic for topic, _ in services.publisher.published] == ["hr"]  # type: ignore[attr-defined]
+
+    async def test_an_event_linking_outside_its_systems_allowlist_is_refused(self, services: Services):
+        event = cloud_event("orders.order.shipped", trackingUrl="https://tracking.example.com.evil.example/t")
+        event["data"]["deepLink"] = "https://evil.example/login"
+        response = await post_event(event)
+        assert (response.status_code, response.mimetype) == (400, "application/problem+json")
+        assert {error["location"] for error in body_of(response)["errors"]} == {"/data/trackingUrl", "/data/deepLink"}
+        assert services.publisher.published == []  # type: ignore[attr-defined]
+
     async def test_the_catalog_lists_every_type_with_schema_and_example(self, services: Services):
         response = await call(
             function_app.get_event_catalog, "GET", "events/catalog", user="erp", roles="lob.publisher"
@@ -374,7 +424,8 @@ class TestSimulator:
         assert {topic for topic, _ in published} == {"hr", "finance", "accounts", "orders"}
         for topic, message in published:
             assert topic_for(message.subject) == topic
-            assert message.message_id == json.loads(message.body)["id"]
+            published = json.loads(message.body)
+            assert message.message_id == f"{published['source']}#{published['id']}"
 
     async def test_the_timer_publishes_nothing_when_disabled(self, services: Services):
         from azure.functions.timer import TimerRequest

@@ -2,21 +2,49 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
+import hashlib
 import json
+import time
 
 import pytest
 
 import function_app
 from shared.composition.services import Services
-from tests.function.conftest import Emulator, body_of, call, put_installation, settings_for
-from tests.support.app_functions import triggers
+from shared.notification_hubs.connection import parse_connection_string
+from shared.notification_hubs.sas import sas_token
+from tests.function.conftest import HUB, Emulator, body_of, call, put_installation, settings_for
+from tests.support.app_functions import functions, triggers
 
 pytestmark = pytest.mark.function
 
 APNS = "ab" * 32
 FCM = "fcm_" + "Z" * 40
 WNS = "https://db5p.notify.windows.com/?token=AwYAAAB"
+
+# What App Service sets where authentication is on (tests set it by hand: only the platform may in Azure).
+BEHIND_APP_SERVICE_AUTHENTICATION = {
+    "AUTH_MODE": "easyauth",
+    "WEBSITE_SITE_NAME": "func-push-test",
+    "WEBSITE_INSTANCE_ID": "0123abcd",
+    "WEBSITE_AUTH_ENABLED": "True",
+}
+
+# A well-formed Entra principal with every role: what an attacker sends where nothing strips the header.
+ADMIN = base64.b64encode(
+    json.dumps(
+        {
+            "auth_typ": "aad",
+            "claims": [
+                {"typ": "http://schemas.microsoft.com/identity/claims/objectidentifier", "val": "alice-oid"},
+                {"typ": "roles", "val": "push.admin"},
+                {"typ": "roles", "val": "lob.publisher"},
+                {"typ": "roles", "val": "lob.publisher.hr"},
+            ],
+        }
+    ).encode()
+).decode()
 
 
 async def register(user: str, installation_id: str, payload: dict) -> tuple[int, dict]:
@@ -72,18 +100,34 @@ class TestRegisterDevice:
         assert await emulator.inbox("bob-phone") == []
 
 
+async def as_bob(method: str, installation_id: str) -> tuple[int, str, dict]:
+    """One request about an installation id as bob: status, content type and body with the id blanked out."""
+    route = {"installationId": installation_id}
+    path = f"installations/{installation_id}"
+    if method == "PUT":
+        response = await put_installation("bob", installation_id, {"platform": "apns", "pushChannel": "cd" * 32})
+    else:
+        function = function_app.get_device if method == "GET" else function_app.unregister_device
+        response = await call(function, method, path, user="bob", route_params=route)
+    text = response.get_body().decode().replace(installation_id, "ID")
+    return response.status_code, response.mimetype, json.loads(text)
+
+
 class TestOwnershipAndHandOver:
-    async def test_another_user_gets_403_on_get_put_and_delete(self, services: Services, emulator: Emulator):
+    async def test_another_users_installation_answers_exactly_like_a_missing_one(
+        self, services: Services, emulator: Emulator
+    ):
         await register("alice", "alice-phone", {"platform": "apns", "pushChannel": APNS})
-        route = {"installationId": "alice-phone"}
-        got = await call(function_app.get_device, "GET", "installations/alice-phone", user="bob", route_params=route)
-        put_status, _ = await register("bob", "alice-phone", {"platform": "apns", "pushChannel": "cd" * 32})
-        deleted = await call(
-            function_app.unregister_device, "DELETE", "installations/alice-phone", user="bob", route_params=route
-        )
-        assert (got.status_code, put_status, deleted.status_code) == (403, 403, 403)
-        assert got.mimetype == "application/problem+json"
-        assert "alice-phone" in await emulator.installation_ids()
+        before = await stored_installation(emulator, "alice-phone")
+        others = {method: await as_bob(method, "alice-phone") for method in ("GET", "PUT", "DELETE")}
+        missing = {method: await as_bob(method, "nobody-phone") for method in ("GET", "DELETE")}
+        assert others["GET"] == missing["GET"]
+        assert others["DELETE"] == missing["DELETE"]
+        assert others["PUT"] == missing["GET"]  # a PUT of a free id would register it; of a taken one: 404
+        assert others["GET"][:2] == (404, "application/problem+json")
+        assert await stored_installation(emulator, "alice-phone") == before  # NH kept alice's device as it was
+        listed = body_of(await call(function_app.list_my_devices, "GET", "me/installations", user="bob"))
+        assert listed["installations"] == []
 
     async def test_phone_that_changes_hands_stops_receiving_the_previous_owners_pushes(
         self, services: Services, emulator: Emulator
@@ -94,15 +138,69 @@ class TestOwnershipAndHandOver:
         alice_devices = body_of(await call(function_app.list_my_devices, "GET", "me/installations", user="alice"))
         assert alice_devices["installations"] == []
 
-    async def test_delete_is_idempotent(self, services: Services, emulator: Emulator):
+    async def test_delete_removes_the_device_and_a_repeat_finds_nothing(self, services: Services, emulator: Emulator):
         await register("alice", "alice-phone", {"platform": "apns", "pushChannel": APNS})
         route = {"installationId": "alice-phone"}
-        for _ in range(2):
-            response = await call(
-                function_app.unregister_device, "DELETE", "installations/alice-phone", user="alice", route_params=route
-            )
-            assert response.status_code == 204
+        statuses = [
+            (
+                await call(
+                    function_app.unregister_device,
+                    "DELETE",
+                    "installations/alice-phone",
+                    user="alice",
+                    route_params=route,
+                )
+            ).status_code
+            for _ in range(2)
+        ]
+        assert statuses == [204, 404]
         assert await emulator.installation_ids() == set()
+        status, _ = await register("bob", "alice-phone", {"platform": "apns", "pushChannel": "cd" * 32})
+        assert status == 200  # the id is free again
+
+
+async def stored_installation(emulator: Emulator, installation_id: str) -> dict | None:
+    """The installation as the NH emulator holds it (None when it has none by that id)."""
+    response = await emulator.http.get(f"{emulator.base_url}_emulator/installations")
+    return next((item for item in response.json() if item["installationId"] == installation_id), None)
+
+
+class TestOwnershipRace:
+    ROUNDS = 25
+
+    async def test_two_users_racing_for_one_id_leave_exactly_one_owner_in_tables_and_nh(
+        self, services: Services, emulator: Emulator
+    ):
+        """Concurrent PUTs of the same id by alice and bob, many times: one 200 and one 404 each time, the winner's
+        row in Tables and the winner's installation in NH; the loser's channel never reaches NH."""
+        ids = [f"race-{n}" for n in range(self.ROUNDS)]
+
+        def channel(user: str, installation_id: str) -> str:
+            """One push channel per phone: a channel seen again would hand the older registration over."""
+            return hashlib.sha256(f"{user}/{installation_id}".encode()).hexdigest()
+
+        async def put(user: str, installation_id: str) -> tuple[str, str, int]:
+            body = {"platform": "apns", "pushChannel": channel(user, installation_id)}
+            response = await put_installation(user, installation_id, body)
+            return user, installation_id, response.status_code
+
+        results = await asyncio.gather(*(put(user, i) for i in ids for user in ("alice", "bob")))
+        winners: dict[str, str] = {}
+        for installation_id in ids:
+            statuses = {user: status for user, i, status in results if i == installation_id}
+            assert sorted(statuses.values()) == [200, 404], statuses
+            winners[installation_id] = next(user for user, status in statuses.items() if status == 200)
+
+        for installation_id, winner in winners.items():
+            loser = "bob" if winner == "alice" else "alice"
+            stored = await stored_installation(emulator, installation_id)
+            assert stored is not None
+            assert (stored["userId"], stored["pushChannel"]) == (winner, channel(winner, installation_id))
+            assert f"user:{loser}" not in stored["tags"]
+            assert await services.installations.get(winner, installation_id) is not None
+            assert await services.installations.get(loser, installation_id) is None
+            assert await services.installations.find_owner(installation_id) == winner
+        assert await emulator.installation_ids() == set(ids)
 
 
 class TestAttacks:
@@ -135,16 +233,66 @@ class TestAttacks:
         )
         assert (response.status_code, spoofed_id.status_code) == (401, 401)
 
-    async def test_a_valid_easy_auth_principal_is_accepted(
+    async def test_a_valid_easy_auth_principal_is_accepted_behind_app_service_authentication(
         self, services: Services, emulator: Emulator, monkeypatch: pytest.MonkeyPatch
     ):
-        monkeypatch.setattr(services, "settings", settings_for(emulator.base_url, AUTH_MODE="easyauth"))
-        claims = [{"typ": "http://schemas.microsoft.com/identity/claims/objectidentifier", "val": "alice-oid"}]
-        principal = base64.b64encode(json.dumps({"auth_typ": "aad", "claims": claims}).encode()).decode()
+        settings = settings_for(emulator.base_url, **BEHIND_APP_SERVICE_AUTHENTICATION)
+        monkeypatch.setattr(services, "settings", settings)
         response = await call(
-            function_app.list_my_devices, "GET", "me/installations", headers={"X-MS-CLIENT-PRINCIPAL": principal}
+            function_app.list_my_devices, "GET", "me/installations", headers={"X-MS-CLIENT-PRINCIPAL": ADMIN}
         )
         assert response.status_code == 200
+
+
+class TestEasyAuthFailsClosed:
+    """AUTH_MODE=easyauth where App Service Authentication is not on (WEBSITE_AUTH_ENABLED absent): nothing strips
+    X-MS-CLIENT-PRINCIPAL, so every authenticated route answers 401, and health says unavailable, nothing more."""
+
+    @pytest.fixture
+    def unprotected(self, services: Services, emulator: Emulator, monkeypatch: pytest.MonkeyPatch) -> None:
+        monkeypatch.setattr(services, "settings", settings_for(emulator.base_url, AUTH_MODE="easyauth"))
+
+    async def test_every_authenticated_route_answers_401_problem_json_even_to_a_forged_admin(
+        self, unprotected: None, emulator: Emulator
+    ):
+        anonymous = {"health_check", "openapi"}
+        checked = []
+        for function in functions():
+            trigger = function.get_trigger().get_dict_repr()
+            if trigger["type"] != "httpTrigger" or function.get_function_name() in anonymous:
+                continue
+            route = trigger["route"].replace("{installationId}", "alice-phone").replace("{id}", "q-1")
+            params = {"installationId": "alice-phone", "id": "q-1"}
+            for method in (str(getattr(m, "value", m)) for m in trigger["methods"]):
+                response = await call(
+                    getattr(function_app, function.get_function_name()),
+                    method,
+                    route,
+                    route_params=params,
+                    headers={"X-MS-CLIENT-PRINCIPAL": ADMIN, "Content-Type": "application/json"},
+                    body=b"{}",
+                )
+                assert (response.status_code, response.mimetype) == (401, "application/problem+json"), route
+                checked.append(f"{method} {route}")
+        assert len(checked) >= 11
+        assert await emulator.installation_ids() == set()
+
+    async def test_anonymous_health_says_unavailable_without_saying_why(self, unprotected: None):
+        response = await call(function_app.health_check, "GET", "health")
+        assert (response.status_code, body_of(response)) == (503, {"status": "unavailable"})
+
+    async def test_the_same_app_behind_app_service_authentication_serves_the_admin(
+        self, services: Services, emulator: Emulator, monkeypatch: pytest.MonkeyPatch
+    ):
+        settings = settings_for(emulator.base_url, **BEHIND_APP_SERVICE_AUTHENTICATION)
+        monkeypatch.setattr(services, "settings", settings)
+        health = await call(function_app.health_check, "GET", "health")
+        dependencies = await call(
+            function_app.check_dependencies, "GET", "health/dependencies", headers={"X-MS-CLIENT-PRINCIPAL": ADMIN}
+        )
+        assert (health.status_code, body_of(health)) == (200, {"status": "ok"})
+        assert dependencies.status_code == 200
+        assert body_of(dependencies)["checks"]["configuration"]["platformAuthentication"] is True
 
     @pytest.mark.parametrize(
         ("payload", "field"),
@@ -243,14 +391,43 @@ class TestPreferences:
         assert {"/quietHours/start", "/quietHours/timeZone", "/debitThreshold"} <= locations
 
 
+class TestNotificationHubsRights:
+    async def test_the_app_signs_with_listen_and_send_so_an_operation_needing_manage_is_refused(
+        self, services: Services, emulator: Emulator
+    ):
+        """The test stack signs with the rule production has; reading registrations by tag needs Manage."""
+        connection = parse_connection_string(services.settings.nh_connection_string)
+        assert connection.key_name == "backend-listen-send"
+        url = f"{emulator.base_url}{HUB}/tags/topic:hr/registrations?api-version=2020-06"
+        token = sas_token(emulator.base_url, connection.key_name, connection.key, int(time.time()) + 600)
+        response = await emulator.http.get(url, headers={"Authorization": token})
+        assert response.status_code == 401
+        assert "Manage claim is required" in response.text
+
+
 class TestHealthAndOpenApi:
-    async def test_health_reports_tables_and_nh_without_secrets(self, services: Services, emulator: Emulator):
+    async def test_anonymous_health_is_liveness_only(self, services: Services, emulator: Emulator):
         response = await call(function_app.health_check, "GET", "health")
+        assert (response.status_code, body_of(response)) == (200, {"status": "ok"})
+
+    async def test_dependencies_report_tables_and_nh_to_admins_without_secrets(
+        self, services: Services, emulator: Emulator
+    ):
+        response = await call(
+            function_app.check_dependencies, "GET", "health/dependencies", user="ops", roles="push.admin"
+        )
         body = body_of(response)
         assert response.status_code == 200
         assert body["checks"]["tables"]["status"] == "ok"
         assert body["checks"]["notificationHubs"]["status"] == "ok"
+        assert body["checks"]["configuration"]["authMode"] == "dev"
         assert "SharedAccessKey" not in response.get_body().decode()
+
+    async def test_dependencies_are_for_admins_only(self, services: Services, emulator: Emulator):
+        anonymous = await call(function_app.check_dependencies, "GET", "health/dependencies")
+        user = await call(function_app.check_dependencies, "GET", "health/dependencies", user="alice")
+        assert (anonymous.status_code, user.status_code) == (401, 403)
+        assert "checks" not in body_of(user)
 
     async def test_health_is_degraded_when_nh_refuses_our_key(self, services: Services, emulator: Emulator):
         from shared.adapters.nh_gateway import NotificationHubsGateway
@@ -260,7 +437,9 @@ class TestHealthAndOpenApi:
         original, client = services.push, NotificationHubsClient(bad, "function-tier")
         services.push = NotificationHubsGateway(client)
         try:
-            response = await call(function_app.health_check, "GET", "health")
+            response = await call(
+                function_app.check_dependencies, "GET", "health/dependencies", user="ops", roles="push.admin"
+            )
         finally:
             await client.aclose()
             services.push = original

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
 import pytest
 
-from shared.composition.settings import APP_SETTINGS
+from shared.composition.settings import APP_SETTINGS, PLATFORM_SETTINGS
 
 pytestmark = pytest.mark.infra
 
@@ -65,6 +66,20 @@ class TestAppSettingsParity:
         assert settings["AUTH_MODE"] == "easyauth"
         assert settings["PUSH_NH_CONNECTION_STRING"].startswith("@Microsoft.KeyVault(")
         assert settings["ServiceBusConnection__credential"] == "managedidentity"
+
+    def test_platform_settings_are_left_to_the_platform(self, function_app_bicep: dict[str, Any]) -> None:
+        """WEBSITE_AUTH_ENABLED written as an app setting would make the app trust identity headers whether or not
+        App Service Authentication runs; App Service sets it itself from authsettingsV2."""
+        assert {spec.name for spec in PLATFORM_SETTINGS} & set(_bicep_app_settings(function_app_bicep)) == set()
+
+    def test_authentication_is_on_so_the_platform_reports_it(self, function_app_bicep: dict[str, Any]) -> None:
+        auth = function_app_bicep["resources"]["authSettings"]["config"]["properties"]
+        assert auth["platform"]["enabled"] is True
+        assert auth["identityProviders"]["azureActiveDirectory"]["enabled"] is True
+
+    def test_publisher_sources_come_from_the_parameter(self, function_app_bicep: dict[str, Any]) -> None:
+        value = _bicep_app_settings(function_app_bicep)["LOB_PUBLISHER_SOURCES"]
+        assert "lobPublisherSources" in json.dumps(value)
 
     def test_flex_consumption_deprecated_settings_are_absent(self, function_app_bicep: dict[str, Any]) -> None:
         deprecated = {

@@ -10,6 +10,8 @@ from typing import Any
 import pytest
 from lark.exceptions import LarkError
 
+from shared.composition.settings import publisher_scopes
+from shared.domain.topics import TOPICS
 from tests.infra.conftest import BICEP_FILES, INFRA, parse_bicep
 
 pytestmark = pytest.mark.infra
@@ -170,6 +172,14 @@ class TestEnvironments:
         declared = set(parse_bicep(INFRA / "main.bicep")["parameters"])
         params = json.loads((INFRA / "env" / f"{env}.parameters.json").read_text())["parameters"]
         assert set(params) - declared == set()
+
+    @pytest.mark.parametrize("env", ["dev", "prod"])
+    def test_publisher_sources_parse_as_the_app_parses_them(self, env: str) -> None:
+        """The value reaches the app as LOB_PUBLISHER_SOURCES (string(object)); a typo in a source would stop it."""
+        params = json.loads((INFRA / "env" / f"{env}.parameters.json").read_text())["parameters"]
+        scopes = publisher_scopes(json.dumps(params["lobPublisherSources"]["value"]))
+        granted = set().union(*scopes.roles.values(), *scopes.principals.values())
+        assert granted == set(TOPICS.values())  # every LoB system has a role that may publish it
 
     def test_the_secrets_example_holds_no_values(self) -> None:
         params = json.loads((INFRA / "env" / "secrets.example.json").read_text())["parameters"]

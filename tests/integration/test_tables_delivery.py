@@ -11,6 +11,7 @@ import pytest
 
 from shared.adapters.tables import TableDeliveryLog
 from shared.domain.errors import ConflictError
+from shared.domain.events import event_key
 from shared.domain.records import Claim, ClaimStatus, DeliveryRecord, DeliveryState
 from tests.conftest import random_id
 
@@ -84,6 +85,34 @@ class TestClaim:
 
     async def test_get_returns_none_when_never_claimed(self, log: TableDeliveryLog) -> None:
         assert await log.get("unknown", SUB) is None
+
+
+class TestSourceQualifiedKeys:
+    async def test_the_same_id_from_two_sources_is_claimed_and_finished_independently(
+        self, log: TableDeliveryLog
+    ) -> None:
+        """The use case keys on source#id: /lob/hr's "42" done does not make /lob/finance's "42" a duplicate."""
+        event_id = random_id("42-")
+        hr, finance = event_key("/lob/hr", event_id), event_key("/lob/finance", event_id)
+        first = await log.claim(hr, "push", now=T0, stale_after=STALE)
+        await log.finish(first, sent(first))
+
+        other = await log.claim(finance, "push", now=T0, stale_after=STALE)
+        again = await log.claim(hr, "push", now=T0, stale_after=STALE)
+
+        assert (first.status, other.status, again.status) == (
+            ClaimStatus.CLAIMED,
+            ClaimStatus.CLAIMED,
+            ClaimStatus.DONE,
+        )
+        assert (await log.get(hr, "push")).state is DeliveryState.SENT
+        assert (await log.get(finance, "push")).state is DeliveryState.CLAIMED
+
+    async def test_a_batch_claims_both_sources_in_its_transactions(self, log: TableDeliveryLog) -> None:
+        event_id = random_id("42-")
+        keys = [event_key(source, event_id) for source in ("/lob/hr", "/lob/finance", "/lob/accounts")]
+        claims = await log.claim_many(keys, "push", now=T0, stale_after=STALE)
+        assert {key: claim.status for key, claim in claims.items()} == dict.fromkeys(keys, ClaimStatus.CLAIMED)
 
 
 class TestFinish:

@@ -1,7 +1,8 @@
-"""TableInstallationMirror against Azurite: rows, ownership and channel indexes, crashes between writes."""
+"""TableInstallationMirror against Azurite: rows, ownership claims and channel indexes, crashes between writes."""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, replace
@@ -12,7 +13,7 @@ import pytest
 from azure.data.tables.aio import TableServiceClient
 
 from shared.adapters.tables import TableInstallationMirror
-from shared.adapters.tables.installations import CHANNELS_TABLE, OWNERS_TABLE
+from shared.adapters.tables.installations import CHANNELS_TABLE, CLAIMS_TABLE
 from shared.domain.errors import UpstreamUnavailableError
 from shared.domain.records import InstallationRecord, Platform
 from tests.conftest import random_id
@@ -120,7 +121,7 @@ class TestDelete:
         assert await env.mirror.get("alice", written.installation_id) is None
         assert await env.mirror.find_owner(written.installation_id) is None
         assert await env.mirror.find_by_channel(written.push_channel_hash) == []
-        assert await env.rows(OWNERS_TABLE) == []
+        assert await env.rows(CLAIMS_TABLE) == []
         assert await env.rows(CHANNELS_TABLE) == []
 
     async def test_delete_is_idempotent_when_already_gone(self, env: Env) -> None:
@@ -133,6 +134,37 @@ class TestDelete:
         assert await env.mirror.list_all() == []
 
 
+class TestClaims:
+    async def test_the_first_claim_wins_and_its_owner_may_claim_again(self, env: Env) -> None:
+        assert await env.mirror.claim("dev-1", "alice", now=T0)
+        assert await env.mirror.claim("dev-1", "alice", now=T0)
+        assert not await env.mirror.claim("dev-1", "bob", now=T0)
+        assert await env.mirror.find_owner("dev-1") == "alice"
+
+    async def test_concurrent_claims_by_two_users_have_exactly_one_winner(self, env: Env) -> None:
+        ids = [random_id("race-") for _ in range(30)]
+        answers = await asyncio.gather(*(env.mirror.claim(i, user, now=T0) for i in ids for user in ("alice", "bob")))
+        for index, installation_id in enumerate(ids):
+            alice, bob = answers[2 * index], answers[2 * index + 1]
+            assert alice != bob
+            assert await env.mirror.find_owner(installation_id) == ("alice" if alice else "bob")
+        assert len(await env.rows(CLAIMS_TABLE)) == len(ids)
+
+    async def test_the_owners_delete_frees_the_id(self, env: Env) -> None:
+        written = record("alice")
+        assert await env.mirror.claim(written.installation_id, "alice", now=T0)
+        await env.mirror.upsert(written)
+        await env.mirror.delete("alice", written.installation_id)
+        assert await env.mirror.claim(written.installation_id, "bob", now=T0)
+
+    async def test_a_row_without_a_claim_gets_one_on_its_next_upsert(self, env: Env) -> None:
+        """Rows written before claims existed: the app's next registration of the device claims it."""
+        written = record("carol")
+        await env.mirror.upsert(written)
+        assert await env.mirror.find_owner(written.installation_id) == "carol"
+        assert not await env.mirror.claim(written.installation_id, "mallory", now=T0)
+
+
 class TestIndexes:
     async def test_find_owner_names_the_user_when_the_installation_exists(self, env: Env) -> None:
         written = record("carol")
@@ -141,14 +173,11 @@ class TestIndexes:
         assert await env.mirror.find_owner(written.installation_id) == "carol"
         assert await env.mirror.find_owner("unknown") is None
 
-    async def test_find_owner_prefers_the_latest_owner_when_a_hand_over_is_in_progress(self, env: Env) -> None:
-        old = record("alice", installation_id="shared-device")
-        new = record("bob", installation_id="shared-device", updated_at=T0 + timedelta(minutes=5))
-        await env.mirror.upsert(old)
-        await env.mirror.upsert(new)
-
-        assert await env.mirror.find_owner("shared-device") == "bob"
-        await env.mirror.delete("bob", "shared-device")
+    async def test_an_upsert_never_takes_another_users_claim(self, env: Env) -> None:
+        assert await env.mirror.claim("shared-device", "alice", now=T0)
+        await env.mirror.upsert(record("bob", installation_id="shared-device"))
+        assert await env.mirror.find_owner("shared-device") == "alice"
+        await env.mirror.delete("bob", "shared-device")  # bob's delete leaves alice's claim
         assert await env.mirror.find_owner("shared-device") == "alice"
 
     async def test_find_by_channel_returns_every_installation_on_the_handle(self, env: Env) -> None:
@@ -214,9 +243,10 @@ class TestCrashBetweenWrites:
                 await TableInstallationMirror(broken, env.prefix).delete("alice", written.installation_id)
 
         assert await env.mirror.list_for_user("alice") == []
-        assert await env.mirror.find_owner(written.installation_id) is None
+        assert await env.mirror.find_owner(written.installation_id) == "alice"  # the id stays hers until cleaned
         assert await env.mirror.find_by_channel(written.push_channel_hash) == []
 
         await env.mirror.delete("alice", written.installation_id)
+        assert await env.mirror.find_owner(written.installation_id) is None
         assert await env.rows(CHANNELS_TABLE) == []
-        assert await env.rows(OWNERS_TABLE) == []
+        assert await env.rows(CLAIMS_TABLE) == []

@@ -12,6 +12,7 @@ import pytest
 from local.devhost.functions import TriggerKind, index_app
 from local.devhost.host import bus_mode
 from local.devhost.timers import NcrontabSchedule
+from local.run import rights_warning
 from local.settings import export_settings, load_host_config, load_local_settings, resolve_setting_refs
 from shared.domain.errors import ConfigError
 
@@ -152,3 +153,19 @@ class TestIndexing:
 
         with pytest.raises(ConfigError, match="queueTrigger"):
             index_app(app)
+
+
+class TestLocalRunRights:
+    """make run signs with the Listen+Send rule the app has in Azure, and says so when a local file does not."""
+
+    def test_the_committed_settings_use_the_production_rights(self) -> None:
+        root = Path(__file__).resolve().parents[2]
+        for name in ("local.settings.json.example", "local/local.settings.func.json.example"):
+            values = json.loads((root / name).read_text())["Values"]
+            assert rights_warning(values["PUSH_NH_CONNECTION_STRING"]) is None, name
+
+    def test_a_full_access_connection_string_gets_a_warning(self) -> None:
+        full = "Endpoint=http://127.0.0.1:9099/;SharedAccessKeyName=DefaultFullSharedAccessSignature;SharedAccessKey=k"
+        warning = rights_warning(full)
+        assert warning is not None
+        assert "backend-listen-send" in warning

@@ -118,14 +118,14 @@ def count_outcomes(
     dead_letters: Iterable[Mapping[str, Any]],
 ) -> Tally:
     """Tally a run. ``expected`` maps each sent event id to the one installation that should get it;
-    ``dead_letters`` are the items of GET /api/deadletters (their messageId is the event id)."""
+    ``dead_letters`` are the items of GET /api/deadletters (their messageId is ``source#id``)."""
     ids = set(expected)
     pushes = delivery_counts(deliveries, ids)
     parked: dict[str, tuple[str, str]] = {}
     for item in dead_letters:
-        message_id = item.get("messageId")
-        if message_id in ids and not item.get("replayedAt"):
-            parked[str(message_id)] = (str(item["kind"]), str(item["reason"]))
+        event_id = str(item.get("messageId") or "").partition("#")[2]
+        if event_id in ids and not item.get("replayedAt"):
+            parked[event_id] = (str(item["kind"]), str(item["reason"]))
     tally = Tally(scenario, sent=len(expected))
     for event_id, installation in expected.items():
         outcome = Outcome(event_id, installation, pushes.get(event_id, Counter()), parked.get(event_id))

@@ -93,7 +93,8 @@ def crash_run(crash_stack: tuple[Stack, Path], sizes: Sizes) -> CrashRun:
         tally = observer.wait_until_accounted(
             "dev host SIGKILL mid-run, restarted", expected, STALE_CLAIM_SECONDS + 60 + 0.05 * len(events)
         )
-    taken_over = set(_TAKEN_OVER.findall(stack.devhost.log.read_text(encoding="utf-8", errors="replace")))
+    log = stack.devhost.log.read_text(encoding="utf-8", errors="replace")
+    taken_over = {key.partition("#")[2] for key in _TAKEN_OVER.findall(log)}  # the log names source#id
     tally.notes["delivered when killed"] = f"{share_at_kill:.0%}"
     tally.notes["stale claims taken over"] = len(taken_over)
     tally.notes["lock duration"] = LOCK_DURATION

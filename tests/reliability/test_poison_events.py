@@ -22,6 +22,7 @@ from local.nh_emulator.testing import running_emulator
 from shared.composition.services import Services
 from shared.domain.catalog import CATALOG
 from shared.domain.errors import UpstreamUnavailableError
+from shared.domain.events import event_key
 from shared.domain.records import DeliveryState
 from shared.domain.simulated_events import simulate_event
 from shared.notification_hubs.errors import NhRetryableError
@@ -116,13 +117,16 @@ def messages(draw: st.DrawFn) -> tuple[str, ServiceBusMessage]:
 # ---------------------------------------------------------------------------------------------- outcome
 
 
-def _event_id(body: bytes) -> str | None:
+def _event_key(body: bytes) -> str | None:
+    """The delivery-log key of the event in ``body``: its source and id."""
     try:
         parsed = json.loads(body)
     except ValueError:
         return None
-    value = parsed.get("id") if isinstance(parsed, dict) else None
-    return value if isinstance(value, str) else None
+    if not isinstance(parsed, dict):
+        return None
+    source, value = parsed.get("source"), parsed.get("id")
+    return event_key(source, value) if isinstance(source, str) and isinstance(value, str) else None
 
 
 async def outcome_of(services: Services, topic: str, message: ServiceBusMessage) -> str:
@@ -137,8 +141,8 @@ async def outcome_of(services: Services, topic: str, message: ServiceBusMessage)
     parked = await services.quarantine.get(quarantine_id(incoming))
     if parked is not None:
         return f"quarantined: {parked.reason}"
-    event_id = _event_id(message.get_body())
-    record = await services.deliveries.get(event_id, "push") if event_id else None
+    key = _event_key(message.get_body())
+    record = await services.deliveries.get(key, "push") if key else None
     if record is not None and record.state is DeliveryState.SENT:
         return "pushed"
     if record is not None and record.state is DeliveryState.SKIPPED:

@@ -1,5 +1,6 @@
 """Storage outage: Azurite is stopped for some seconds mid-run and started again on the same port with its data;
-every event is still pushed exactly once or dead-lettered, and the outage shows in /api/health and the host log."""
+every event is still pushed exactly once or dead-lettered, and the outage shows in /api/health/dependencies and the
+host log."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from tests.reliability.report import BOOK
 from tests.reliability.sizes import Sizes
 from tests.reliability.storage import RestartableAzurite, restartable_azurite
 from tests.reliability.traffic import (
+    ADMIN,
     Observer,
     count_log,
     expected_installations,
@@ -51,7 +53,8 @@ def outage_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Sta
 
 
 def health(http: httpx.Client, api: str) -> tuple[int, dict[str, Any]]:
-    response = http.get(f"{api}/health")
+    """The admin's dependency check (anonymous /api/health is liveness only and does not look at Tables)."""
+    response = http.get(f"{api}/health/dependencies", headers=ADMIN)
     return response.status_code, response.json()
 
 

@@ -27,6 +27,7 @@ from tests.support.stack import ROOT, Stack
 
 __all__ = [
     "ADDRESSED_TYPES",
+    "ADMIN",
     "TOPOLOGY",
     "Fleet",
     "Observer",

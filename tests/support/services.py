@@ -3,11 +3,12 @@ client on an emulator, an in-memory bus; installed with bootstrap.override for t
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 
-from local.nh_emulator.config import FULL_RULE_NAME, WELL_KNOWN_FULL_KEY, connection_string
+from local.nh_emulator.config import BACKEND_RULE_NAME, WELL_KNOWN_BACKEND_KEY, connection_string
 from shared.adapters.delivery_log_grouping import GroupingDeliveryLog
 from shared.adapters.nh_gateway import NotificationHubsGateway
 from shared.adapters.tables import (
@@ -30,12 +31,27 @@ from tests.conftest import random_id
 from tests.fakes import InMemoryDeadLetters, RecordingPublisher
 from tests.support.azurite import table_service
 
+# Who may publish what in every test stack, as in local.settings.json.example: a role per LoB system, and the
+# walkthrough's "erp" principal for all of them.
+PUBLISHER_SOURCES = json.dumps(
+    {
+        "roles": {
+            "lob.publisher.hr": ["/lob/hr"],
+            "lob.publisher.finance": ["/lob/finance"],
+            "lob.publisher.accounts": ["/lob/accounts"],
+            "lob.publisher.orders": ["/lob/orders"],
+        },
+        "principals": {"erp": ["/lob/hr", "/lob/finance", "/lob/accounts", "/lob/orders"]},
+    }
+)
+
 
 def settings_for(emulator_url: str, hub: str, **overrides: str) -> Settings:
     return Settings.from_env(
         {
             "AUTH_MODE": "dev",
-            "PUSH_NH_CONNECTION_STRING": connection_string(emulator_url, FULL_RULE_NAME, WELL_KNOWN_FULL_KEY),
+            "LOB_PUBLISHER_SOURCES": PUBLISHER_SOURCES,
+            "PUSH_NH_CONNECTION_STRING": connection_string(emulator_url, BACKEND_RULE_NAME, WELL_KNOWN_BACKEND_KEY),
             "PUSH_NH_HUB_NAME": hub,
             "PUSH_TABLES_CONNECTION_STRING": "UseDevelopmentStorage=true",
             **overrides,

@@ -16,8 +16,9 @@ from typing import Any
 
 import httpx
 
-from local.nh_emulator.config import FULL_RULE_NAME, WELL_KNOWN_FULL_KEY, connection_string
+from local.nh_emulator.config import BACKEND_RULE_NAME, WELL_KNOWN_BACKEND_KEY, connection_string
 from tests.support.azurite import free_port
+from tests.support.services import PUBLISHER_SOURCES
 
 ROOT = Path(__file__).resolve().parents[2]
 HUB = "e2e"
@@ -89,12 +90,13 @@ class Stack:
 def devhost_env(emulator_url: str, tables_connection: str, **overrides: str) -> dict[str, str]:
     return {
         "AUTH_MODE": "dev",
-        "PUSH_NH_CONNECTION_STRING": connection_string(emulator_url, FULL_RULE_NAME, WELL_KNOWN_FULL_KEY),
+        "PUSH_NH_CONNECTION_STRING": connection_string(emulator_url, BACKEND_RULE_NAME, WELL_KNOWN_BACKEND_KEY),
         "PUSH_NH_HUB_NAME": HUB,
         "PUSH_TABLES_CONNECTION_STRING": tables_connection,
         "ServiceBusConnection": "local",
         "LOB_SIMULATOR_ENABLED": "false",
         "LOB_SIMULATOR_SCHEDULE": "0 0 0 1 1 *",
+        "LOB_PUBLISHER_SOURCES": PUBLISHER_SOURCES,
         "PYTHONUNBUFFERED": "1",
         **overrides,
     }

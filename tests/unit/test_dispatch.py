@@ -12,6 +12,7 @@ from decimal import Decimal
 import pytest
 
 from shared.domain.errors import PushRejectedError, UpstreamUnavailableError
+from shared.domain.events import event_key
 from shared.domain.publishing import topic_for
 from shared.domain.records import DeliveryState, Preferences, QuietHours
 from shared.domain.redelivery import default_redelivery_backoff
@@ -31,6 +32,11 @@ def event(event_type: str, seed: int = 1, **data: object) -> dict:
     cloud_event = simulate_event(event_type, random.Random(seed), now=NOW, user_ids=["alice"])
     cloud_event["data"].update(data)
     return cloud_event
+
+
+def key(cloud_event: dict) -> str:
+    """The delivery-log key of an event: its source and id."""
+    return event_key(cloud_event["source"], cloud_event["id"])
 
 
 def message(cloud_event: dict, *, topic: str | None = None, body: bytes | None = None) -> IncomingMessage:
@@ -58,7 +64,7 @@ class TestDeliverMessage:
         assert audience == "(user:alice) && alert"
         properties = json.loads(notification.body)
         assert {"title_en", "title_de", "title_es", "body_en", "body_de", "body_es", "eventId"} <= set(properties)
-        record = await ports.deliveries.get(approval["id"], "push")
+        record = await ports.deliveries.get(key(approval), "push")
         assert record.state is DeliveryState.SENT
         assert record.notification_id == "n1"
 
@@ -67,6 +73,26 @@ class TestDeliverMessage:
         results = [await deliver_message(message(news), ports) for _ in range(3)]
         assert results == [DispatchResult.SENT, DispatchResult.DUPLICATE, DispatchResult.DUPLICATE]
         assert len(ports.push.sends) == 1
+
+    async def test_the_same_id_from_two_systems_is_two_events(self, ports):
+        """/lob/hr's event "42" must not pre-empt /lob/finance's "42": the log keys on source and id together."""
+        news = {**event("hr.employee.joined"), "id": "42"}
+        approval = {**event("finance.budget_approval.requested", approverId="alice"), "id": "42"}
+        assert await deliver_message(message(news), ports) is DispatchResult.SENT
+        assert await deliver_message(message(approval), ports) is DispatchResult.SENT
+        assert await deliver_message(message(approval), ports) is DispatchResult.DUPLICATE
+        assert [audience for _, audience in ports.push.sends] == ["(topic:hr) && alert", "(user:alice) && alert"]
+        assert (await ports.deliveries.get("/lob/hr#42", "push")).event_type == "hr.employee.joined"
+        assert (await ports.deliveries.get("/lob/finance#42", "push")).event_type.startswith("finance.")
+
+    async def test_an_event_linking_outside_its_systems_allowlist_is_quarantined_unsent(self, ports):
+        shipped = event("orders.order.shipped", customerId="alice", trackingUrl="https://evil.example/track?id=1")
+        assert await deliver_message(message(shipped), ports) is DispatchResult.QUARANTINED
+        [item] = await ports.quarantine.list()
+        assert item.reason == "link_not_allowed"
+        assert "/data/trackingUrl" in item.description
+        assert ports.push.sends == []
+        assert await ports.deliveries.get(key(shipped), "push") is None
 
     async def test_two_concurrent_deliveries_push_once(self, ports):
         news = event("hr.employee.left")
@@ -115,7 +141,7 @@ class TestDeliverMessage:
         assert await deliver_message(message(under), ports) is DispatchResult.SKIPPED
         assert await deliver_message(message(at), ports) is DispatchResult.SENT
         assert len(ports.push.sends) == 1
-        assert (await ports.deliveries.get(under["id"], "push")).state is DeliveryState.SKIPPED
+        assert (await ports.deliveries.get(key(under), "push")).state is DeliveryState.SKIPPED
 
     async def test_an_alert_inside_quiet_hours_goes_out_silently(self, ports):
         quiet = QuietHours(start=time(12, 0), end=time(13, 0), time_zone="UTC")
@@ -129,7 +155,7 @@ class TestDeliverMessage:
         ports.push.fail_sends = [UpstreamUnavailableError("throttled", retry_after=1)]
         with pytest.raises(UpstreamUnavailableError):
             await deliver_message(message(news), ports)
-        assert (await ports.deliveries.get(news["id"], "push")).state is DeliveryState.RELEASED
+        assert (await ports.deliveries.get(key(news), "push")).state is DeliveryState.RELEASED
         assert await deliver_message(message(news), ports) is DispatchResult.SENT
         assert len(ports.push.sends) == 1
 
@@ -139,7 +165,7 @@ class TestDeliverMessage:
         ports.preferences.fail_next_get = UpstreamUnavailableError("tables down")
         with pytest.raises(UpstreamUnavailableError):
             await deliver_message(message(approval), ports)
-        assert (await ports.deliveries.get(approval["id"], "push")).state is DeliveryState.RELEASED
+        assert (await ports.deliveries.get(key(approval), "push")).state is DeliveryState.RELEASED
         assert await deliver_message(message(approval), ports) is DispatchResult.SENT
 
     async def test_permanent_nh_refusal_is_quarantined_and_not_retried(self, ports):
@@ -154,11 +180,11 @@ class TestDeliverMessage:
     async def test_a_stale_claim_left_by_a_crash_is_resumed(self, ports):
         news = event("hr.employee.joined")
         claim = await ports.deliveries.claim(
-            news["id"], "push", now=NOW - timedelta(seconds=5), stale_after=ports.stale_after
+            key(news), "push", now=NOW - timedelta(seconds=5), stale_after=ports.stale_after
         )
         assert claim.status.value == "claimed"
         assert await deliver_message(message(news), ports) is DispatchResult.SENT
-        assert (await ports.deliveries.get(news["id"], "push")).attempt == 2
+        assert (await ports.deliveries.get(key(news), "push")).attempt == 2
 
 
 class TestRedeliveryBackoff:
@@ -194,7 +220,7 @@ class TestRecordingAfterTheSend:
         news = event("hr.employee.joined")
         ports.deliveries.fail_finish = [UpstreamUnavailableError("tables down")] * 2
         assert await deliver_message(message(news), ports) is DispatchResult.SENT
-        assert (await ports.deliveries.get(news["id"], "push")).state is DeliveryState.SENT
+        assert (await ports.deliveries.get(key(news), "push")).state is DeliveryState.SENT
         assert len(ports.push.sends) == 1
 
     async def test_storage_down_after_the_send_never_hands_the_message_back(self, ports):
@@ -203,4 +229,4 @@ class TestRecordingAfterTheSend:
         ports.deliveries.fail_finish = [UpstreamUnavailableError("tables down")] * 10
         assert await deliver_message(message(news), ports) is DispatchResult.SENT
         assert len(ports.push.sends) == 1
-        assert (await ports.deliveries.get(news["id"], "push")).state is DeliveryState.CLAIMED
+        assert (await ports.deliveries.get(key(news), "push")).state is DeliveryState.CLAIMED

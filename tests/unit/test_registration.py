@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 import pytest
 
 from shared.api.schemas import InstallationRequest, PreferencesRequest
-from shared.domain.errors import ForbiddenError, NotFoundError, UpstreamUnavailableError, ValidationError
+from shared.domain.errors import NotFoundError, UpstreamUnavailableError, ValidationError
 from shared.domain.identity import Identity
 from shared.domain.records import Preferences
 from shared.ports import RegistrationPorts
@@ -55,11 +55,20 @@ class TestRegisterDevice:
         assert first == second
         assert len(ports.installations.rows) == 1
 
-    async def test_refuses_another_users_installation_id(self, ports):
+    async def test_another_users_installation_id_is_not_found_and_nh_is_untouched(self, ports):
         await register_device(ports, ALICE, request("dev-1"))
-        with pytest.raises(ForbiddenError):
+        with pytest.raises(NotFoundError) as caught:
             await register_device(ports, BOB, request("dev-1", channel="b" * 64))
+        assert str(caught.value) == "installation 'dev-1' is not registered"
         assert ports.push.installations["dev-1"].user_id == "alice"
+        assert ports.push.installations["dev-1"].push_channel == APNS
+        assert await list_devices(ports, BOB) == []
+
+    async def test_an_invalid_request_claims_nothing(self, ports):
+        with pytest.raises(ValidationError):
+            await register_device(ports, ALICE, request("dev-1", interests=["gossip"]))
+        await register_device(ports, BOB, request("dev-1", channel="b" * 64))
+        assert ports.push.installations["dev-1"].user_id == "bob"
 
     async def test_refuses_interests_that_are_not_catalog_topics(self, ports):
         with pytest.raises(ValidationError) as caught:
@@ -101,24 +110,39 @@ class TestRegisterDevice:
 
 
 class TestReadAndDelete:
-    async def test_other_users_get_forbidden_on_read_and_delete(self, ports):
+    async def test_another_users_device_reads_and_deletes_like_a_missing_one(self, ports):
         await register_device(ports, ALICE, request("dev-1"))
-        with pytest.raises(ForbiddenError):
-            await get_device(ports, BOB, "dev-1")
-        with pytest.raises(ForbiddenError):
-            await unregister_device(ports, BOB, "dev-1")
+        answers = []
+        for caller, installation_id in ((BOB, "dev-1"), (BOB, "never-registered")):
+            for operation in (get_device, unregister_device):
+                with pytest.raises(NotFoundError) as caught:
+                    await operation(ports, caller, installation_id)
+                answers.append(str(caught.value).replace(installation_id, "ID"))
+        assert len(set(answers)) == 1
         assert "dev-1" in ports.push.installations
+        assert ports.push.deleted == []
 
     async def test_missing_device_is_not_found(self, ports):
         with pytest.raises(NotFoundError):
             await get_device(ports, ALICE, "nope")
 
-    async def test_delete_is_idempotent_and_removes_nh_then_mirror(self, ports):
+    async def test_delete_removes_nh_then_mirror_and_frees_the_id(self, ports):
         await register_device(ports, ALICE, request("dev-1"))
-        await unregister_device(ports, ALICE, "dev-1")
         await unregister_device(ports, ALICE, "dev-1")
         assert ports.push.installations == {}
         assert await list_devices(ports, ALICE) == []
+        with pytest.raises(NotFoundError):
+            await unregister_device(ports, ALICE, "dev-1")  # a repeat: already gone
+        await register_device(ports, BOB, request("dev-1", channel="b" * 64))
+        assert ports.push.installations["dev-1"].user_id == "bob"
+
+    async def test_a_claim_left_without_a_row_is_cleaned_by_its_owners_delete(self, ports):
+        """A crash between the claim and the first mirror write: the owner's DELETE frees the id."""
+        await ports.installations.claim("dev-1", "alice", now=ports.now())
+        with pytest.raises(NotFoundError):
+            await get_device(ports, ALICE, "dev-1")
+        await unregister_device(ports, ALICE, "dev-1")
+        assert await ports.installations.find_owner("dev-1") is None
 
 
 class TestPreferences:

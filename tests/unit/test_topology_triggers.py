@@ -47,11 +47,11 @@ class TestTopologyAndTriggers:
 
 class TestPublishedMessages:
     def test_publisher_sets_what_triggers_and_filters_expect(self):
-        """message_id = event id, subject = type, CloudEvents content type, type and source properties."""
+        """message_id = source#id, subject = type, CloudEvents content type, type and source properties."""
         topics = {topic for topic, _ in topology_subscriptions()}
         for event in simulate_events(40, seed=7, now=datetime(2026, 11, 22, tzinfo=UTC)):
             message = to_outgoing_message(event)
-            assert message.message_id == event["id"]
+            assert message.message_id == f"{event['source']}#{event['id']}"
             assert message.subject == event["type"]
             assert message.content_type.startswith("application/cloudevents+json")
             assert message.application_properties == {"type": event["type"], "source": event["source"]}

@@ -1,29 +1,34 @@
-"""TableInstallationMirror: the installations mirror in Azure Tables, with an ownership and a push-channel index.
+"""TableInstallationMirror: the installations mirror in Azure Tables, with an ownership claim and a channel index.
 
 Tables (under the instance's prefix):
 
-- ``installations``: partition = user id, row = installation id. The source of truth.
-- ``installationowners``: partition = installation id, row = user id. Answers :meth:`find_owner`.
+- ``installations``: partition = user id, row = installation id. The source of truth for a user's devices.
+- ``installationclaims``: partition = installation id, row = ``owner``: who owns the id. :meth:`claim` inserts it
+  if absent (Tables' insert is atomic), so of two users racing for one id exactly one gets it; nobody
+  checks first and writes after.
 - ``installationchannels``: partition = push channel hash, row = installation id + "|" + user id.
 
-Upserts write the main row first, then the channel row, then remove channel rows the installation left, and the
-owner row last (it remembers the channel, so a retried write or delete still finds old channel rows). Deletes remove
-the main row first and the index rows after it. A crash between writes therefore leaves at worst a stale or missing
-index row, never an installation missing from its owner's partition; readers check every index hit against the
-main row.
+Upserts write the main row first, then the channel row, then remove channel rows the installation left, and update
+the claim last (it remembers the channel, so a retried write or delete still finds old channel rows). Deletes
+remove the main row first, then the channel rows, then the caller's claim. A crash between writes therefore leaves
+at worst a stale or missing index row, never an installation missing from its owner's partition; readers check
+every channel hit against the main row.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+from datetime import datetime
 from typing import Any
 
-from azure.core.exceptions import ResourceNotFoundError
+from azure.core import MatchConditions
+from azure.core.exceptions import ResourceExistsError, ResourceModifiedError, ResourceNotFoundError
 from azure.data.tables import TableEntity, UpdateMode
-from azure.data.tables.aio import TableServiceClient
+from azure.data.tables.aio import TableClient, TableServiceClient
 
 from shared.adapters.tables.common import TableSet, as_datetime, encode_key, mapped_errors, utc
+from shared.domain.errors import ConflictError
 from shared.domain.records import InstallationRecord, Platform
 
 __all__ = ["TableInstallationMirror"]
@@ -31,8 +36,11 @@ __all__ = ["TableInstallationMirror"]
 log = logging.getLogger(__name__)
 
 MAIN_TABLE = "installations"
-OWNERS_TABLE = "installationowners"
+CLAIMS_TABLE = "installationclaims"
 CHANNELS_TABLE = "installationchannels"
+OWNER_ROW = "owner"
+# A claim can vanish between "insert failed: exists" and the read (its owner deleted the device); insert again.
+_CLAIM_ROUNDS = 3
 
 
 def _channel_row(user_id: str, installation_id: str) -> str:
@@ -81,9 +89,38 @@ class TableInstallationMirror:
     def __init__(self, service: TableServiceClient, table_prefix: str = "") -> None:
         self._tables = TableSet(service, table_prefix)
 
+    async def claim(self, installation_id: str, user_id: str, *, now: datetime) -> bool:
+        """Make ``user_id`` the owner of ``installation_id`` unless another user is: True when the caller owns it
+        (just now, or already). An insert-if-absent, so concurrent claims by two users have exactly one winner.
+
+        Raises ConflictError when the claim keeps vanishing and reappearing under it (try again).
+        """
+        claims = await self._tables.get(CLAIMS_TABLE)
+        for _ in range(_CLAIM_ROUNDS):
+            with mapped_errors("claim installation id"):
+                try:
+                    await claims.create_entity(
+                        {
+                            "PartitionKey": encode_key(installation_id),
+                            "RowKey": OWNER_ROW,
+                            "UserId": user_id,
+                            "ClaimedAt": utc(now),
+                        }
+                    )
+                except ResourceExistsError:
+                    pass
+                else:
+                    return True
+                try:
+                    owner = await claims.get_entity(encode_key(installation_id), OWNER_ROW)
+                except ResourceNotFoundError:
+                    continue
+            return bool(owner["UserId"] == user_id)
+        raise ConflictError(f"installation id {installation_id!r} is being claimed and released concurrently")
+
     async def upsert(self, record: InstallationRecord) -> None:
-        """Write the main row, then the channel row, drop channel rows the installation left, then the owner row."""
-        old_hashes = await self._channel_hashes(record.user_id, record.installation_id)
+        """Write the main row, then the channel row, drop channel rows the installation left, then the claim."""
+        old_hashes, claim = await self._known_channels(record.user_id, record.installation_id)
         main = await self._tables.get(MAIN_TABLE)
         with mapped_errors("upsert installation"):
             await main.upsert_entity(_to_entity(record), mode=UpdateMode.REPLACE)
@@ -100,34 +137,63 @@ class TableInstallationMirror:
             )
         for old_hash in old_hashes - {record.push_channel_hash}:
             await self._delete_channel_row(old_hash, record.user_id, record.installation_id)
-        # The owner row goes last and remembers the channel, so a retry after a crash still finds old channel rows.
-        owners = await self._tables.get(OWNERS_TABLE)
-        with mapped_errors("upsert installation owner index"):
-            await owners.upsert_entity(
-                {
-                    "PartitionKey": encode_key(record.installation_id),
-                    "RowKey": encode_key(record.user_id),
-                    "UserId": record.user_id,
-                    "PushChannelHash": record.push_channel_hash,
-                },
-                mode=UpdateMode.REPLACE,
-            )
+        # The claim goes last and remembers the channel, so a retry after a crash still finds old channel rows.
+        await self._remember_channel(claim, record)
 
-    async def _channel_hashes(self, user_id: str, installation_id: str) -> set[str]:
-        """The channel hashes the main row and the owner row know for this installation (either may be stale)."""
+    async def _remember_channel(self, claim: TableEntity | None, record: InstallationRecord) -> None:
+        """Record the channel on the owner's claim, creating the claim if there is none (a row written before
+        claims existed); never touches another user's claim."""
+        claims = await self._tables.get(CLAIMS_TABLE)
+        with mapped_errors("record installation channel on its claim"):
+            if claim is None:
+                try:
+                    await claims.create_entity(
+                        {
+                            "PartitionKey": encode_key(record.installation_id),
+                            "RowKey": OWNER_ROW,
+                            "UserId": record.user_id,
+                            "ClaimedAt": utc(record.updated_at),
+                            "PushChannelHash": record.push_channel_hash,
+                        }
+                    )
+                except ResourceExistsError:
+                    log.warning("installation_id=%s was claimed by someone during an upsert", record.installation_id)
+            elif claim["UserId"] != record.user_id:
+                log.warning("installation_id=%s is claimed by another user; its claim is left", record.installation_id)
+            elif claim.get("PushChannelHash") != record.push_channel_hash:
+                try:
+                    await claims.update_entity(
+                        {
+                            "PartitionKey": claim["PartitionKey"],
+                            "RowKey": OWNER_ROW,
+                            "PushChannelHash": record.push_channel_hash,
+                        },
+                        mode=UpdateMode.MERGE,
+                        etag=claim.metadata.get("etag"),
+                        match_condition=MatchConditions.IfNotModified,
+                    )
+                except (ResourceModifiedError, ResourceNotFoundError):
+                    log.info("installation_id=%s: its claim changed meanwhile", record.installation_id)
+
+    async def _known_channels(self, user_id: str, installation_id: str) -> tuple[set[str], TableEntity | None]:
+        """The channel hashes the main row and the claim know for this installation (either may be stale), and the
+        claim (any user's) as read."""
         hashes: set[str] = set()
         previous = await self.get(user_id, installation_id)
         if previous is not None:
             hashes.add(previous.push_channel_hash)
-        owners = await self._tables.get(OWNERS_TABLE)
-        with mapped_errors("get installation owner index"):
+        claim = await self._claim_row(await self._tables.get(CLAIMS_TABLE), installation_id)
+        if claim is not None and claim["UserId"] == user_id and claim.get("PushChannelHash"):
+            hashes.add(claim["PushChannelHash"])
+        return hashes, claim
+
+    @staticmethod
+    async def _claim_row(claims: TableClient, installation_id: str) -> TableEntity | None:
+        with mapped_errors("get installation claim"):
             try:
-                owner_row = await owners.get_entity(encode_key(installation_id), encode_key(user_id))
+                return await claims.get_entity(encode_key(installation_id), OWNER_ROW)
             except ResourceNotFoundError:
-                return hashes
-        if owner_row.get("PushChannelHash"):
-            hashes.add(owner_row["PushChannelHash"])
-        return hashes
+                return None
 
     async def get(self, user_id: str, installation_id: str) -> InstallationRecord | None:
         """Return the installation, or None when the user has no such installation."""
@@ -140,20 +206,9 @@ class TableInstallationMirror:
         return _from_entity(entity)
 
     async def find_owner(self, installation_id: str) -> str | None:
-        """Return the user whose partition holds the installation, or None; index rows without a main row are
-        ignored, and of several owners (a hand-over in progress) the most recently updated wins."""
-        owners = await self._tables.get(OWNERS_TABLE)
-        with mapped_errors("find installation owner"):
-            candidates = [
-                entity["UserId"]
-                async for entity in owners.query_entities(
-                    "PartitionKey eq @pk", parameters={"pk": encode_key(installation_id)}
-                )
-            ]
-        found = [record for user_id in candidates if (record := await self.get(user_id, installation_id))]
-        if not found:
-            return None
-        return max(found, key=lambda record: record.updated_at).user_id
+        """The user who claimed the installation id, or None."""
+        claim = await self._claim_row(await self._tables.get(CLAIMS_TABLE), installation_id)
+        return None if claim is None else str(claim["UserId"])
 
     async def find_by_channel(self, push_channel_hash: str) -> list[InstallationRecord]:
         """Return the installations whose main row still carries this push channel hash."""
@@ -189,16 +244,22 @@ class TableInstallationMirror:
             return [_from_entity(entity) async for entity in main.list_entities()]
 
     async def delete(self, user_id: str, installation_id: str) -> None:
-        """Delete the main row, then its channel rows, then its owner row. Idempotent: no error when already gone."""
-        old_hashes = await self._channel_hashes(user_id, installation_id)
+        """Delete the main row, then its channel rows, then the user's claim (never another user's). Idempotent:
+        no error when already gone."""
+        old_hashes, claim = await self._known_channels(user_id, installation_id)
         main = await self._tables.get(MAIN_TABLE)
         with mapped_errors("delete installation"):
             await main.delete_entity(encode_key(user_id), encode_key(installation_id))
         for old_hash in old_hashes:
             await self._delete_channel_row(old_hash, user_id, installation_id)
-        owners = await self._tables.get(OWNERS_TABLE)
-        with mapped_errors("delete installation owner index"):
-            await owners.delete_entity(encode_key(installation_id), encode_key(user_id))
+        if claim is None or claim["UserId"] != user_id:
+            return
+        claims = await self._tables.get(CLAIMS_TABLE)
+        with mapped_errors("release installation claim"):
+            try:
+                await claims.delete_entity(claim, match_condition=MatchConditions.IfNotModified)
+            except ResourceModifiedError:
+                log.info("installation_id=%s: its claim changed meanwhile and is left", installation_id)
 
     async def _delete_channel_row(self, push_channel_hash: str, user_id: str, installation_id: str) -> None:
         channels = await self._tables.get(CHANNELS_TABLE)
