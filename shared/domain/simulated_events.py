@@ -23,6 +23,7 @@ _PURPOSES = ("Conference travel", "Team offsite", "Laptop refresh", "Cloud budge
 _MERCHANTS = ("Rail Europe", "Café Central", "Amazon Marketplace", "Shell Station", "IKEA", "Lufthansa")
 _CURRENCIES = ("EUR", "USD", "GBP")
 _CENT = Decimal("0.01")
+_REJECTIONS = ("unknown_sku", "currency_mismatch", "price_mismatch", "payment_declined")
 _CARRIERS = (
     ("DHL", "https://www.dhl.com/global-en/home/tracking.html?tracking-id={}"),
     ("UPS", "https://www.ups.com/track?tracknum={}"),
@@ -142,6 +143,8 @@ def _orders(draw: _Draw, event_type: str) -> dict[str, Any]:
         data["carrier"] = carrier
         data["trackingUrl"] = url.format(draw.rng.randrange(10**11, 10**12))
         data["estimatedDelivery"] = (draw.now + timedelta(days=draw.rng.randrange(1, 6))).date().isoformat()
+    if event_type == "orders.order.rejected":
+        data["reason"] = draw.rng.choice(_REJECTIONS)
     return data
 
 
