@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from shared.ports.bundles import DeliveryPorts, RegistrationPorts
 from shared.ports.messaging import DeadLetterStore, EventPublisher
+from shared.ports.orders import FulfilmentPorts, OrderPorts, OrderStore, Outbox
 from shared.ports.push import PushGateway
 from shared.ports.storage import DeliveryLog, InstallationMirror, PreferencesStore, QuarantineStore
 
@@ -19,7 +20,11 @@ __all__ = [
     "DeliveryLog",
     "DeliveryPorts",
     "EventPublisher",
+    "FulfilmentPorts",
     "InstallationMirror",
+    "OrderPorts",
+    "OrderStore",
+    "Outbox",
     "PreferencesStore",
     "PushGateway",
     "QuarantineStore",

@@ -7,7 +7,7 @@ from decimal import Decimal
 
 from shared.domain.records import Platform, QuietHours
 
-__all__ = ["RegisterDevice", "UpdatePreferences"]
+__all__ = ["OrderItem", "PlaceOrder", "RegisterDevice", "UpdatePreferences"]
 
 
 @dataclass(frozen=True)
@@ -29,3 +29,21 @@ class UpdatePreferences:
     language: str | None = None
     quiet_hours: QuietHours | None = None
     debit_threshold: Decimal | None = None
+
+
+@dataclass(frozen=True)
+class OrderItem:
+    sku: str
+    quantity: int
+    unit_price: Decimal
+
+
+@dataclass(frozen=True)
+class PlaceOrder:
+    """Place an order for the caller; ``total`` is what the client showed (checked), ``idempotency_key`` makes a
+    retried request return the order it made."""
+
+    items: tuple[OrderItem, ...]
+    currency: str
+    total: Decimal | None = None
+    idempotency_key: str | None = None

@@ -13,6 +13,7 @@ from azure.identity.aio import DefaultAzureCredential, ManagedIdentityCredential
 from shared.adapters.tables.common import decode_key, encode_key
 from shared.adapters.tables.delivery import TableDeliveryLog
 from shared.adapters.tables.installations import TableInstallationMirror
+from shared.adapters.tables.orders import TableOrderStore
 from shared.adapters.tables.preferences import TablePreferencesStore
 from shared.adapters.tables.quarantine import MAX_STORED_BODY_BYTES, TableQuarantineStore
 from shared.domain.errors import ConfigError
@@ -21,6 +22,7 @@ __all__ = [
     "MAX_STORED_BODY_BYTES",
     "TableDeliveryLog",
     "TableInstallationMirror",
+    "TableOrderStore",
     "TablePreferencesStore",
     "TableQuarantineStore",
     "decode_key",

@@ -32,6 +32,7 @@ __all__ = [
     "StatusChange",
     "TransitionRefusedError",
     "new_order",
+    "order_id_for",
 ]
 
 MAX_LINES: Final = 20
@@ -129,6 +130,13 @@ class Order:
     def reached(self, status: OrderStatus) -> bool:
         """Whether the order went through ``status`` at some point."""
         return any(change.status is status for change in self.history)
+
+
+def order_id_for(at: datetime, nonce: int) -> str:
+    """An order id that sorts newest first ("SO-" + 11 hex digits of time counted down + 5 of ``nonce``), so the
+    customer's orders come back newest first in key order; ``nonce`` (random) keeps ids of one millisecond apart."""
+    countdown = (1 << 44) - int(at.timestamp() * 1000)
+    return f"SO-{countdown:011X}{nonce & 0xFFFFF:05X}"
 
 
 def event_id_for(order_id: str, status: OrderStatus) -> str:
