@@ -2,29 +2,39 @@
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from shared.composition.settings import Settings
+from shared.domain.orders.model import order_id_for
 from shared.domain.redelivery import default_redelivery_backoff
 from shared.ports import (
     DeadLetterStore,
     DeliveryLog,
     DeliveryPorts,
     EventPublisher,
+    FulfilmentPorts,
     InstallationMirror,
+    OrderPorts,
+    OrderStore,
+    Outbox,
     PreferencesStore,
     PushGateway,
     QuarantineStore,
     RegistrationPorts,
 )
 
-__all__ = ["Services", "utc_now"]
+__all__ = ["Services", "new_order_id", "utc_now"]
 
 
 def utc_now() -> datetime:
     return datetime.now(UTC)
+
+
+def new_order_id(at: datetime) -> str:
+    return order_id_for(at, secrets.randbits(20))
 
 
 @dataclass
@@ -39,6 +49,8 @@ class Services:
     quarantine: QuarantineStore
     publisher: EventPublisher
     dead_letters: DeadLetterStore
+    orders: OrderStore
+    outbox: Outbox
     now: Callable[[], datetime] = utc_now
     closers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
     redelivery_backoff: Callable[[int], float] = default_redelivery_backoff
@@ -61,5 +73,22 @@ class Services:
             quarantine=self.quarantine,
             preferences=self.preferences,
             now=self.now,
+            redelivery_backoff=self.redelivery_backoff,
+        )
+
+    @property
+    def ordering(self) -> OrderPorts:
+        return OrderPorts(self.orders, self.outbox, self.publisher, self.now, new_order_id)
+
+    @property
+    def fulfilment(self) -> FulfilmentPorts:
+        return FulfilmentPorts(
+            orders=self.orders,
+            outbox=self.outbox,
+            publisher=self.publisher,
+            quarantine=self.quarantine,
+            now=self.now,
+            ship_after=self.settings.orders_ship_after,
+            deliver_after=self.settings.orders_deliver_after,
             redelivery_backoff=self.redelivery_backoff,
         )

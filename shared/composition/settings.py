@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import timedelta
 from enum import StrEnum
 
 from shared.domain.errors import ConfigError
@@ -41,10 +42,29 @@ APP_SETTINGS: tuple[SettingSpec, ...] = (
     SettingSpec("ServiceBusConnection__fullyQualifiedNamespace", False, "Service Bus namespace host (Azure)"),
     SettingSpec("LOB_SIMULATOR_ENABLED", False, "'true' to publish simulated LoB events on a timer"),
     SettingSpec("LOB_SIMULATOR_SCHEDULE", False, "NCRONTAB schedule of the LoB simulator timer"),
+    SettingSpec("ORDERS_SHIP_AFTER_SECONDS", False, "wait between an order's confirmation and shipping (3600)"),
+    SettingSpec("ORDERS_DELIVER_AFTER_SECONDS", False, "wait between shipping and delivery (86400)"),
+    SettingSpec("ORDERS_OUTBOX_SCHEDULE", False, "NCRONTAB schedule of the timer that relays the order outbox"),
 )
+
+DEFAULT_SHIP_AFTER = timedelta(hours=1)
+DEFAULT_DELIVER_AFTER = timedelta(days=1)
 
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
+
+
+def _seconds(env: Mapping[str, str], name: str, default: timedelta) -> timedelta:
+    raw = env.get(name)
+    if raw is None or not raw.strip():
+        return default
+    try:
+        seconds = float(raw)
+    except ValueError:
+        seconds = -1.0
+    if not 0 <= seconds <= 30 * 86400:
+        raise ConfigError(f"{name} must be a number of seconds between 0 and 2592000, not {raw!r}")
+    return timedelta(seconds=seconds)
 
 
 def _flag(env: Mapping[str, str], name: str, default: bool) -> bool:
@@ -73,6 +93,8 @@ class Settings:
     service_bus_namespace: str | None
     lob_simulator_enabled: bool
     running_in_azure: bool
+    orders_ship_after: timedelta = DEFAULT_SHIP_AFTER
+    orders_deliver_after: timedelta = DEFAULT_DELIVER_AFTER
 
     def __repr__(self) -> str:
         return (
@@ -102,6 +124,15 @@ class Settings:
         except ConfigError as exc:
             problems.append(str(exc))
             simulator = False
+        waits: list[timedelta] = []
+        for name, default in (
+            ("ORDERS_SHIP_AFTER_SECONDS", DEFAULT_SHIP_AFTER),
+            ("ORDERS_DELIVER_AFTER_SECONDS", DEFAULT_DELIVER_AFTER),
+        ):
+            try:
+                waits.append(_seconds(env, name, default))
+            except ConfigError as exc:
+                problems.append(str(exc))
         if problems or auth_mode is None:
             raise ConfigError("invalid configuration: " + "; ".join(problems))
         return cls(
@@ -115,6 +146,8 @@ class Settings:
             service_bus_namespace=env.get("ServiceBusConnection__fullyQualifiedNamespace") or None,
             lob_simulator_enabled=simulator,
             running_in_azure=running_in_azure,
+            orders_ship_after=waits[0],
+            orders_deliver_after=waits[1],
         )
 
 

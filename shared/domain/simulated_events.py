@@ -33,14 +33,20 @@ _CARRIERS = (
 
 
 def simulate_events(
-    count: int, *, seed: int | None = None, now: datetime, user_ids: Sequence[str] = DEFAULT_USER_IDS
+    count: int,
+    *,
+    seed: int | None = None,
+    now: datetime,
+    user_ids: Sequence[str] = DEFAULT_USER_IDS,
+    topics: Sequence[str] | None = None,
 ) -> list[dict[str, Any]]:
-    """``count`` CloudEvent dicts stamped ``now``: every catalogued type once (catalog order), then at random.
+    """``count`` CloudEvent dicts stamped ``now``: every catalogued type once (catalog order), then at random;
+    ``topics`` limits them to those topics' types.
 
     The same ``seed`` gives the same events. Raises ValueError for an empty ``user_ids``.
     """
     rng = random.Random(seed)  # noqa: S311 -- simulated business data, not secrets
-    types = list(CATALOG)
+    types = [event_type for event_type, entry in CATALOG.items() if topics is None or entry.topic in topics]
     chosen = [types[i] if i < len(types) else rng.choice(types) for i in range(count)]
     return [simulate_event(event_type, rng, now=now, user_ids=user_ids) for event_type in chosen]
 

@@ -13,6 +13,7 @@ from shared.adapters.nh_gateway import NotificationHubsGateway
 from shared.adapters.tables import (
     TableDeliveryLog,
     TableInstallationMirror,
+    TableOrderStore,
     TablePreferencesStore,
     TableQuarantineStore,
 )
@@ -52,6 +53,7 @@ async def app_services(
     settings = settings_for(emulator_url, hub)
     async with table_service(tables_connection, prefix) as tables:
         push = NotificationHubsClient(settings.nh_connection_string, hub, retry=retry)
+        orders = TableOrderStore(tables, prefix)
         built = Services(
             settings=settings,
             push=NotificationHubsGateway(push),
@@ -61,6 +63,8 @@ async def app_services(
             quarantine=TableQuarantineStore(tables, prefix),
             publisher=RecordingPublisher(),
             dead_letters=InMemoryDeadLetters(),
+            orders=orders,
+            outbox=orders,
             now=lambda: datetime.now(UTC),
             redelivery_backoff=redelivery_backoff,
         )
