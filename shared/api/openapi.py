@@ -255,6 +255,23 @@ def _order_paths() -> dict[str, Any]:
                 "responses": {"200": {"description": "the page", "content": {"text/html": {"schema": {}}}}},
             }
         },
+        "/shop/{asset}": {
+            "get": {
+                "operationId": "shop_asset",
+                "summary": "The shop page's script and stylesheet",
+                "security": [],
+                "parameters": [
+                    {"name": "asset", "in": "path", "required": True, "schema": {"enum": ["shop.js", "shop.css"]}}
+                ],
+                "responses": {
+                    "200": {
+                        "description": "the file",
+                        "content": {"text/javascript": {"schema": {}}, "text/css": {"schema": {}}},
+                    },
+                    **_problems(404),
+                },
+            }
+        },
     }
 
 
