@@ -7,7 +7,6 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from shared.api.order_schemas import OrderListView, OrderRequest, OrderView, ProductListView
 from shared.api.schemas import InstallationRequest, PreferencesRequest
 
 __all__ = ["openapi_document"]
@@ -191,93 +190,11 @@ def _model_schemas(*models: type[BaseModel]) -> dict[str, Any]:
     return schemas
 
 
-def _order_paths() -> dict[str, Any]:
-    """The order-processing app: products, placing an order, the caller's orders, the shop page."""
-    order_id = {"name": "orderId", "in": "path", "required": True, "schema": {"type": "string", "maxLength": 64}}
-    idempotency_key = {
-        "name": "Idempotency-Key",
-        "in": "header",
-        "required": False,
-        "description": "a retried request with the same key returns the order the first one made",
-        "schema": {"type": "string", "minLength": 1, "maxLength": 255},
-    }
-    return {
-        "/products": {
-            "get": {
-                "operationId": "list_products",
-                "summary": "The shop's products: sku, name per language, price, currency",
-                "security": _SECURED,
-                "responses": {"200": _json(_ref("ProductListView"), "the products"), **_problems(401)},
-            }
-        },
-        "/orders": {
-            "post": {
-                "operationId": "place_order",
-                "summary": "Place an order; fulfilment confirms or rejects it and moves it on (202, status placed)",
-                "security": _SECURED,
-                "parameters": [idempotency_key],
-                "requestBody": {"required": True, "content": {_JSON: {"schema": _ref("OrderRequest")}}},
-                "responses": {
-                    "202": {
-                        **_json(_ref("OrderView"), "the order, with Location: /api/orders/{orderId}"),
-                        "headers": {"Location": {"schema": {"type": "string"}}},
-                    },
-                    **_problems(400, 401, 409, 413, 415, 503),
-                },
-            }
-        },
-        "/orders/{orderId}": {
-            "get": {
-                "operationId": "get_order",
-                "summary": "One of the caller's orders with its status history (anyone else's: 404)",
-                "security": _SECURED,
-                "parameters": [order_id],
-                "responses": {"200": _json(_ref("OrderView"), "the order"), **_problems(401, 404, 503)},
-            }
-        },
-        "/me/orders": {
-            "get": {
-                "operationId": "list_my_orders",
-                "summary": "The caller's orders, newest first, paged",
-                "security": _SECURED,
-                "parameters": [
-                    {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 100}},
-                    {"name": "after", "in": "query", "schema": {"type": "string"}, "description": "`next` of a page"},
-                ],
-                "responses": {"200": _json(_ref("OrderListView"), "a page of orders"), **_problems(400, 401, 503)},
-            }
-        },
-        "/shop": {
-            "get": {
-                "operationId": "shop_page",
-                "summary": "The shop page (HTML); its data calls need a signed-in customer",
-                "security": [],
-                "responses": {"200": {"description": "the page", "content": {"text/html": {"schema": {}}}}},
-            }
-        },
-        "/shop/{asset}": {
-            "get": {
-                "operationId": "shop_asset",
-                "summary": "The shop page's script and stylesheet",
-                "security": [],
-                "parameters": [
-                    {"name": "asset", "in": "path", "required": True, "schema": {"enum": ["shop.js", "shop.css"]}}
-                ],
-                "responses": {
-                    "200": {
-                        "description": "the file",
-                        "content": {"text/javascript": {"schema": {}}, "text/css": {"schema": {}}},
-                    },
-                    **_problems(404),
-                },
-            }
-        },
-    }
-
-
 @cache
 def openapi_document() -> dict[str, Any]:
     """The API description served at GET /api/openapi.json."""
+    from shared.api.openapi_orders import ORDER_MODELS, order_paths  # it builds on this module's helpers
+
     body = {"required": True, "content": {_JSON: {"schema": {}}}}
     paths: dict[str, Any] = {
         "/installations/{installationId}": {
@@ -401,7 +318,7 @@ def openapi_document() -> dict[str, Any]:
                 },
             }
         },
-        **_order_paths(),
+        **order_paths(),
         "/health": {
             "get": {
                 "operationId": "health",
@@ -432,9 +349,7 @@ def openapi_document() -> dict[str, Any]:
         "paths": paths,
         "components": {
             "schemas": {
-                **_model_schemas(
-                    InstallationRequest, PreferencesRequest, OrderRequest, OrderView, OrderListView, ProductListView
-                ),
+                **_model_schemas(InstallationRequest, PreferencesRequest, *ORDER_MODELS),
                 "Problem": _PROBLEM_SCHEMA,
                 "Installation": _INSTALLATION_SCHEMA,
                 "Preferences": _PREFERENCES_SCHEMA,
