@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import azure.functions as func
 
-from shared.api import console, deliveries, devices, events, health, operators
+from shared.api import console, deliveries, devices, events, health, operators, orders
 from shared.api.http import ApiRequest, ApiResponse, json_response
 from shared.api.openapi import openapi_document
+from shared.api.pages import shop
 from shared.api.runtime import Handler, run_handler
 from shared.triggers import ledger, pipeline
+from shared.triggers import orders as order_triggers
 from shared.usecases.delivery import IncomingMessage
 
 # Easy Auth authenticates users in front of the app; function keys identify apps, not people.
@@ -126,6 +128,36 @@ async def operator_console_signin(req: func.HttpRequest) -> func.HttpResponse:
     return await _serve(req, console.get_signin)
 
 
+@app.route(route="products", methods=["GET"])
+async def list_products(req: func.HttpRequest) -> func.HttpResponse:
+    return await _serve(req, orders.get_products)
+
+
+@app.route(route="orders", methods=["POST"])
+async def place_order(req: func.HttpRequest) -> func.HttpResponse:
+    return await _serve(req, orders.post_order)
+
+
+@app.route(route="orders/{orderId}", methods=["GET"])
+async def get_order(req: func.HttpRequest) -> func.HttpResponse:
+    return await _serve(req, orders.get_one_order)
+
+
+@app.route(route="me/orders", methods=["GET"])
+async def list_my_orders(req: func.HttpRequest) -> func.HttpResponse:
+    return await _serve(req, orders.get_my_orders)
+
+
+@app.route(route="shop", methods=["GET"])
+async def shop_page(req: func.HttpRequest) -> func.HttpResponse:
+    return await _serve(req, shop.get_shop_page)
+
+
+@app.route(route="shop/{asset}", methods=["GET"])
+async def shop_asset(req: func.HttpRequest) -> func.HttpResponse:
+    return await _serve(req, shop.get_shop_asset)
+
+
 @app.route(route="health", methods=["GET"])
 async def health_check(req: func.HttpRequest) -> func.HttpResponse:
     return _to_http_response(await health.get_health(_to_api_request(req)))
@@ -194,6 +226,21 @@ async def dispatch_orders_event(msg: func.ServiceBusMessage) -> None:
 @app.timer_trigger(schedule="0 30 3 * * *", arg_name="timer", run_on_startup=False, use_monitor=True)
 async def sweep_decision_ledger(timer: func.TimerRequest) -> None:
     await ledger.sweep_decision_ledger()
+
+
+# The order-processing app's worker: the fulfilment subscription's filter passes only the shop's placed events and
+# its scheduled fulfilment steps (infra/servicebus-topology.json).
+@app.service_bus_topic_trigger(
+    arg_name="msg", topic_name="orders", subscription_name="fulfilment", connection="ServiceBusConnection"
+)
+async def fulfil_order(msg: func.ServiceBusMessage) -> None:
+    await order_triggers.fulfil(incoming_message(msg, "orders", "fulfilment"))
+
+
+# Relays order outbox rows whose writer could not publish them right away (docs/architecture.md, "Orders").
+@app.timer_trigger(schedule="%ORDERS_OUTBOX_SCHEDULE%", arg_name="timer", run_on_startup=False, use_monitor=False)
+async def relay_order_outbox(timer: func.TimerRequest) -> None:
+    await order_triggers.relay_order_outbox()
 
 
 # Never run_on_startup: it would fire on every scale-out in Azure. Run it now with POST /admin/functions/{name}.

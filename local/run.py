@@ -168,6 +168,7 @@ def main(argv: list[str] | None = None) -> int:
             _start(child, env)
         print(
             f"\nEnterprise Push is running.\n  API:    http://127.0.0.1:{port}/api\n"
+            f"  Shop:   http://127.0.0.1:{port}/api/shop\n"
             f"  Phones: http://127.0.0.1:{args.nh_port}/\n  Press Ctrl-C to stop.\n",
             flush=True,
         )

@@ -38,6 +38,12 @@ param lobSimulatorSchedule string
 
 @description('LOB_PUBLISHER_SOURCES: {"roles": {app role: [source]}, "principals": {object id: [source]}}.')
 param lobPublisherSources object
+@description('Order fulfilment: seconds between confirmation and shipping, and between shipping and delivery.')
+param ordersShipAfterSeconds int = 3600
+param ordersDeliverAfterSeconds int = 86400
+
+@description('NCRONTAB schedule of the timer that relays order outbox rows their writer could not publish at once.')
+param ordersOutboxSchedule string = '0 */1 * * * *'
 
 @description('Client id of the Entra app registration that represents the API (App Service Authentication).')
 param authClientId string
@@ -161,6 +167,9 @@ resource appSettings 'Microsoft.Web/sites/config@2024-11-01' = {
     LOB_SIMULATOR_SCHEDULE: lobSimulatorSchedule
     PUSH_DECISION_RETENTION_DAYS: '30'
     LOB_PUBLISHER_SOURCES: string(lobPublisherSources)
+    ORDERS_SHIP_AFTER_SECONDS: string(ordersShipAfterSeconds)
+    ORDERS_DELIVER_AFTER_SECONDS: string(ordersDeliverAfterSeconds)
+    ORDERS_OUTBOX_SCHEDULE: ordersOutboxSchedule
   }
 }
 
@@ -188,6 +197,10 @@ resource authSettings 'Microsoft.Web/sites/config@2024-11-01' = {
       excludedPaths: [
         '/api/health'
         '/api/openapi.json'
+        // The shop page and its files are public; its data calls (/api/products, /api/orders) still need a sign-in.
+        '/api/shop'
+        '/api/shop/shop.js'
+        '/api/shop/shop.css'
       ]
     }
     httpSettings: {

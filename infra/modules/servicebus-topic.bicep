@@ -23,15 +23,14 @@ resource serviceBusTopic 'Microsoft.ServiceBus/namespaces/topics@2024-01-01' = {
   }
 }
 
-resource subscriptions 'Microsoft.ServiceBus/namespaces/topics/subscriptions@2024-01-01' = [for sub in topic.Subscriptions: {
-  parent: serviceBusTopic
-  name: sub.Name
-  properties: {
-    lockDuration: sub.Properties.LockDuration
-    maxDeliveryCount: sub.Properties.MaxDeliveryCount
-    deadLetteringOnMessageExpiration: sub.Properties.DeadLetteringOnMessageExpiration
-    defaultMessageTimeToLive: empty(messageTimeToLive) ? sub.Properties.DefaultMessageTimeToLive : messageTimeToLive
-    requiresSession: sub.Properties.RequiresSession
+// One module per subscription: Bicep allows no nested loops, and a subscription's rules are a loop of their own.
+module subscriptionModules 'servicebus-subscription.bicep' = [for sub in topic.Subscriptions: {
+  name: 'sbs-${topic.Name}-${sub.Name}'
+  params: {
+    namespaceName: namespaceName
+    topicName: serviceBusTopic.name
+    subscription: sub
+    messageTimeToLive: messageTimeToLive
   }
 }]
 

@@ -1,5 +1,9 @@
 """A message's copies, one per subscription: added on publish (duplicate detection, filters, TTL), later removed.
 
+A message with a ``scheduled_enqueue_time`` in the future is held in the ``scheduled`` table and enqueued when it
+falls due (``release_due``, called before every receive), as Service Bus does with scheduled messages: duplicate
+detection applies when it is sent, the subscriptions' filters and its time to live when it is enqueued.
+
 Every function works inside the caller's write transaction.
 """
 
@@ -7,16 +11,18 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from datetime import timedelta
+from datetime import datetime, timedelta
+from types import SimpleNamespace
 from typing import Any
 
 from local.bus.topology import SubscriptionSpec, TopicSpec
 
-__all__ = ["insert", "remove"]
+__all__ = ["insert", "release_due", "remove"]
 
 
 def insert(db: sqlite3.Connection, topic: TopicSpec, message: Any, ttl: timedelta | None, now: float) -> bool:
-    """Store a message and give each subscription whose rules accept it a copy.
+    """Store a message and give each subscription whose rules accept it a copy (or hold it until its scheduled
+    enqueue time).
 
     ``message`` has OutgoingMessage's fields, and may carry a ``correlation_id``. Returns False when duplicate
     detection dropped it.
@@ -30,23 +36,58 @@ def insert(db: sqlite3.Connection, topic: TopicSpec, message: Any, ttl: timedelt
         if seen:
             return False
         db.execute("INSERT INTO duplicates VALUES (?, ?, ?)", (topic.name, message.message_id, now))
+    scheduled: datetime | None = getattr(message, "scheduled_enqueue_time", None)
+    if scheduled is not None and scheduled.timestamp() > now:
+        db.execute(
+            "INSERT INTO scheduled (topic, message_id, subject, content_type, correlation_id, body, properties,"
+            " due_at, ttl) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (*_columns(topic, message), scheduled.timestamp(), ttl.total_seconds() if ttl else None),
+        )
+        return True
+    _enqueue(db, topic, message, ttl, now)
+    return True
+
+
+def release_due(db: sqlite3.Connection, topic: TopicSpec, now: float) -> None:
+    """Enqueue every scheduled message of ``topic`` whose time has come, enqueued at its scheduled time."""
+    rows = db.execute(
+        "SELECT id, message_id, subject, content_type, correlation_id, body, properties, due_at, ttl"
+        " FROM scheduled WHERE topic = ? AND due_at <= ? ORDER BY due_at, id",
+        (topic.name, now),
+    ).fetchall()
+    for row_id, message_id, subject, content_type, correlation_id, body, properties, due_at, ttl in rows:
+        message = SimpleNamespace(
+            message_id=message_id,
+            subject=subject,
+            content_type=content_type,
+            correlation_id=correlation_id,
+            body=bytes(body),
+            application_properties=json.loads(properties),
+        )
+        _enqueue(db, topic, message, timedelta(seconds=ttl) if ttl is not None else None, due_at)
+        db.execute("DELETE FROM scheduled WHERE id = ?", (row_id,))
+
+
+def _columns(topic: TopicSpec, message: Any) -> tuple[Any, ...]:
+    return (
+        topic.name,
+        message.message_id,
+        message.subject,
+        message.content_type,
+        getattr(message, "correlation_id", None),
+        bytes(message.body),
+        json.dumps(dict(message.application_properties)),
+    )
+
+
+def _enqueue(db: sqlite3.Connection, topic: TopicSpec, message: Any, ttl: timedelta | None, now: float) -> None:
     matching = [sub for sub in topic.subscriptions if sub.accepts(message)]
     if not matching:
-        return True
+        return
     cursor = db.execute(
         "INSERT INTO messages (topic, message_id, subject, content_type, correlation_id, body, properties,"
         " enqueued_at, ttl) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        (
-            topic.name,
-            message.message_id,
-            message.subject,
-            message.content_type,
-            getattr(message, "correlation_id", None),
-            bytes(message.body),
-            json.dumps(dict(message.application_properties)),
-            now,
-            ttl.total_seconds() if ttl else None,
-        ),
+        (*_columns(topic, message), now, ttl.total_seconds() if ttl else None),
     )
     seq = cursor.lastrowid
     for sub in matching:
@@ -55,7 +96,6 @@ def insert(db: sqlite3.Connection, topic: TopicSpec, message: Any, ttl: timedelt
             "INSERT INTO entries (topic, subscription, seq, state, expires_at) VALUES (?, ?, ?, 'active', ?)",
             (topic.name, sub.name, seq, now + lifetime.total_seconds() if lifetime else None),
         )
-    return True
 
 
 def remove(db: sqlite3.Connection, topic: str, subscription: str, seq: int) -> None:

@@ -104,7 +104,9 @@ def sweep(db: sqlite3.Connection, topic: TopicSpec, sub: SubscriptionSpec, now: 
 def lock_next(
     db: sqlite3.Connection, topic: TopicSpec, sub: SubscriptionSpec, now: float, max_count: int
 ) -> list[ReceivedMessage]:
-    """Sweep, then lock up to ``max_count`` waiting messages in sequence order, each under its own token."""
+    """Enqueue scheduled messages that fell due, sweep, then lock up to ``max_count`` waiting messages in sequence
+    order, each under its own token."""
+    entries.release_due(db, topic, now)
     sweep(db, topic, sub, now)
     # The index is named because SQLite rates entries_by_state as good, and that one walks past every locked copy.
     rows = db.execute(

@@ -89,13 +89,15 @@ def map_service_bus_error(exc: Exception, action: str) -> UpstreamError:
 
 
 def to_service_bus_message(message: OutgoingMessage) -> ServiceBusMessage:
-    """The wire form of an outgoing message: id (duplicate detection), subject, content type, properties."""
+    """The wire form of an outgoing message: id (duplicate detection), subject, content type, properties, and the
+    scheduled enqueue time when it has one."""
     return ServiceBusMessage(
         body=message.body,
         message_id=message.message_id,
         subject=message.subject,
         content_type=message.content_type,
         application_properties=_wire_properties(message.application_properties),
+        scheduled_enqueue_time_utc=message.scheduled_enqueue_time,
     )
 
 

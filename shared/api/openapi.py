@@ -168,6 +168,7 @@ def _problems(*statuses: int) -> dict[str, Any]:
         "401": "no identity this deployment trusts",
         "403": "the caller may not do this",
         "404": "not found",
+        "409": "the Idempotency-Key was used with another request, or a concurrent change won",
         "413": "body too large",
         "415": "body is not JSON",
         "502": "a dependency refused the request",
@@ -200,6 +201,8 @@ def _model_schemas(*models: type[BaseModel]) -> dict[str, Any]:
 @cache
 def openapi_document() -> dict[str, Any]:
     """The API description served at GET /api/openapi.json."""
+    from shared.api.openapi_orders import ORDER_MODELS, order_paths  # it builds on this module's helpers
+
     body = {"required": True, "content": {_JSON: {"schema": {}}}}
     paths: dict[str, Any] = {
         "/installations/{installationId}": {
@@ -324,6 +327,7 @@ def openapi_document() -> dict[str, Any]:
             }
         },
         **ledger_paths(),
+        **order_paths(),
         "/health": {
             "get": {
                 "operationId": "health",
@@ -366,7 +370,7 @@ def openapi_document() -> dict[str, Any]:
         "paths": paths,
         "components": {
             "schemas": {
-                **_model_schemas(InstallationRequest, PreferencesRequest, DecisionView, DeliveriesPage),
+                **_model_schemas(InstallationRequest, PreferencesRequest, DecisionView, DeliveriesPage, *ORDER_MODELS),
                 "Problem": _PROBLEM_SCHEMA,
                 "Installation": _INSTALLATION_SCHEMA,
                 "Preferences": _PREFERENCES_SCHEMA,

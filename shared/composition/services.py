@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from shared.composition.correlation import current_trace_id
 from shared.composition.settings import Settings
+from shared.domain.orders.model import order_id_for
 from shared.domain.redelivery import default_redelivery_backoff
 from shared.ports import (
     NULL_METRICS,
@@ -17,8 +19,12 @@ from shared.ports import (
     DeliveryLog,
     DeliveryPorts,
     EventPublisher,
+    FulfilmentPorts,
     InstallationMirror,
     MetricsSeries,
+    OrderPorts,
+    OrderStore,
+    Outbox,
     PipelineMetrics,
     PreferencesStore,
     PushGateway,
@@ -26,11 +32,15 @@ from shared.ports import (
     RegistrationPorts,
 )
 
-__all__ = ["Services", "utc_now"]
+__all__ = ["Services", "new_order_id", "utc_now"]
 
 
 def utc_now() -> datetime:
     return datetime.now(UTC)
+
+
+def new_order_id(at: datetime) -> str:
+    return order_id_for(at, secrets.randbits(20))
 
 
 @dataclass
@@ -45,6 +55,8 @@ class Services:
     quarantine: QuarantineStore
     publisher: EventPublisher
     dead_letters: DeadLetterStore
+    orders: OrderStore
+    outbox: Outbox
     now: Callable[[], datetime] = utc_now
     closers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
     redelivery_backoff: Callable[[int], float] = default_redelivery_backoff
@@ -77,4 +89,21 @@ class Services:
             audience_sizes=self.audience_sizes,
             metrics=self.metrics,
             trace_id=current_trace_id,
+        )
+
+    @property
+    def ordering(self) -> OrderPorts:
+        return OrderPorts(self.orders, self.outbox, self.publisher, self.now, new_order_id)
+
+    @property
+    def fulfilment(self) -> FulfilmentPorts:
+        return FulfilmentPorts(
+            orders=self.orders,
+            outbox=self.outbox,
+            publisher=self.publisher,
+            quarantine=self.quarantine,
+            now=self.now,
+            ship_after=self.settings.orders_ship_after,
+            deliver_after=self.settings.orders_deliver_after,
+            redelivery_backoff=self.redelivery_backoff,
         )

@@ -10,6 +10,7 @@ import json
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import timedelta
 from enum import StrEnum
 
 from shared.domain.errors import ConfigError
@@ -44,6 +45,9 @@ APP_SETTINGS: tuple[SettingSpec, ...] = (
     SettingSpec("ServiceBusConnection__fullyQualifiedNamespace", False, "Service Bus namespace host (Azure)"),
     SettingSpec("LOB_SIMULATOR_ENABLED", False, "'true' to publish simulated LoB events on a timer"),
     SettingSpec("LOB_SIMULATOR_SCHEDULE", False, "NCRONTAB schedule of the LoB simulator timer"),
+    SettingSpec("ORDERS_SHIP_AFTER_SECONDS", False, "wait between an order's confirmation and shipping (3600)"),
+    SettingSpec("ORDERS_DELIVER_AFTER_SECONDS", False, "wait between shipping and delivery (86400)"),
+    SettingSpec("ORDERS_OUTBOX_SCHEDULE", False, "NCRONTAB schedule of the timer that relays the order outbox"),
     SettingSpec("APPLICATIONINSIGHTS_CONNECTION_STRING", False, "Application Insights: OpenTelemetry exports there"),
     SettingSpec("PUSH_TELEMETRY_FILE", False, "local only: a file the spans are written to as JSON lines"),
     SettingSpec("PUSH_DECISION_RETENTION_DAYS", False, "days the decision ledger keeps a decision (default 30)"),
@@ -63,8 +67,24 @@ PLATFORM_SETTINGS: tuple[SettingSpec, ...] = (
     SettingSpec("WEBSITE_SITE_NAME", False, "the app's name, set in Azure"),
 )
 
+DEFAULT_SHIP_AFTER = timedelta(hours=1)
+DEFAULT_DELIVER_AFTER = timedelta(days=1)
+
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
+
+
+def _seconds(env: Mapping[str, str], name: str, default: timedelta) -> timedelta:
+    raw = env.get(name)
+    if raw is None or not raw.strip():
+        return default
+    try:
+        seconds = float(raw)
+    except ValueError:
+        seconds = -1.0
+    if not 0 <= seconds <= 30 * 86400:
+        raise ConfigError(f"{name} must be a number of seconds between 0 and 2592000, not {raw!r}")
+    return timedelta(seconds=seconds)
 
 
 def _flag(env: Mapping[str, str], name: str, default: bool) -> bool:
@@ -99,6 +119,8 @@ class Settings:
     platform_authentication: bool = False
     """App Service Authentication runs in front of the app (the platform's WEBSITE_AUTH_ENABLED)."""
     publisher_scopes: PublisherScopes = field(default_factory=PublisherScopes)
+    orders_ship_after: timedelta = DEFAULT_SHIP_AFTER
+    orders_deliver_after: timedelta = DEFAULT_DELIVER_AFTER
 
     def __repr__(self) -> str:
         return (
@@ -137,6 +159,15 @@ class Settings:
         except ConfigError as exc:
             problems.append(str(exc))
             scopes = PublisherScopes()
+        waits: list[timedelta] = []
+        for name, default in (
+            ("ORDERS_SHIP_AFTER_SECONDS", DEFAULT_SHIP_AFTER),
+            ("ORDERS_DELIVER_AFTER_SECONDS", DEFAULT_DELIVER_AFTER),
+        ):
+            try:
+                waits.append(_seconds(env, name, default))
+            except ConfigError as exc:
+                problems.append(str(exc))
         if problems or auth_mode is None:
             raise ConfigError("invalid configuration: " + "; ".join(problems))
         return cls(
@@ -157,6 +188,8 @@ class Settings:
             # so does the setting without the other variables App Service sets (copied into a container elsewhere).
             platform_authentication=running_in_azure and env.get("WEBSITE_AUTH_ENABLED", "").strip().lower() == "true",
             publisher_scopes=scopes,
+            orders_ship_after=waits[0],
+            orders_deliver_after=waits[1],
         )
 
     @property

@@ -13,6 +13,7 @@ from shared.adapters.tables import (
     TableDecisionLedger,
     TableDeliveryLog,
     TableInstallationMirror,
+    TableOrderStore,
     TablePreferencesStore,
     TableQuarantineStore,
     make_table_service_client,
@@ -32,8 +33,9 @@ if TYPE_CHECKING:
 
 __all__ = ["PUSH_SUBSCRIPTIONS", "build_services"]
 
-# The subscriptions whose dead-letter queues operators see: the push subscription on every LoB topic.
-PUSH_SUBSCRIPTIONS: tuple[tuple[str, str], ...] = tuple((topic, "push") for topic in TOPICS)
+# The subscriptions whose dead-letter queues operators see: the push subscription on every LoB topic, and the
+# order-processing app's fulfilment subscription.
+PUSH_SUBSCRIPTIONS: tuple[tuple[str, str], ...] = (*((topic, "push") for topic in TOPICS), ("orders", "fulfilment"))
 
 
 def build_services(settings: Settings, bus: tuple[EventPublisher, DeadLetterStore] | None) -> Services:
@@ -54,6 +56,7 @@ def build_services(settings: Settings, bus: tuple[EventPublisher, DeadLetterStor
     if tables.credential is not None and hasattr(tables.credential, "close"):
         closers.append(tables.credential.close)
     installations = TableInstallationMirror(tables)
+    orders = TableOrderStore(tables)
     return Services(
         settings=settings,
         push=NotificationHubsGateway(nh_client),
@@ -63,6 +66,8 @@ def build_services(settings: Settings, bus: tuple[EventPublisher, DeadLetterStor
         quarantine=TableQuarantineStore(tables),
         publisher=publisher,
         dead_letters=dead_letters,
+        orders=orders,
+        outbox=orders,
         closers=closers,
         ledger=TableDecisionLedger(tables, retention=timedelta(days=settings.decision_retention_days)),
         audience_sizes=AudienceSizes(installations),

@@ -137,13 +137,15 @@ class QuarantinedMessage:
 
 @dataclass(frozen=True)
 class OutgoingMessage:
-    """A message to publish to a topic, already in its wire form."""
+    """A message to publish to a topic, already in its wire form; ``scheduled_enqueue_time`` (aware) holds it back
+    until then (Service Bus scheduled messages)."""
 
     message_id: str
     subject: str
     content_type: str
     body: bytes
     application_properties: dict[str, str] = field(default_factory=dict)
+    scheduled_enqueue_time: datetime | None = None
 
 
 @dataclass(frozen=True)

@@ -23,6 +23,7 @@ _PURPOSES = ("Conference travel", "Team offsite", "Laptop refresh", "Cloud budge
 _MERCHANTS = ("Rail Europe", "Café Central", "Amazon Marketplace", "Shell Station", "IKEA", "Lufthansa")
 _CURRENCIES = ("EUR", "USD", "GBP")
 _CENT = Decimal("0.01")
+_REJECTIONS = ("unknown_sku", "currency_mismatch", "price_mismatch", "payment_declined")
 _CARRIERS = (
     ("DHL", "https://www.dhl.com/global-en/home/tracking.html?tracking-id={}"),
     ("UPS", "https://www.ups.com/track?tracknum={}"),
@@ -32,14 +33,20 @@ _CARRIERS = (
 
 
 def simulate_events(
-    count: int, *, seed: int | None = None, now: datetime, user_ids: Sequence[str] = DEFAULT_USER_IDS
+    count: int,
+    *,
+    seed: int | None = None,
+    now: datetime,
+    user_ids: Sequence[str] = DEFAULT_USER_IDS,
+    topics: Sequence[str] | None = None,
 ) -> list[dict[str, Any]]:
-    """``count`` CloudEvent dicts stamped ``now``: every catalogued type once (catalog order), then at random.
+    """``count`` CloudEvent dicts stamped ``now``: every catalogued type once (catalog order), then at random;
+    ``topics`` limits them to those topics' types.
 
     The same ``seed`` gives the same events. Raises ValueError for an empty ``user_ids``.
     """
     rng = random.Random(seed)  # noqa: S311 -- simulated business data, not secrets
-    types = list(CATALOG)
+    types = [event_type for event_type, entry in CATALOG.items() if topics is None or entry.topic in topics]
     chosen = [types[i] if i < len(types) else rng.choice(types) for i in range(count)]
     return [simulate_event(event_type, rng, now=now, user_ids=user_ids) for event_type in chosen]
 
@@ -142,6 +149,8 @@ def _orders(draw: _Draw, event_type: str) -> dict[str, Any]:
         data["carrier"] = carrier
         data["trackingUrl"] = url.format(draw.rng.randrange(10**11, 10**12))
         data["estimatedDelivery"] = (draw.now + timedelta(days=draw.rng.randrange(1, 6))).date().isoformat()
+    if event_type == "orders.order.rejected":
+        data["reason"] = draw.rng.choice(_REJECTIONS)
     return data
 
 

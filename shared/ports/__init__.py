@@ -12,6 +12,7 @@ from __future__ import annotations
 from shared.ports.bundles import DeliveryPorts, RegistrationPorts
 from shared.ports.ledger import AudienceCounter, DecisionLedger, DecisionPage
 from shared.ports.messaging import DeadLetterStore, EventPublisher
+from shared.ports.orders import FulfilmentPorts, OrderPorts, OrderStore, Outbox
 from shared.ports.push import PushGateway
 from shared.ports.storage import DeliveryLog, InstallationMirror, PreferencesStore, QuarantineStore
 from shared.ports.telemetry import NULL_METRICS, MetricsSeries, NullMetrics, PipelineMetrics
@@ -25,9 +26,13 @@ __all__ = [
     "DeliveryLog",
     "DeliveryPorts",
     "EventPublisher",
+    "FulfilmentPorts",
     "InstallationMirror",
     "MetricsSeries",
     "NullMetrics",
+    "OrderPorts",
+    "OrderStore",
+    "Outbox",
     "PipelineMetrics",
     "PreferencesStore",
     "PushGateway",

@@ -8,6 +8,7 @@ from shared.composition import root as bootstrap
 from shared.composition.correlation import invocation, trace_properties
 from shared.domain.publishing import to_outgoing_message, topic_for
 from shared.domain.simulated_events import simulate_events
+from shared.domain.topics import TOPICS
 from shared.usecases.delivery import DispatchResult, IncomingMessage, deliver_message
 
 __all__ = ["deliver", "publish_simulated_events"]
@@ -40,7 +41,9 @@ async def publish_simulated_events(count: int = 8, seed: int | None = None) -> i
         logger.info("LoB simulator is disabled (LOB_SIMULATOR_ENABLED is not true)")
         return 0
     by_topic: dict[str, list[dict[str, object]]] = {}
-    for event in simulate_events(count, seed=seed, now=services.now()):
+    # No orders.* events: the shop places real orders now, and invented ones would be orders nobody stored.
+    topics = [topic for topic in TOPICS if topic != "orders"]
+    for event in simulate_events(count, seed=seed, now=services.now(), topics=topics):
         by_topic.setdefault(topic_for(str(event["type"])), []).append(event)
     with invocation("simulate LoB events", {}, event_id=None, kind="producer"):
         for topic, events in by_topic.items():

@@ -8,7 +8,14 @@ from decimal import Decimal
 
 from shared.domain.records import Platform, QuietHours
 
-__all__ = ["EventDeliveriesQuery", "RegisterDevice", "UpdatePreferences", "UserDeliveriesQuery"]
+__all__ = [
+    "EventDeliveriesQuery",
+    "OrderItem",
+    "PlaceOrder",
+    "RegisterDevice",
+    "UpdatePreferences",
+    "UserDeliveriesQuery",
+]
 
 
 @dataclass(frozen=True)
@@ -49,3 +56,21 @@ class UserDeliveriesQuery:
     since: datetime
     limit: int = 50
     cursor: str | None = None
+
+
+@dataclass(frozen=True)
+class OrderItem:
+    sku: str
+    quantity: int
+    unit_price: Decimal
+
+
+@dataclass(frozen=True)
+class PlaceOrder:
+    """Place an order for the caller; ``total`` is what the client showed (checked), ``idempotency_key`` makes a
+    retried request return the order it made."""
+
+    items: tuple[OrderItem, ...]
+    currency: str
+    total: Decimal | None = None
+    idempotency_key: str | None = None

@@ -79,7 +79,7 @@ class TestSecurityDefaults:
         rule = _resources(INFRA / "modules" / "notificationhubs.bicep")["backendRule"]["config"]
         assert sorted(rule["properties"]["rights"]) == ["Listen", "Send"]
 
-    def test_easy_auth_requires_authentication_except_health_and_openapi(
+    def test_easy_auth_requires_authentication_except_health_openapi_and_the_shop_pages_files(
         self, function_app_bicep: dict[str, Any]
     ) -> None:
         auth = function_app_bicep["resources"]["authSettings"]["config"]
@@ -87,7 +87,14 @@ class TestSecurityDefaults:
         validation = auth["properties"]["globalValidation"]
         assert validation["requireAuthentication"] is True
         assert validation["unauthenticatedClientAction"] == "Return401"
-        assert sorted(validation["excludedPaths"]) == ["/api/health", "/api/openapi.json"]
+        # The shop page is public (its data calls are not): the browser must load it to sign in at all.
+        assert sorted(validation["excludedPaths"]) == [
+            "/api/health",
+            "/api/openapi.json",
+            "/api/shop",
+            "/api/shop/shop.css",
+            "/api/shop/shop.js",
+        ]
 
     def test_the_app_is_https_only_on_flex_consumption_with_a_user_assigned_identity(
         self, function_app_bicep: dict[str, Any]
@@ -133,7 +140,8 @@ class TestServiceBusTopology:
             assert props["RequiresDuplicateDetection"] is True
             assert _seconds(props["DuplicateDetectionHistoryTimeWindow"]) <= 300  # emulator maximum PT5M
             assert _seconds(props["DefaultMessageTimeToLive"]) <= 3600  # emulator maximum PT1H
-            assert [s["Name"] for s in topic["Subscriptions"]] == ["push"]
+            expected = ["push", "fulfilment"] if topic["Name"] == "orders" else ["push"]
+            assert [s["Name"] for s in topic["Subscriptions"]] == expected
             for sub in topic["Subscriptions"]:
                 sp = sub["Properties"]
                 assert sp["LockDuration"] == "PT1M"
@@ -141,11 +149,26 @@ class TestServiceBusTopology:
                 assert sp["DeadLetteringOnMessageExpiration"] is True
                 assert _seconds(sp["DefaultMessageTimeToLive"]) <= 3600
 
-    def test_topology_declares_no_rules_because_bicep_deploys_none(self, topology: dict[str, Any]) -> None:
-        """Azure adds a $Default match-all rule to every subscription; a rule added here would be emulator-only."""
+    def test_every_rule_is_a_sql_filter_named_default_so_that_it_replaces_azures_match_all_rule(
+        self, topology: dict[str, Any]
+    ) -> None:
+        """Azure adds a $Default match-all rule to every subscription; a rule of another name would be OR-ed with it
+        and filter nothing. servicebus-subscription.bicep deploys each rule under its name, as a SqlFilter."""
         for topic in topology["UserConfig"]["Namespaces"][0]["Topics"]:
             for sub in topic["Subscriptions"]:
-                assert not sub.get("Rules"), f"{topic['Name']}/{sub['Name']}: teach servicebus-topic.bicep rules first"
+                for rule in sub.get("Rules", []):
+                    assert rule["Name"] == "$Default", f"{topic['Name']}/{sub['Name']}"
+                    assert rule["Properties"]["FilterType"] == "Sql"
+                    assert rule["Properties"]["SqlFilter"]["SqlExpression"].strip()
+                    assert "Action" not in rule["Properties"]
+
+    def test_the_subscription_module_deploys_the_rules_as_sql_filters(self) -> None:
+        resources = _resources(INFRA / "modules" / "servicebus-subscription.bicep")
+        types = {resource["type"] for resource in resources.values()}
+        assert "Microsoft.ServiceBus/namespaces/topics/subscriptions/rules" in types
+        text = (INFRA / "modules" / "servicebus-subscription.bicep").read_text()
+        assert "filterType: 'SqlFilter'" in text
+        assert "rule.Properties.SqlFilter.SqlExpression" in text
 
     def test_bicep_loads_the_topology_file(self) -> None:
         text = (INFRA / "modules" / "servicebus.bicep").read_text()

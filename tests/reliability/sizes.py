@@ -19,6 +19,7 @@ class Sizes:
     api_examples: int = 20
     poison_examples: int = 60
     outage_seconds: float = 6.0
+    orders: int = 100
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] = os.environ) -> Sizes:
@@ -30,6 +31,7 @@ class Sizes:
             api_examples=int(env.get("RELIABILITY_API_EXAMPLES", cls.api_examples)),
             poison_examples=int(env.get("RELIABILITY_POISON_EXAMPLES", cls.poison_examples)),
             outage_seconds=float(env.get("RELIABILITY_OUTAGE_SECONDS", cls.outage_seconds)),
+            orders=int(env.get("RELIABILITY_ORDERS", cls.orders)),
         )
 
     def as_env(self) -> dict[str, str]:
@@ -40,8 +42,9 @@ class Sizes:
             "RELIABILITY_API_EXAMPLES": str(self.api_examples),
             "RELIABILITY_POISON_EXAMPLES": str(self.poison_examples),
             "RELIABILITY_OUTAGE_SECONDS": str(self.outage_seconds),
+            "RELIABILITY_ORDERS": str(self.orders),
         }
 
 
 CI = Sizes()
-FULL = Sizes(events=5000, load_seconds=60.0, api_examples=300, poison_examples=1000, outage_seconds=15.0)
+FULL = Sizes(events=5000, load_seconds=60.0, api_examples=300, poison_examples=1000, outage_seconds=15.0, orders=1000)

@@ -15,6 +15,7 @@ from shared.adapters.tables import (
     TableDecisionLedger,
     TableDeliveryLog,
     TableInstallationMirror,
+    TableOrderStore,
     TablePreferencesStore,
     TableQuarantineStore,
 )
@@ -73,6 +74,7 @@ async def app_services(
     settings = settings_for(emulator_url, hub)
     async with table_service(tables_connection, prefix) as tables:
         push = NotificationHubsClient(settings.nh_connection_string, hub, retry=retry, extra_headers=trace_headers)
+        orders = TableOrderStore(tables, prefix)
         built = Services(
             settings=settings,
             push=NotificationHubsGateway(push),
@@ -82,6 +84,8 @@ async def app_services(
             quarantine=TableQuarantineStore(tables, prefix),
             publisher=RecordingPublisher(),
             dead_letters=InMemoryDeadLetters(),
+            orders=orders,
+            outbox=orders,
             now=lambda: datetime.now(UTC),
             redelivery_backoff=redelivery_backoff,
             ledger=TableDecisionLedger(tables, prefix),

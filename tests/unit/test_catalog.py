@@ -42,6 +42,7 @@ DESIGN_TYPES = {
     "orders.order.confirmed": {"orderId", "customerId", "total", "currency"},
     "orders.order.shipped": {"orderId", "customerId", "total", "currency", "carrier", "trackingUrl"},
     "orders.order.delivered": {"orderId", "customerId", "total", "currency"},
+    "orders.order.rejected": {"orderId", "customerId", "total", "currency", "reason"},
 }
 
 
@@ -66,9 +67,13 @@ class TestCatalogEntries:
         assert set(MESSAGES[entry.message_key(payload)]) == set(SUPPORTED_LANGUAGES)
 
     def test_every_message_is_used_by_some_entry(self):
-        keys = set(CATALOG) - {"finance.budget_approval.decided"}
+        keys = set(CATALOG) - {"finance.budget_approval.decided", "orders.order.rejected"}
         keys |= {"finance.budget_approval.decided.approved", "finance.budget_approval.decided.rejected"}
         keys |= {"orders.order.shipped.dated"}
+        keys |= {
+            f"orders.order.rejected.{reason}"
+            for reason in ("unknown_sku", "currency_mismatch", "price_mismatch", "payment_declined")
+        }
         assert set(MESSAGES) == keys
 
     def test_unknown_type_raises_key_error(self):

@@ -43,6 +43,7 @@ EXPECTED = {
     "orders.order.confirmed": ("(user:c.weber) && alert", "c.weber"),
     "orders.order.shipped": ("(user:c.weber) && alert", "c.weber"),
     "orders.order.delivered": ("(user:c.weber) && alert", "c.weber"),
+    "orders.order.rejected": ("(user:c.weber) && alert", "c.weber"),
 }
 
 

@@ -14,6 +14,7 @@ from shared.adapters.tables.common import decode_key, encode_key
 from shared.adapters.tables.delivery import TableDeliveryLog
 from shared.adapters.tables.installations import TableInstallationMirror
 from shared.adapters.tables.ledger import TableDecisionLedger
+from shared.adapters.tables.orders import TableOrderStore
 from shared.adapters.tables.preferences import TablePreferencesStore
 from shared.adapters.tables.quarantine import MAX_STORED_BODY_BYTES, TableQuarantineStore
 from shared.domain.errors import ConfigError
@@ -23,6 +24,7 @@ __all__ = [
     "TableDecisionLedger",
     "TableDeliveryLog",
     "TableInstallationMirror",
+    "TableOrderStore",
     "TablePreferencesStore",
     "TableQuarantineStore",
     "decode_key",

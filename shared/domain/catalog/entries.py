@@ -17,6 +17,7 @@ from shared.domain.catalog.payloads import (
     EmployeeTeamChanged,
     LobPayload,
     OrderEvent,
+    OrderRejected,
     OrderShipped,
 )
 from shared.domain.device_templates import TemplateName
@@ -209,6 +210,14 @@ _ENTRIES = (
         variant=lambda payload: None if payload.estimated_delivery is None else "dated",
     ),
     _order_update("orders.order.delivered", OrderEvent, delivery="alert", ttl=24 * _HOUR),
+    _order_update(
+        "orders.order.rejected",
+        OrderRejected,
+        delivery="alert",
+        ttl=24 * _HOUR,
+        example={**_ORDER_EXAMPLE, "reason": "payment_declined"},
+        variant=lambda payload: payload.reason,
+    ),
 )
 
 # Typed read-only; a plain dict underneath so that a test can add a LoB system in test data only.

@@ -84,4 +84,28 @@ MESSAGES: Mapping[str, Mapping[str, Message]] = {
         "de": Message("Bestellung zugestellt", "Ihre Bestellung {orderId} wurde zugestellt."),
         "es": Message("Pedido entregado", "Su pedido {orderId} ha sido entregado."),
     },
+    "orders.order.rejected.unknown_sku": {
+        "en": Message("Order not accepted", "Your order {orderId} contains an item we do not sell."),
+        "de": Message("Bestellung abgelehnt", "Ihre Bestellung {orderId} enthält einen Artikel, den wir nicht führen."),
+        "es": Message("Pedido no aceptado", "Su pedido {orderId} contiene un artículo que no vendemos."),
+    },
+    "orders.order.rejected.currency_mismatch": {
+        "en": Message("Order not accepted", "Your order {orderId} is not in a currency we accept."),
+        "de": Message("Bestellung abgelehnt", "Ihre Bestellung {orderId} ist nicht in einer unserer Währungen."),
+        "es": Message("Pedido no aceptado", "Su pedido {orderId} no está en una moneda que aceptemos."),
+    },
+    "orders.order.rejected.price_mismatch": {
+        "en": Message("Order not accepted", "The prices in your order {orderId} have changed; please order again."),
+        "de": Message(
+            "Bestellung abgelehnt", "Die Preise Ihrer Bestellung {orderId} haben sich geändert; bitte neu bestellen."
+        ),
+        "es": Message(
+            "Pedido no aceptado", "Los precios de su pedido {orderId} han cambiado; vuelva a hacer el pedido."
+        ),
+    },
+    "orders.order.rejected.payment_declined": {
+        "en": Message("Payment declined", "The payment of {total} for your order {orderId} was declined."),
+        "de": Message("Zahlung abgelehnt", "Die Zahlung über {total} für Ihre Bestellung {orderId} wurde abgelehnt."),
+        "es": Message("Pago rechazado", "El pago de {total} de su pedido {orderId} ha sido rechazado."),
+    },
 }

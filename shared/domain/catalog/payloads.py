@@ -19,6 +19,7 @@ __all__ = [
     "EmployeeTeamChanged",
     "LobPayload",
     "OrderEvent",
+    "OrderRejected",
     "OrderShipped",
 ]
 
@@ -108,3 +109,9 @@ class OrderShipped(OrderEvent):
     carrier: Name
     tracking_url: HttpsUrl
     estimated_delivery: date | None = None  # optional; named in the notification when present
+
+
+class OrderRejected(OrderEvent):
+    """``orders.order.rejected``: why fulfilment refused the order (the fulfilment rule set names the reasons)."""
+
+    reason: Literal["unknown_sku", "currency_mismatch", "price_mismatch", "payment_declined"]
