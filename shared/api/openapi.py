@@ -9,13 +9,12 @@ from pydantic import BaseModel
 
 from shared.api.deliveries import DecisionView, DeliveriesPage
 from shared.api.openapi_ledger import ledger_paths
+from shared.api.openapi_orders import ORDER_MODELS, order_paths
+from shared.api.openapi_parts import _JSON, _REF, _SECURED, _json, _problems, _ref
 from shared.api.schemas import InstallationRequest, PreferencesRequest
 
 __all__ = ["openapi_document"]
 
-_REF = "#/components/schemas/{model}"
-_JSON = "application/json"
-_PROBLEM = "application/problem+json"
 
 _PROBLEM_SCHEMA: dict[str, Any] = {
     "type": "object",
@@ -153,32 +152,6 @@ _LIVENESS_SCHEMA: dict[str, Any] = {
 }
 
 
-def _ref(name: str) -> dict[str, str]:
-    return {"$ref": _REF.format(model=name)}
-
-
-def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
-    return {"description": description, "content": {_JSON: {"schema": schema}}}
-
-
-def _problems(*statuses: int) -> dict[str, Any]:
-    problem = {"content": {_PROBLEM: {"schema": _ref("Problem")}}}
-    described = {
-        "400": "invalid request; `errors` lists the fields at fault",
-        "401": "no identity this deployment trusts",
-        "403": "the caller may not do this",
-        "404": "not found",
-        "409": "the Idempotency-Key was used with another request, or a concurrent change won",
-        "413": "body too large",
-        "415": "body is not JSON",
-        "502": "a dependency refused the request",
-        "503": "a dependency is unavailable; retry later",
-    }
-    responses = {str(s): {"description": described[str(s)], **problem} for s in statuses}
-    responses["default"] = {"description": "any other error", **problem}
-    return responses
-
-
 _INSTALLATION_ID = {
     "name": "installationId",
     "in": "path",
@@ -186,7 +159,6 @@ _INSTALLATION_ID = {
     "schema": {"type": "string", "pattern": "^[-_@#.:=A-Za-z0-9]{1,128}$"},
 }
 _USER_ERRORS = (400, 401, 403, 502, 503)
-_SECURED: list[dict[str, list[str]]] = [{"easyAuth": []}, {"devUser": []}]
 
 
 def _model_schemas(*models: type[BaseModel]) -> dict[str, Any]:
@@ -201,8 +173,6 @@ def _model_schemas(*models: type[BaseModel]) -> dict[str, Any]:
 @cache
 def openapi_document() -> dict[str, Any]:
     """The API description served at GET /api/openapi.json."""
-    from shared.api.openapi_orders import ORDER_MODELS, order_paths  # it builds on this module's helpers
-
     body = {"required": True, "content": {_JSON: {"schema": {}}}}
     paths: dict[str, Any] = {
         "/installations/{installationId}": {

@@ -6,7 +6,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from shared.api.openapi import _JSON, _SECURED, _json, _problems, _ref
+from shared.api.openapi_parts import _JSON, _SECURED, _json, _problems, _ref
 from shared.api.order_schemas import OrderListView, OrderRequest, OrderView, ProductListView
 
 __all__ = ["ORDER_MODELS", "order_paths"]

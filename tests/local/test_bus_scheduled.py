@@ -6,9 +6,13 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pytest
+
 from local.bus import LocalBus, parse_topology
 from shared.adapters.service_bus import to_service_bus_message
-from tests.unit.test_local_bus import FakeClock, message, topology
+from tests.local.bus_support import FakeClock, message, topology
+
+pytestmark = pytest.mark.local
 
 
 def bus_at(tmp_path: Path, clock: FakeClock, **kwargs) -> LocalBus:
