@@ -97,7 +97,7 @@ class TestPlacingAnOrder:
         assert response.headers["Location"] == f"/api/orders/{order['orderId']}"
         [(topic, message)] = published(services)
         assert topic == "orders"
-        assert message.message_id == f"{order['orderId']}:placed"
+        assert message.message_id == f"/lob/orders#{order['orderId']}:placed"
         assert message.subject == "orders.order.placed"
         assert message.application_properties["origin"] == "shop"
         event = json.loads(message.body)
@@ -340,6 +340,6 @@ class TestOutboxRelay:
         monkeypatch.setattr(services, "now", lambda: later)
         await function_app.relay_order_outbox.build().get_user_function()(TimerRequest(past_due=False))
         ids = [message.message_id for _, message in published(services)]
-        assert ids == [f"{body_of(accepted)['orderId']}:placed"]
+        assert ids == [f"/lob/orders#{body_of(accepted)['orderId']}:placed"]
         await function_app.relay_order_outbox.build().get_user_function()(TimerRequest(past_due=False))
         assert len(published(services)) == 1  # relayed once, then gone from the outbox

@@ -255,8 +255,16 @@ class TestEasyAuthFailsClosed:
     async def test_every_authenticated_route_answers_401_problem_json_even_to_a_forged_admin(
         self, unprotected: None, emulator: Emulator
     ):
-        # public: liveness, the API description, static page files; the dev sign-in answers 404 outside dev mode
-        anonymous = {"health_check", "openapi", "operator_console_asset", "operator_console_signin"}
+        # public: liveness, the API description, the pages' static files (their data calls are authenticated),
+        # the dev sign-in answers 404 outside dev mode
+        anonymous = {
+            "health_check",
+            "openapi",
+            "operator_console_asset",
+            "operator_console_signin",
+            "shop_page",
+            "shop_asset",
+        }
         checked = []
         for function in functions():
             trigger = function.get_trigger().get_dict_repr()

@@ -50,7 +50,7 @@ class TestCreate:
         assert read.order == order
         assert read.order.total == Decimal("25.00")
         pending = await store.pending(written_before=T0 + timedelta(seconds=1), limit=10)
-        assert [entry.message.message_id for entry in pending] == [f"{order.order_id}:placed"]
+        assert [entry.message.message_id for entry in pending] == [f"/lob/orders#{order.order_id}:placed"]
         assert pending[0].message == placed_entry(order).message
         assert pending[0].partition == "alice"
 
@@ -106,7 +106,7 @@ class TestTransition:
         assert [change.status for change in read.order.history] == [OrderStatus.PLACED, OrderStatus.CONFIRMED]
         pending = await store.pending(written_before=T0 + timedelta(seconds=1), limit=10)
         scheduled = {entry.message.message_id: entry.message.scheduled_enqueue_time for entry in pending}
-        assert scheduled == {f"{order.order_id}:confirmed": None, step.message_id: T0 + timedelta(seconds=5)}
+        assert scheduled == {f"/lob/orders#{order.order_id}:confirmed": None, step.message_id: T0 + timedelta(seconds=5)}
 
     async def test_a_move_on_a_stale_read_is_refused_and_writes_nothing(self, store: TableOrderStore):
         order = an_order()

@@ -184,7 +184,8 @@ class TestMessages:
         message = status_message(moved, moved.history[-1])
         parsed = parse_cloud_event(message.body, message.content_type)
         assert parsed.type == status.event_type
-        assert parsed.id == message.message_id == f"SO-1:{status.value}"
+        assert parsed.id == f"SO-1:{status.value}"
+        assert message.message_id == f"/lob/orders#SO-1:{status.value}"
         assert message.application_properties == {
             "type": status.event_type,
             "source": "/lob/orders",
