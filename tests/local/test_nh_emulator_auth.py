@@ -73,44 +73,44 @@ class TestRights:
         assert put_installation(emulator_url, {}).status_code == 401
 
 
-def registrations_by_tag(base_url: str, tag: str, headers: dict[str, str]) -> httpx.Response:
-    return httpx.get(f"{base_url}{HUB}/tags/{tag}/registrations{VERSION}", headers=headers)
+def registrations_by_tag(emulator_url: str, tag: str, headers: dict[str, str]) -> httpx.Response:
+    return httpx.get(f"{emulator_url}{HUB}/tags/{tag}/registrations{VERSION}", headers=headers)
 
 
 class TestTheAppsProductionRule:
     """backend-listen-send is the rule Bicep gives the app (Listen, Send; never Manage)."""
 
-    def backend(self, base_url: str) -> dict[str, str]:
-        return authorization(base_url, BACKEND_RULE_NAME, WELL_KNOWN_BACKEND_KEY)
+    def backend(self, emulator_url: str) -> dict[str, str]:
+        return authorization(emulator_url, BACKEND_RULE_NAME, WELL_KNOWN_BACKEND_KEY)
 
-    def test_it_may_write_read_and_delete_installations_and_send(self, base_url):
-        assert put_installation(base_url, self.backend(base_url)).status_code == 200
-        url = f"{base_url}{HUB}/installations/dev-1{VERSION}"
-        assert httpx.get(url, headers=self.backend(base_url)).status_code == 200
-        assert send_apple(base_url, self.backend(base_url)).status_code == 201
-        assert httpx.delete(url, headers=self.backend(base_url)).status_code == 204
+    def test_it_may_write_read_and_delete_installations_and_send(self, emulator_url):
+        assert put_installation(emulator_url, self.backend(emulator_url)).status_code == 200
+        url = f"{emulator_url}{HUB}/installations/dev-1{VERSION}"
+        assert httpx.get(url, headers=self.backend(emulator_url)).status_code == 200
+        assert send_apple(emulator_url, self.backend(emulator_url)).status_code == 201
+        assert httpx.delete(url, headers=self.backend(emulator_url)).status_code == 204
 
-    def test_reading_registrations_by_tag_needs_manage_and_is_refused_with_401(self, base_url):
+    def test_reading_registrations_by_tag_needs_manage_and_is_refused_with_401(self, emulator_url):
         """NH-REST §1.4: registrations by tag need Manage; Azure answers 401 'Manage claim is required'."""
-        put_installation(base_url, authorization(base_url))
-        response = registrations_by_tag(base_url, "topic:hr", self.backend(base_url))
+        put_installation(emulator_url, authorization(emulator_url))
+        response = registrations_by_tag(emulator_url, "topic:hr", self.backend(emulator_url))
         assert response.status_code == 401
         assert "<Detail>Manage claim is required for this operation..TrackingId:" in response.text
 
-    def test_the_full_rule_reads_the_same_registrations(self, base_url):
-        put_installation(base_url, authorization(base_url))
-        response = registrations_by_tag(base_url, "topic:hr", authorization(base_url))
+    def test_the_full_rule_reads_the_same_registrations(self, emulator_url):
+        put_installation(emulator_url, authorization(emulator_url))
+        response = registrations_by_tag(emulator_url, "topic:hr", authorization(emulator_url))
         assert response.status_code == 200
         assert response.headers["content-type"].startswith("application/atom+xml")
         assert "<AppleRegistrationDescription" in response.text
         assert "<DeviceToken>aa11</DeviceToken>" in response.text
         assert "topic:hr" in response.text
-        empty = registrations_by_tag(base_url, "topic:nobody", authorization(base_url))
+        empty = registrations_by_tag(emulator_url, "topic:nobody", authorization(emulator_url))
         assert (empty.status_code, "<entry>" in empty.text) == (200, False)
 
-    def test_the_listen_rule_is_refused_too(self, base_url):
-        listen = authorization(base_url, LISTEN_RULE_NAME, WELL_KNOWN_LISTEN_KEY)
-        assert registrations_by_tag(base_url, "topic:hr", listen).status_code == 401
+    def test_the_listen_rule_is_refused_too(self, emulator_url):
+        listen = authorization(emulator_url, LISTEN_RULE_NAME, WELL_KNOWN_LISTEN_KEY)
+        assert registrations_by_tag(emulator_url, "topic:hr", listen).status_code == 401
 
 
 class TestTokenChecks:

@@ -88,7 +88,7 @@ class TestPlaceOrder:
         placed = await place_order(world.ordering, ALICE, MUGS)
         assert placed.created
         assert placed.order.status is OrderStatus.PLACED
-        assert [m.message_id for m in world.take()] == [f"{placed.order.order_id}:placed"]
+        assert [m.message_id for m in world.take()] == [f"/lob/orders#{placed.order.order_id}:placed"]
         assert world.store.outbox == {}
 
     async def test_when_the_bus_is_away_the_order_is_still_stored_with_its_event_kept_for_the_timer(self, world: World):
@@ -96,14 +96,14 @@ class TestPlaceOrder:
         placed = await place_order(world.ordering, ALICE, MUGS)
         assert await get_order(world.ordering, ALICE, placed.order.order_id) == placed.order
         assert [entry.message.message_id for entry in world.store.outbox.values()] == [
-            f"{placed.order.order_id}:placed"
+            f"/lob/orders#{placed.order.order_id}:placed"
         ]
         world.publisher.down = None
         world.now += timedelta(seconds=1)
         assert await relay_pending(world.publisher, world.store, world.now) == 0  # still within the writer's grace
         world.now += timedelta(seconds=10)
         assert await relay_pending(world.publisher, world.store, world.now) == 1
-        assert [m.message_id for m in world.take()] == [f"{placed.order.order_id}:placed"]
+        assert [m.message_id for m in world.take()] == [f"/lob/orders#{placed.order.order_id}:placed"]
         assert world.store.outbox == {}
 
     async def test_the_same_idempotency_key_returns_the_first_order_and_publishes_nothing_more(self, world: World):
