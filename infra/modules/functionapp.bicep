@@ -152,6 +152,10 @@ resource appSettings 'Microsoft.Web/sites/config@2024-11-01' = {
     ServiceBusConnection__clientId: identity.properties.clientId
     LOB_SIMULATOR_ENABLED: lobSimulatorEnabled ? 'true' : 'false'
     LOB_SIMULATOR_SCHEDULE: lobSimulatorSchedule
+    // Campaign worker: every 30 s ("send now" campaigns wait at most that long; scheduled ones keep NH's exact time).
+    CAMPAIGN_SCHEDULE: '*/30 * * * * *'
+    INSTALLATION_SWEEP_SCHEDULE: '0 30 3 * * *'
+    INSTALLATION_IDLE_DAYS: '270'
   }
 }
 

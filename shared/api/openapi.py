@@ -7,6 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from shared.api.campaign_openapi import campaign_paths, campaign_schemas
 from shared.api.schemas import InstallationRequest, PreferencesRequest
 
 __all__ = ["openapi_document"]
@@ -342,7 +343,7 @@ def openapi_document() -> dict[str, Any]:
             "description": "Device registration, preferences, LoB event intake and operator tools.",
         },
         "servers": [{"url": "/api"}],
-        "paths": paths,
+        "paths": {**paths, **campaign_paths()},
         "components": {
             "schemas": {
                 **_model_schemas(InstallationRequest, PreferencesRequest),
@@ -354,6 +355,7 @@ def openapi_document() -> dict[str, Any]:
                 "AcceptedEvent": _ACCEPTED_SCHEMA,
                 "DeadLetter": _DEAD_LETTER_SCHEMA,
                 "Health": _HEALTH_SCHEMA,
+                **campaign_schemas(),
             },
             "securitySchemes": {
                 "easyAuth": {

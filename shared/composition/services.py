@@ -9,10 +9,13 @@ from datetime import UTC, datetime
 from shared.composition.settings import Settings
 from shared.domain.redelivery import default_redelivery_backoff
 from shared.ports import (
+    CampaignPorts,
+    CampaignStore,
     DeadLetterStore,
     DeliveryLog,
     DeliveryPorts,
     EventPublisher,
+    InboxStore,
     InstallationMirror,
     PreferencesStore,
     PushGateway,
@@ -39,6 +42,8 @@ class Services:
     quarantine: QuarantineStore
     publisher: EventPublisher
     dead_letters: DeadLetterStore
+    campaigns: CampaignStore
+    inbox: InboxStore
     now: Callable[[], datetime] = utc_now
     closers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
     redelivery_backoff: Callable[[int], float] = default_redelivery_backoff
@@ -62,4 +67,16 @@ class Services:
             preferences=self.preferences,
             now=self.now,
             redelivery_backoff=self.redelivery_backoff,
+            inbox=self.inbox,
+        )
+
+    @property
+    def campaign(self) -> CampaignPorts:
+        return CampaignPorts(
+            push=self.push,
+            installations=self.installations,
+            preferences=self.preferences,
+            campaigns=self.campaigns,
+            inbox=self.inbox,
+            now=self.now,
         )

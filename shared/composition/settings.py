@@ -41,6 +41,9 @@ APP_SETTINGS: tuple[SettingSpec, ...] = (
     SettingSpec("ServiceBusConnection__fullyQualifiedNamespace", False, "Service Bus namespace host (Azure)"),
     SettingSpec("LOB_SIMULATOR_ENABLED", False, "'true' to publish simulated LoB events on a timer"),
     SettingSpec("LOB_SIMULATOR_SCHEDULE", False, "NCRONTAB schedule of the LoB simulator timer"),
+    SettingSpec("CAMPAIGN_SCHEDULE", False, "NCRONTAB schedule of the timer that plans, sends and follows campaigns"),
+    SettingSpec("INSTALLATION_SWEEP_SCHEDULE", False, "NCRONTAB schedule of the idle-installation sweep"),
+    SettingSpec("INSTALLATION_IDLE_DAYS", False, "days without a refresh after which an installation is removed (270)"),
 )
 
 _TRUE = {"1", "true", "yes", "on"}
@@ -59,6 +62,16 @@ def _flag(env: Mapping[str, str], name: str, default: bool) -> bool:
     raise ConfigError(f"{name} must be true or false, not {raw!r}")
 
 
+def _positive_int(env: Mapping[str, str], name: str, default: int, problems: list[str]) -> int:
+    raw = (env.get(name) or "").strip()
+    if not raw:
+        return default
+    if not raw.isdigit() or int(raw) < 1:
+        problems.append(f"{name} must be a whole number of at least 1, not {raw!r}")
+        return default
+    return int(raw)
+
+
 @dataclass(frozen=True)
 class Settings:
     """The application's configuration. Secrets are kept out of ``repr``."""
@@ -73,6 +86,7 @@ class Settings:
     service_bus_namespace: str | None
     lob_simulator_enabled: bool
     running_in_azure: bool
+    installation_idle_days: int = 270
 
     def __repr__(self) -> str:
         return (
@@ -102,6 +116,7 @@ class Settings:
         except ConfigError as exc:
             problems.append(str(exc))
             simulator = False
+        idle_days = _positive_int(env, "INSTALLATION_IDLE_DAYS", 270, problems)
         if problems or auth_mode is None:
             raise ConfigError("invalid configuration: " + "; ".join(problems))
         return cls(
@@ -115,6 +130,7 @@ class Settings:
             service_bus_namespace=env.get("ServiceBusConnection__fullyQualifiedNamespace") or None,
             lob_simulator_enabled=simulator,
             running_in_azure=running_in_azure,
+            installation_idle_days=idle_days,
         )
 
 

@@ -8,7 +8,9 @@ from typing import TYPE_CHECKING
 from shared.adapters.delivery_log_grouping import GroupingDeliveryLog
 from shared.adapters.nh_gateway import NotificationHubsGateway
 from shared.adapters.tables import (
+    TableCampaignStore,
     TableDeliveryLog,
+    TableInboxStore,
     TableInstallationMirror,
     TablePreferencesStore,
     TableQuarantineStore,
@@ -53,6 +55,8 @@ def build_services(settings: Settings, bus: tuple[EventPublisher, DeadLetterStor
         quarantine=TableQuarantineStore(tables),
         publisher=publisher,
         dead_letters=dead_letters,
+        campaigns=TableCampaignStore(tables),
+        inbox=TableInboxStore(tables),
         closers=closers,
     )
 

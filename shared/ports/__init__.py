@@ -9,16 +9,21 @@ implements them in memory.
 
 from __future__ import annotations
 
-from shared.ports.bundles import DeliveryPorts, RegistrationPorts
+from shared.ports.bundles import CampaignPorts, DeliveryPorts, RegistrationPorts
+from shared.ports.campaigns import CampaignStore
+from shared.ports.inbox import InboxStore
 from shared.ports.messaging import DeadLetterStore, EventPublisher
 from shared.ports.push import PushGateway
 from shared.ports.storage import DeliveryLog, InstallationMirror, PreferencesStore, QuarantineStore
 
 __all__ = [
+    "CampaignPorts",
+    "CampaignStore",
     "DeadLetterStore",
     "DeliveryLog",
     "DeliveryPorts",
     "EventPublisher",
+    "InboxStore",
     "InstallationMirror",
     "PreferencesStore",
     "PushGateway",

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
 
+from shared.domain.audience import Audience
+from shared.domain.campaigns import CampaignContent, LocalTime, WavePolicy
 from shared.domain.records import Platform, QuietHours
 
-__all__ = ["RegisterDevice", "UpdatePreferences"]
+__all__ = ["RegisterDevice", "SendCampaign", "UpdatePreferences"]
 
 
 @dataclass(frozen=True)
@@ -29,3 +32,16 @@ class UpdatePreferences:
     language: str | None = None
     quiet_hours: QuietHours | None = None
     debit_threshold: Decimal | None = None
+
+
+@dataclass(frozen=True)
+class SendCampaign:
+    """An operator's send: to ``audience``, now, at ``send_at`` (aware) or at ``local_time`` on each recipient's
+    clock, optionally in waves. ``idempotency_key`` (the caller's Idempotency-Key) makes a retry return the first."""
+
+    audience: Audience
+    content: CampaignContent
+    send_at: datetime | None = None
+    local_time: LocalTime | None = None
+    waves: WavePolicy | None = None
+    idempotency_key: str | None = None

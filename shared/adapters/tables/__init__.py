@@ -10,8 +10,10 @@ from azure.core.credentials_async import AsyncTokenCredential
 from azure.data.tables.aio import TableServiceClient
 from azure.identity.aio import DefaultAzureCredential, ManagedIdentityCredential
 
+from shared.adapters.tables.campaigns import TableCampaignStore
 from shared.adapters.tables.common import decode_key, encode_key
 from shared.adapters.tables.delivery import TableDeliveryLog
+from shared.adapters.tables.inbox import TableInboxStore
 from shared.adapters.tables.installations import TableInstallationMirror
 from shared.adapters.tables.preferences import TablePreferencesStore
 from shared.adapters.tables.quarantine import MAX_STORED_BODY_BYTES, TableQuarantineStore
@@ -19,7 +21,9 @@ from shared.domain.errors import ConfigError
 
 __all__ = [
     "MAX_STORED_BODY_BYTES",
+    "TableCampaignStore",
     "TableDeliveryLog",
+    "TableInboxStore",
     "TableInstallationMirror",
     "TablePreferencesStore",
     "TableQuarantineStore",
