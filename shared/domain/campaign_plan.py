@@ -121,4 +121,5 @@ def _draw(campaign_id: str, user_id: str) -> str:
 
 def _split(users: list[str], percents: Sequence[int]) -> list[tuple[int, list[str]]]:
     bounds = [round(total * len(users) / 100) for total in itertools.accumulate(percents)]
-    return [(percent, users[low:high]) for percent, low, high in zip(percents, [0, *bounds], bounds, strict=True)]
+    lows = [0, *bounds[:-1]]
+    return [(percent, users[low:high]) for percent, low, high in zip(percents, lows, bounds, strict=True)]

@@ -208,15 +208,23 @@ async def _save_progress(ports: CampaignPorts, campaign: Campaign, sends: list[C
 
 
 async def _gather(ports: CampaignPorts, calls: Sequence[Callable[[], Awaitable[T]]]) -> list[T]:
-    """Run ``calls`` with at most ``ports.concurrency`` at once; the first error is raised after all finished."""
+    """Run ``calls`` with at most ``ports.concurrency`` at once. After the first error no further call starts (when
+    storage or NH fails, handing over more sends would only widen the crash window); the calls already running
+    finish, then the error is raised."""
     gate = asyncio.Semaphore(ports.concurrency)
+    failures: list[Exception] = []
+    results: dict[int, T] = {}
 
-    async def gated(call: Callable[[], Awaitable[T]]) -> T:
+    async def gated(index: int, call: Callable[[], Awaitable[T]]) -> None:
         async with gate:
-            return await call()
+            if failures:
+                return
+            try:
+                results[index] = await call()
+            except Exception as exc:
+                failures.append(exc)
 
-    results = await asyncio.gather(*(gated(call) for call in calls), return_exceptions=True)
-    for result in results:
-        if isinstance(result, BaseException):
-            raise result
-    return [result for result in results if not isinstance(result, BaseException)]
+    await asyncio.gather(*(gated(index, call) for index, call in enumerate(calls)))
+    if failures:
+        raise failures[0]
+    return [results[index] for index in range(len(calls))]

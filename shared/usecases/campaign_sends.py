@@ -42,7 +42,7 @@ logger = logging.getLogger(__name__)
 FINAL_TELEMETRY_STATES = frozenset({"Completed", "NoTargetFound", "Abandoned", "Cancelled", "Unavailable"})
 # A send due sooner than this goes out at once; later ones become NH scheduled sends for their exact time.
 SCHEDULE_AHEAD_MIN = timedelta(seconds=5)
-_RECORD_ATTEMPTS = 4
+_RECORD_ATTEMPTS = 3  # on top of the Tables client's own retries
 
 
 def is_claimable(send: CampaignSend, now: datetime, stale_after: timedelta) -> bool:
@@ -63,7 +63,7 @@ async def save_send(ports: CampaignPorts, send: CampaignSend) -> CampaignSend:
         except UpstreamUnavailableError:
             if attempt == _RECORD_ATTEMPTS:
                 raise
-            await asyncio.sleep(0.2 * 2**attempt)
+            await asyncio.sleep(0.1 * 2**attempt)
     raise AssertionError("unreachable")
 
 

@@ -126,8 +126,8 @@ async def cancel_campaign(ports: CampaignPorts, identity: Identity, campaign_id:
         break
     else:
         raise ConflictError(f"notification {campaign_id!r} keeps changing; try again")
-    sends = await cancel_pending(ports, view.sends)
-    return await get_campaign(ports, campaign_id) if sends != view.sends else view
+    await cancel_pending(ports, view.sends)
+    return await get_campaign(ports, campaign_id)
 
 
 def _repeated(existing: Campaign, fingerprint: str) -> Campaign:
