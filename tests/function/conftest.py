@@ -95,6 +95,7 @@ async def call(
     headers: dict[str, str] | None = None,
     json_body: Any = None,
     body: bytes | None = None,
+    params: dict[str, str] | None = None,
 ) -> func.HttpResponse:
     """Invoke an HTTP function the way the host does: build a real HttpRequest and await the user function."""
     all_headers = dict(headers or {})
@@ -109,7 +110,7 @@ async def call(
         method=method,
         url=f"http://localhost:7071/api/{path}",
         headers=all_headers,
-        params={},
+        params=params or {},
         route_params=route_params or {},
         body=body or b"",
     )

@@ -11,7 +11,9 @@ from local.nh_emulator.config import FULL_RULE_NAME, WELL_KNOWN_FULL_KEY, connec
 from shared.adapters.delivery_log_grouping import GroupingDeliveryLog
 from shared.adapters.nh_gateway import NotificationHubsGateway
 from shared.adapters.tables import (
+    TableCampaignStore,
     TableDeliveryLog,
+    TableInboxStore,
     TableInstallationMirror,
     TablePreferencesStore,
     TableQuarantineStore,
@@ -61,6 +63,8 @@ async def app_services(
             quarantine=TableQuarantineStore(tables, prefix),
             publisher=RecordingPublisher(),
             dead_letters=InMemoryDeadLetters(),
+            campaigns=TableCampaignStore(tables, prefix),
+            inbox=TableInboxStore(tables, prefix),
             now=lambda: datetime.now(UTC),
             redelivery_backoff=redelivery_backoff,
         )
