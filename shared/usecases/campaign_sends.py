@@ -40,8 +40,9 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 FINAL_TELEMETRY_STATES = frozenset({"Completed", "NoTargetFound", "Abandoned", "Cancelled", "Unavailable"})
-# A send due sooner than this goes out at once; later ones become NH scheduled sends for their exact time.
-SCHEDULE_AHEAD_MIN = timedelta(seconds=5)
+# A send due sooner than this goes out at once; later ones become NH scheduled sends for their exact time (a wave
+# after a short pause must not leave early because the worker happened to hand it over a few seconds before).
+SCHEDULE_AHEAD_MIN = timedelta(seconds=1)
 _RECORD_ATTEMPTS = 3  # on top of the Tables client's own retries
 
 
