@@ -65,7 +65,8 @@ async def run_campaigns(ports: CampaignPorts) -> RunReport:
             await _advance(ports, campaign, report, budget)
         except (UpstreamUnavailableError, ConflictError) as exc:
             logger.warning("campaign %s left for the next run: %s", campaign.id, exc)
-    logger.info("campaign run: %s", report)
+    if report.campaigns:
+        logger.info("campaign run: %s", report)
     return report
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -17,7 +17,7 @@ from shared.composition import root as bootstrap
 from shared.composition.services import Services
 from shared.composition.settings import Settings
 from shared.domain.inbox import InboxItem
-from shared.domain.records import Preferences
+from shared.domain.records import InstallationRecord, Platform, Preferences
 from tests.fakes import (
     InMemoryCampaignStore,
     InMemoryDeadLetters,
@@ -218,6 +218,19 @@ class TestMyNotification:
         assert problem(theirs)["status"] == 404
         admin = await call(routes.get_my_notification, "GET", headers=ADMIN, route={"id": "evt-1"})
         assert problem(admin)["status"] == 404
+
+    async def test_without_a_saved_language_the_latest_device_language_is_used(self, services):
+        item = InboxItem(
+            "bob", "c1", "campaign", "campaign", {"en": "Card", "es": "Tarjeta"}, {"en": "B", "es": "B"}, None, NOW
+        )
+        await services.inbox.put(item)
+        for installation_id, language, age in (("old", "en", 9), ("new", "es", 1)):
+            seen = NOW - timedelta(days=age)
+            services.installations.rows[("bob", installation_id)] = InstallationRecord(
+                "bob", installation_id, Platform.FCMV1, "h", "abcdef", language, (), (), "active", seen, seen
+            )
+        mine = await call(routes.get_my_notification, "GET", headers={"x-dev-user": "bob"}, route={"id": "c1"})
+        assert (json.loads(mine.body)["title"], json.loads(mine.body)["language"]) == ("Tarjeta", "es")
 
     async def test_anonymous_callers_are_refused_and_odd_ids_are_absent(self, services):
         assert (await call(routes.get_my_notification, "GET", route={"id": "evt-1"})).status == 401
