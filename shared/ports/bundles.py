@@ -58,6 +58,8 @@ class CampaignPorts:
     # How soon after a send its telemetry is asked for again, and for how long NH may answer "not yet".
     telemetry_poll: timedelta = timedelta(seconds=10)
     telemetry_give_up: timedelta = timedelta(minutes=30)
-    # At most this many NH calls at once, and this many sends handed over in one worker run.
+    # At most this many NH calls at once, this many sends handed over in one worker run, and this many telemetry
+    # reads per campaign and run (the rest wait for the next run).
     concurrency: int = 8
     sends_per_run: int = 2000
+    telemetry_per_run: int = 500

@@ -35,7 +35,7 @@ from shared.domain.inbox import InboxItem
 from shared.domain.languages import SUPPORTED_LANGUAGES
 from shared.notification_hubs.models import template_notification
 from shared.ports import CampaignPorts
-from shared.usecases.campaign_sends import cancel_pending, follow_up, hand_off, is_claimable
+from shared.usecases.campaign_sends import cancel_pending, follow_up, hand_off, is_claimable, needs_follow_up
 from shared.usecases.preview_audience import resolve_audience
 
 __all__ = ["RunReport", "current_sends", "next_check", "run_campaigns"]
@@ -96,7 +96,11 @@ async def _advance(ports: CampaignPorts, campaign: Campaign, report: RunReport, 
             campaign = latest  # cancelled while this run handed sends over: take back what it scheduled
     if campaign.state is CampaignState.CANCELLED:
         sends = await cancel_pending(ports, sends)
-    followed = await _gather(ports, [partial(follow_up, ports, send) for send in sends])
+    now = ports.now()
+    due_reads = {send.key for send in [s for s in sends if needs_follow_up(s, now)][: ports.telemetry_per_run]}
+    followed = await _gather(
+        ports, [partial(follow_up, ports, s) if s.key in due_reads else partial(_kept, s) for s in sends]
+    )
     report.removed += sum(
         len(after.removed) - len(before.removed) for before, after in zip(sends, followed, strict=True)
     )
@@ -206,6 +210,10 @@ async def _save_progress(ports: CampaignPorts, campaign: Campaign, sends: list[C
                 sends = await cancel_pending(ports, sends)
             campaign = latest
     raise ConflictError(f"campaign {campaign.id} keeps changing under the worker")
+
+
+async def _kept(send: CampaignSend) -> CampaignSend:
+    return send
 
 
 async def _gather(ports: CampaignPorts, calls: Sequence[Callable[[], Awaitable[T]]]) -> list[T]:

@@ -34,6 +34,7 @@ __all__ = [
     "follow_up",
     "hand_off",
     "is_claimable",
+    "needs_follow_up",
     "save_send",
 ]
 
@@ -135,13 +136,18 @@ async def _cancelled(ports: CampaignPorts, send: CampaignSend) -> CampaignSend:
         return send  # a worker claimed it meanwhile; it sees the cancellation when it re-reads the campaign
 
 
+def needs_follow_up(send: CampaignSend, now: datetime) -> bool:
+    """Gone out, with an NH id, and NH's telemetry not final yet."""
+    return send.notification_id is not None and not send.telemetry_final and send.gone_out(now)
+
+
 async def follow_up(ports: CampaignPorts, send: CampaignSend) -> CampaignSend:
     """Read NH's telemetry of a send that has gone out; on a final answer, remove installations with dead channels.
 
     Returns the send as recorded. Raises UpstreamUnavailableError when NH or storage is unavailable for now.
     """
     now = ports.now()
-    if send.notification_id is None or send.telemetry_final or not send.gone_out(now):
+    if send.notification_id is None or not needs_follow_up(send, now):
         return send
     since = max(send.due, send.handed_off_at or send.due)
     try:

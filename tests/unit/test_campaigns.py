@@ -335,6 +335,33 @@ def details(state: str, outcomes: dict[str, dict[str, int]]) -> NotificationDeta
     return NotificationDetails("n", None, state, None, None, None, None, None, None, outcomes, None)
 
 
+class TestLimitsPerRun:
+    async def test_a_run_hands_over_at_most_its_budget_and_later_waves_wait_for_earlier_ones(self, world):
+        for n in range(15):
+            world.register(f"u{n:02d}", f"u{n:02d}-phone")
+        await create_campaign(world.ports, OPS, command(waves=WavePolicy((67, 33), timedelta(0))))
+        ports = replace(world.ports, sends_per_run=1)
+        reached_per_run = []
+        for _ in range(4):
+            await run_campaigns(ports)
+            reached_per_run.append(len(world.reached()))
+        assert reached_per_run == [5, 10, 15, 15]  # one send per run: wave 1 (two sends) first, then wave 2
+
+    async def test_telemetry_reads_per_run_are_capped(self, world):
+        for n in range(10):
+            world.register(f"u{n}", f"u{n}-phone")
+        campaign, _ = await create_campaign(world.ports, OPS, command())
+        await run_campaigns(world.ports)
+        for send in (await get_campaign(world.ports, campaign.id)).sends:
+            world.push.details[send.notification_id] = details("Completed", {"fcmv1": {"Success": 5}})
+        world.clock.advance(seconds=10)
+        await run_campaigns(replace(world.ports, telemetry_per_run=1))
+        assert sum(s.telemetry_final for s in (await get_campaign(world.ports, campaign.id)).sends) == 1
+        world.clock.advance(seconds=10)
+        await run_campaigns(replace(world.ports, telemetry_per_run=1))
+        assert all(s.telemetry_final for s in (await get_campaign(world.ports, campaign.id)).sends)
+
+
 class TestCancel:
     async def test_cancelling_before_planning_sends_nothing_ever(self, world):
         world.register("u1", "u1-phone")
