@@ -30,7 +30,7 @@ from shared.domain.campaigns import (
     SendState,
     campaign_state,
 )
-from shared.domain.errors import ConflictError, UpstreamUnavailableError
+from shared.domain.errors import ConflictError, PushError, UpstreamUnavailableError
 from shared.domain.inbox import InboxItem
 from shared.domain.languages import SUPPORTED_LANGUAGES
 from shared.notification_hubs.models import template_notification
@@ -65,6 +65,9 @@ async def run_campaigns(ports: CampaignPorts) -> RunReport:
             await _advance(ports, campaign, report, budget)
         except (UpstreamUnavailableError, ConflictError) as exc:
             logger.warning("campaign %s left for the next run: %s", campaign.id, exc)
+        except PushError:
+            # Not transient, but one campaign must not hold up the others: logged, tried again next run.
+            logger.exception("campaign %s could not be advanced", campaign.id)
     if report.campaigns:
         logger.info("campaign run: %s", report)
     return report

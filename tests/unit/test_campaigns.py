@@ -13,7 +13,13 @@ import pytest
 
 from shared.domain.audience import parse_audience_expression, parse_user_list
 from shared.domain.campaigns import CampaignContent, CampaignState, LocalTime, SendState, WavePolicy
-from shared.domain.errors import ConflictError, PushRejectedError, UpstreamUnavailableError, ValidationError
+from shared.domain.errors import (
+    ConflictError,
+    PushRejectedError,
+    UpstreamError,
+    UpstreamUnavailableError,
+    ValidationError,
+)
 from shared.domain.identity import Identity
 from shared.domain.records import InstallationRecord, Platform, Preferences, QuietHours
 from shared.domain.tag_policy import tags_for_installation
@@ -280,6 +286,27 @@ class TestRun:
         view = await get_campaign(world.ports, campaign.id)
         assert view.state is CampaignState.FAILED
         assert view.sends[0].detail == "403 Forbidden: tier"
+
+    async def test_a_campaign_that_fails_for_good_does_not_hold_up_the_others(self, world):
+        world.register("u1", "u1-phone")
+        world.register("u2", "u2-phone")
+        await create_campaign(world.ports, OPS, command(audience=parse_user_list(["u1"])))
+        world.clock.advance(seconds=1)
+        second, _ = await create_campaign(world.ports, OPS, command(audience=parse_user_list(["u2"])))
+        original, calls = world.mirror.list_for_user, []
+
+        async def storage_refuses_once(user_id):
+            calls.append(user_id)
+            if len(calls) == 1:
+                raise UpstreamError("Tables refused list installations of a user: 403")
+            return await original(user_id)
+
+        world.mirror.list_for_user = storage_refuses_once
+        await run_campaigns(world.ports)
+        assert world.reached() == ["u2-phone"]  # the second campaign went out
+        assert (await get_campaign(world.ports, second.id)).state is CampaignState.SENT
+        await run_campaigns(world.ports)
+        assert sorted(world.reached()) == ["u1-phone", "u2-phone"]  # the first, on the next run
 
 
 class TestTelemetryAndDeadChannels:
