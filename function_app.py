@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import azure.functions as func
 
-from shared.api import console, deliveries, devices, events, health, operators, orders
+from shared.api import campaigns, console, deliveries, devices, events, health, operators, orders
 from shared.api.http import ApiRequest, ApiResponse, json_response
 from shared.api.openapi import openapi_document
 from shared.api.pages import shop
 from shared.api.runtime import Handler, run_handler
+from shared.triggers import campaigns as campaign_timers
 from shared.triggers import ledger, pipeline
 from shared.triggers import orders as order_triggers
 from shared.usecases.delivery import IncomingMessage
@@ -158,6 +159,36 @@ async def shop_asset(req: func.HttpRequest) -> func.HttpResponse:
     return await _serve(req, shop.get_shop_asset)
 
 
+@app.route(route="audience", methods=["GET"])
+async def preview_audience(req: func.HttpRequest) -> func.HttpResponse:
+    return await _serve(req, campaigns.get_audience)
+
+
+@app.route(route="notifications", methods=["POST"])
+async def send_notification(req: func.HttpRequest) -> func.HttpResponse:
+    return await _serve(req, campaigns.post_notification)
+
+
+@app.route(route="notifications", methods=["GET"])
+async def list_notifications(req: func.HttpRequest) -> func.HttpResponse:
+    return await _serve(req, campaigns.list_notifications)
+
+
+@app.route(route="notifications/{id}", methods=["GET"])
+async def get_notification(req: func.HttpRequest) -> func.HttpResponse:
+    return await _serve(req, campaigns.get_notification)
+
+
+@app.route(route="notifications/{id}", methods=["DELETE"])
+async def cancel_notification(req: func.HttpRequest) -> func.HttpResponse:
+    return await _serve(req, campaigns.delete_notification)
+
+
+@app.route(route="me/notifications/{id}", methods=["GET"])
+async def read_my_notification(req: func.HttpRequest) -> func.HttpResponse:
+    return await _serve(req, campaigns.get_my_notification)
+
+
 @app.route(route="health", methods=["GET"])
 async def health_check(req: func.HttpRequest) -> func.HttpResponse:
     return _to_http_response(await health.get_health(_to_api_request(req)))
@@ -247,3 +278,18 @@ async def relay_order_outbox(timer: func.TimerRequest) -> None:
 @app.timer_trigger(schedule="%LOB_SIMULATOR_SCHEDULE%", arg_name="timer", run_on_startup=False, use_monitor=False)
 async def simulate_lob_events(timer: func.TimerRequest) -> None:
     await pipeline.publish_simulated_events()
+
+
+# Campaigns run here, never in the HTTP request: a timer, not Service Bus scheduled messages, because campaign state
+# lives in Tables anyway (a scheduled message would be a second copy of "when", written apart from the row it
+# belongs to), the same timer follows up telemetry and finishes cancellations, and a crashed run is simply the next
+# run's work. Precise send times come from NH's scheduled sends; the timer's period only delays "send now"
+# campaigns, by at most one period (docs/architecture.md).
+@app.timer_trigger(schedule="%CAMPAIGN_SCHEDULE%", arg_name="timer", run_on_startup=False, use_monitor=False)
+async def advance_campaigns(timer: func.TimerRequest) -> None:
+    await campaign_timers.advance_campaigns()
+
+
+@app.timer_trigger(schedule="%INSTALLATION_SWEEP_SCHEDULE%", arg_name="timer", run_on_startup=False, use_monitor=True)
+async def sweep_idle_installations(timer: func.TimerRequest) -> None:
+    await campaign_timers.sweep_idle()

@@ -8,8 +8,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
+from shared.domain.campaigns import Campaign, CampaignSend
 from shared.domain.decisions import Decision
 from shared.domain.errors import ConflictError, NotFoundError, UpstreamUnavailableError
+from shared.domain.inbox import InboxItem
 from shared.domain.records import (
     Claim,
     ClaimStatus,
@@ -26,8 +28,10 @@ from shared.notification_hubs.models import (
     Installation,
     NhResponse,
     Notification,
+    NotificationDetails,
     NotificationOutcome,
     PatchOperation,
+    ScheduledSendResult,
     SendResult,
 )
 from shared.ports import DecisionPage
@@ -213,6 +217,11 @@ class RecordingPushGateway:
         self.fail_sends: list[Exception] = []
         self.fail_events: dict[str, Exception] = {}  # sends whose body names the event id fail with the error
         self.fail_next_put: Exception | None = None
+        # Scheduled sends NH still holds, the ones cancelled, and what per-message telemetry answers per id
+        # (an id absent from ``details`` raises NotFoundError, as NH does before it has any).
+        self.scheduled: dict[str, tuple[Notification, datetime, str | None]] = {}
+        self.cancelled: list[str] = []
+        self.details: dict[str, NotificationDetails] = {}
 
     async def create_or_update_installation(self, installation: Installation) -> NhResponse:
         if self.fail_next_put is not None:
@@ -248,6 +257,107 @@ class RecordingPushGateway:
         self.sends.append((notification, tag_expression))
         return NotificationOutcome(success=1, failure=0, results=[])
 
+    async def schedule(
+        self, notification: Notification, at: datetime, *, tag_expression: str | None = None
+    ) -> ScheduledSendResult:
+        if self.fail_sends:
+            raise self.fail_sends.pop(0)
+        scheduled_id = f"s{len(self.scheduled) + len(self.cancelled) + 1}"
+        self.scheduled[scheduled_id] = (notification, at, tag_expression)
+        return ScheduledSendResult(tracking_id="t", correlation_id="c", location=None, scheduled_id=scheduled_id)
+
+    async def cancel_scheduled(self, scheduled_id: str) -> NhResponse:
+        if self.scheduled.pop(scheduled_id, None) is None:
+            raise NotFoundError("The scheduled notification was not found")
+        self.cancelled.append(scheduled_id)
+        return NhResponse(tracking_id="t", correlation_id="c", location=None)
+
+    async def get_notification_details(self, notification_id: str) -> NotificationDetails:
+        found = self.details.get(notification_id)
+        if found is None:
+            raise NotFoundError("The notification was not found or has not been processed yet")
+        return found
+
+    def fire_due(self, now: datetime) -> list[str]:
+        """Send every scheduled notification due at ``now``, as NH's scheduler would; returns their ids."""
+        due = [sid for sid, (_, at, _) in self.scheduled.items() if at <= now]
+        for scheduled_id in due:
+            notification, _, expression = self.scheduled.pop(scheduled_id)
+            self.sends.append((notification, expression))
+        return due
+
+
+class InMemoryInboxStore:
+    def __init__(self) -> None:
+        self.items: dict[tuple[str, str], InboxItem] = {}
+
+    async def get(self, user_id: str, notification_id: str) -> InboxItem | None:
+        return self.items.get((user_id, notification_id))
+
+    async def put(self, item: InboxItem) -> None:
+        self.items[(item.user_id, item.notification_id)] = item
+
+
+class InMemoryCampaignStore:
+    """Keeps each row with a version; writes carrying an older etag fail with ConflictError, as Tables' 412."""
+
+    def __init__(self) -> None:
+        self.campaigns: dict[str, tuple[Campaign, int]] = {}
+        self.rows: dict[tuple[str, str], tuple[CampaignSend, int]] = {}
+        self._versions = itertools.count(1)
+        self.fail_replace_send: list[Exception] = []
+
+    async def create(self, campaign: Campaign) -> Campaign:
+        if campaign.id in self.campaigns:
+            raise ConflictError("exists")
+        return self._keep(campaign)
+
+    async def get(self, campaign_id: str) -> Campaign | None:
+        found = self.campaigns.get(campaign_id)
+        return replace(found[0], etag=str(found[1])) if found else None
+
+    async def list_recent(self, limit: int) -> list[Campaign]:
+        found = [replace(c, etag=str(v)) for c, v in self.campaigns.values()]
+        return sorted(found, key=lambda c: c.created_at, reverse=True)[:limit]
+
+    async def replace(self, campaign: Campaign) -> Campaign:
+        current = self.campaigns.get(campaign.id)
+        if current is None or str(current[1]) != campaign.etag:
+            raise ConflictError("changed since read")
+        return self._keep(campaign)
+
+    async def due(self, now: datetime) -> list[Campaign]:
+        found = [await self.get(cid) for cid, (c, _) in self.campaigns.items() if c.next_check and c.next_check <= now]
+        return [campaign for campaign in found if campaign is not None]
+
+    async def add_sends(self, sends: Sequence[CampaignSend]) -> None:
+        for send in sends:
+            self.rows[(send.campaign_id, send.key)] = (replace(send, etag=None), next(self._versions))
+
+    async def sends(self, campaign_id: str, plan_version: int) -> list[CampaignSend]:
+        prefix = f"v{plan_version:04d}-"
+        found = [
+            replace(send, etag=str(version))
+            for (cid, key), (send, version) in self.rows.items()
+            if cid == campaign_id and key.startswith(prefix)
+        ]
+        return sorted(found, key=lambda send: send.key)
+
+    async def replace_send(self, send: CampaignSend) -> CampaignSend:
+        if self.fail_replace_send:
+            raise self.fail_replace_send.pop(0)
+        current = self.rows.get((send.campaign_id, send.key))
+        if current is None or str(current[1]) != send.etag:
+            raise ConflictError("changed since read")
+        version = next(self._versions)
+        self.rows[(send.campaign_id, send.key)] = (replace(send, etag=None), version)
+        return replace(send, etag=str(version))
+
+    def _keep(self, campaign: Campaign) -> Campaign:
+        version = next(self._versions)
+        self.campaigns[campaign.id] = (replace(campaign, etag=None), version)
+        return replace(campaign, etag=str(version))
+
 
 class FakeTimer:
     """Injected sleep and monotonic clock: sleeping records the delay and advances the clock, nothing waits."""
@@ -275,6 +385,7 @@ def in_memory_delivery_ports(now: datetime) -> DeliveryPorts:
         stale_after=timedelta(seconds=2),
         in_progress_poll=0.01,
         redelivery_backoff=lambda _count: 0.0,
+        inbox=InMemoryInboxStore(),
     )
 
 

@@ -170,6 +170,10 @@ resource appSettings 'Microsoft.Web/sites/config@2024-11-01' = {
     ORDERS_SHIP_AFTER_SECONDS: string(ordersShipAfterSeconds)
     ORDERS_DELIVER_AFTER_SECONDS: string(ordersDeliverAfterSeconds)
     ORDERS_OUTBOX_SCHEDULE: ordersOutboxSchedule
+    // Campaign worker: every 30 s ("send now" campaigns wait at most that long; scheduled ones keep NH's exact time).
+    CAMPAIGN_SCHEDULE: '*/30 * * * * *'
+    INSTALLATION_SWEEP_SCHEDULE: '0 30 3 * * *'
+    INSTALLATION_IDLE_DAYS: '270'
   }
 }
 

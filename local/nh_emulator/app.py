@@ -77,6 +77,7 @@ def _routes(hub: str) -> list[Route]:
         Route("/_emulator/deliveries", routes_local.deliveries, methods=["GET"]),
         Route("/_emulator/installations", routes_local.installations, methods=["GET"]),
         Route("/_emulator/installations/{installation_id}/expire", routes_local.expire_channel, methods=["POST"]),
+        Route("/_emulator/installations/{installation_id}/dead-channel", routes_local.dead_channel, methods=["POST"]),
         Route("/_emulator/notifications/{notification_id}", routes_local.notification, methods=["GET"]),
         Route("/_emulator/faults", routes_local.set_faults, methods=["POST"]),
         Route("/_emulator/faults", routes_local.clear_faults, methods=["DELETE"]),

@@ -12,13 +12,21 @@ from typing import Any
 
 from local.nh_emulator.installations import Installation, native_tags, template_format, template_tags
 from local.nh_emulator.notifications import PLATFORM_FORMATS, SendRequest
-from local.nh_emulator.rendering import render_template
 from local.nh_emulator.state import Delivery, EmulatorState, NotificationRecord, RegistrationResult
 from shared.notification_hubs.errors import NhValidationError
 from shared.notification_hubs.expressions import BodyFormat
+from shared.notification_hubs.rendering import render_template
 from shared.notification_hubs.tag_matching import matches
 
-__all__ = ["DEAD_CHANNEL_PREFIX", "PNS_PAYLOAD_LIMITS", "Target", "deliver", "direct_targets", "select_targets"]
+__all__ = [
+    "DEAD_CHANNEL_OUTCOMES",
+    "DEAD_CHANNEL_PREFIX",
+    "PNS_PAYLOAD_LIMITS",
+    "Target",
+    "deliver",
+    "direct_targets",
+    "select_targets",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -38,6 +46,13 @@ SUCCESS = ("Success", "The Notification was successfully sent to the Push Notifi
 EXPIRED = ("ExpiredChannel", "The Push Notification System handle for the registration is invalid")
 TOO_LARGE = ("InvalidNotificationSize", "The notification payload is too large for the Push Notification System")
 BAD_PAYLOAD = ("InvalidPayload", "The notification payload could not be rendered")
+# What NH's telemetry reports for a channel the PNS refuses; each marks the installation pushChannelExpired.
+DEAD_CHANNEL_OUTCOMES = {
+    EXPIRED[0]: EXPIRED[1],
+    "BadChannel": "The Push Notification System reports the channel as not valid",
+    "WrongToken": "The Push Notification System handle is not a token it issued",
+    "UnknownError": "The Push Notification System reported an unknown error",  # what NH shows for dead FCM v1 tokens
+}
 
 
 @dataclass(frozen=True)
@@ -109,7 +124,9 @@ def _render(target: Target, send: SendRequest) -> tuple[dict[str, str], str]:
     return headers, payload
 
 
-def _attempt(target: Target, send: SendRequest) -> tuple[tuple[str, str], dict[str, str], str]:
+def _attempt(target: Target, send: SendRequest, dead: str | None) -> tuple[tuple[str, str], dict[str, str], str]:
+    if dead is not None:
+        return (dead, DEAD_CHANNEL_OUTCOMES[dead]), {}, ""
     if target.push_channel.startswith(DEAD_CHANNEL_PREFIX):
         return EXPIRED, {}, ""
     try:
@@ -128,7 +145,8 @@ def deliver(
     """Push to every target: record a Delivery for each success, count outcomes, expire dead channels."""
     record.start_time = now
     for target in targets:
-        (outcome, description), headers, payload = _attempt(target, send)
+        dead = state.dead_channels.get(target.push_channel)
+        (outcome, description), headers, payload = _attempt(target, send, dead)
         record.count(target.platform, outcome)
         record.results.append(
             RegistrationResult(
@@ -138,7 +156,7 @@ def deliver(
                 description,
             )
         )
-        if outcome == EXPIRED[0] and target.installation is not None:
+        if outcome in DEAD_CHANNEL_OUTCOMES and target.installation is not None:
             state.mark_channel_expired(target.installation["installationId"])
         if outcome != SUCCESS[0]:
             continue

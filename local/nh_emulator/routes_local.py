@@ -8,10 +8,12 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from local.nh_emulator.context import emulator_of
+from local.nh_emulator.fanout import DEAD_CHANNEL_OUTCOMES
 from local.nh_emulator.faults import FaultRule
 
 __all__ = [
     "clear_faults",
+    "dead_channel",
     "deliveries",
     "expire_channel",
     "health",
@@ -61,6 +63,28 @@ async def expire_channel(request: Request) -> Response:
     if state.latest(installation_id) is None:
         return JSONResponse({"detail": "no such installation"}, status_code=404)
     state.mark_channel_expired(installation_id)
+    return Response(status_code=204)
+
+
+async def dead_channel(request: Request) -> Response:
+    """The PNS stops accepting one installation's channel (app uninstalled, token rotated); NH does not know yet.
+
+    Body (optional): ``{"outcome": "ExpiredChannel" | "BadChannel" | "WrongToken" | "UnknownError"}``. The next send
+    to it reports that outcome in telemetry and test sends, and marks the installation ``pushChannelExpired``.
+    """
+    installation_id = request.path_params["installation_id"]
+    state = emulator_of(request).state
+    installation = state.latest(installation_id)
+    if installation is None:
+        return JSONResponse({"detail": "no such installation"}, status_code=404)
+    raw = await request.body()
+    try:
+        outcome = json.loads(raw).get("outcome", "ExpiredChannel") if raw.strip() else "ExpiredChannel"
+    except (ValueError, AttributeError):
+        return JSONResponse({"detail": "expected a JSON object"}, status_code=400)
+    if outcome not in DEAD_CHANNEL_OUTCOMES:
+        return JSONResponse({"detail": f"outcome must be one of {sorted(DEAD_CHANNEL_OUTCOMES)}"}, status_code=400)
+    state.dead_channels[installation["pushChannel"]] = outcome
     return Response(status_code=204)
 
 

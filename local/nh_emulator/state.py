@@ -115,6 +115,9 @@ class EmulatorState:
         self.deliveries: list[Delivery] = []
         self.notifications: dict[str, NotificationRecord] = {}
         self.scheduled: dict[str, ScheduledSend] = {}
+        # Channels the PNS refuses (the app was uninstalled, the token rotated): push channel -> telemetry outcome.
+        # NH learns it from the next send to the channel, as the real service does.
+        self.dead_channels: dict[str, str] = {}
         self._load()
 
     def _visible(self, entry: _Versioned) -> Installation | None:
@@ -180,6 +183,7 @@ class EmulatorState:
         self.deliveries.clear()
         self.notifications.clear()
         self.scheduled.clear()
+        self.dead_channels.clear()
         self.save()
 
     def save(self) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
+from datetime import datetime
 
 import httpx
 
@@ -24,8 +25,10 @@ from shared.notification_hubs.models import (
     Installation,
     NhResponse,
     Notification,
+    NotificationDetails,
     NotificationOutcome,
     PatchOperation,
+    ScheduledSendResult,
     SendResult,
 )
 
@@ -63,6 +66,20 @@ class NotificationHubsGateway:
     async def test_send(self, notification: Notification, *, tag_expression: str | None = None) -> NotificationOutcome:
         async with _translated():
             return await self.client.test_send(notification, tag_expression=tag_expression)
+
+    async def schedule(
+        self, notification: Notification, at: datetime, *, tag_expression: str | None = None
+    ) -> ScheduledSendResult:
+        async with _translated():
+            return await self.client.schedule(notification, at, tag_expression=tag_expression)
+
+    async def cancel_scheduled(self, scheduled_id: str) -> NhResponse:
+        async with _translated():
+            return await self.client.cancel_scheduled(scheduled_id)
+
+    async def get_notification_details(self, notification_id: str) -> NotificationDetails:
+        async with _translated():
+            return await self.client.get_notification_details(notification_id)
 
 
 def failure_cause(exc: NhRequestError) -> FailureCause:

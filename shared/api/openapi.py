@@ -7,6 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from shared.api.campaign_openapi import campaign_paths, campaign_schemas
 from shared.api.deliveries import DecisionView, DeliveriesPage
 from shared.api.openapi_ledger import ledger_paths
 from shared.api.openapi_orders import ORDER_MODELS, order_paths
@@ -337,7 +338,7 @@ def openapi_document() -> dict[str, Any]:
             "description": "Device registration, preferences, LoB event intake and operator tools.",
         },
         "servers": [{"url": "/api"}],
-        "paths": paths,
+        "paths": {**paths, **campaign_paths()},
         "components": {
             "schemas": {
                 **_model_schemas(InstallationRequest, PreferencesRequest, DecisionView, DeliveriesPage, *ORDER_MODELS),
@@ -350,6 +351,7 @@ def openapi_document() -> dict[str, Any]:
                 "DeadLetter": _DEAD_LETTER_SCHEMA,
                 "Health": _HEALTH_SCHEMA,
                 "Liveness": _LIVENESS_SCHEMA,
+                **campaign_schemas(),
             },
             "securitySchemes": {
                 "easyAuth": {

@@ -14,12 +14,15 @@ from shared.domain.redelivery import default_redelivery_backoff
 from shared.ports import (
     NULL_METRICS,
     AudienceCounter,
+    CampaignPorts,
+    CampaignStore,
     DeadLetterStore,
     DecisionLedger,
     DeliveryLog,
     DeliveryPorts,
     EventPublisher,
     FulfilmentPorts,
+    InboxStore,
     InstallationMirror,
     MetricsSeries,
     OrderPorts,
@@ -57,6 +60,8 @@ class Services:
     dead_letters: DeadLetterStore
     orders: OrderStore
     outbox: Outbox
+    campaigns: CampaignStore
+    inbox: InboxStore
     now: Callable[[], datetime] = utc_now
     closers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
     redelivery_backoff: Callable[[int], float] = default_redelivery_backoff
@@ -89,6 +94,7 @@ class Services:
             audience_sizes=self.audience_sizes,
             metrics=self.metrics,
             trace_id=current_trace_id,
+            inbox=self.inbox,
         )
 
     @property
@@ -106,4 +112,15 @@ class Services:
             ship_after=self.settings.orders_ship_after,
             deliver_after=self.settings.orders_deliver_after,
             redelivery_backoff=self.redelivery_backoff,
+        )
+
+    @property
+    def campaign(self) -> CampaignPorts:
+        return CampaignPorts(
+            push=self.push,
+            installations=self.installations,
+            preferences=self.preferences,
+            campaigns=self.campaigns,
+            inbox=self.inbox,
+            now=self.now,
         )

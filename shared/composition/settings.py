@@ -45,6 +45,9 @@ APP_SETTINGS: tuple[SettingSpec, ...] = (
     SettingSpec("ServiceBusConnection__fullyQualifiedNamespace", False, "Service Bus namespace host (Azure)"),
     SettingSpec("LOB_SIMULATOR_ENABLED", False, "'true' to publish simulated LoB events on a timer"),
     SettingSpec("LOB_SIMULATOR_SCHEDULE", False, "NCRONTAB schedule of the LoB simulator timer"),
+    SettingSpec("CAMPAIGN_SCHEDULE", False, "NCRONTAB schedule of the timer that plans, sends and follows campaigns"),
+    SettingSpec("INSTALLATION_SWEEP_SCHEDULE", False, "NCRONTAB schedule of the idle-installation sweep"),
+    SettingSpec("INSTALLATION_IDLE_DAYS", False, "days without a refresh after which an installation is removed (270)"),
     SettingSpec("ORDERS_SHIP_AFTER_SECONDS", False, "wait between an order's confirmation and shipping (3600)"),
     SettingSpec("ORDERS_DELIVER_AFTER_SECONDS", False, "wait between shipping and delivery (86400)"),
     SettingSpec("ORDERS_OUTBOX_SCHEDULE", False, "NCRONTAB schedule of the timer that relays the order outbox"),
@@ -99,6 +102,16 @@ def _flag(env: Mapping[str, str], name: str, default: bool) -> bool:
     raise ConfigError(f"{name} must be true or false, not {raw!r}")
 
 
+def _positive_int(env: Mapping[str, str], name: str, default: int, problems: list[str]) -> int:
+    raw = (env.get(name) or "").strip()
+    if not raw:
+        return default
+    if not raw.isdigit() or int(raw) < 1:
+        problems.append(f"{name} must be a whole number of at least 1, not {raw!r}")
+        return default
+    return int(raw)
+
+
 @dataclass(frozen=True)
 class Settings:
     """The application's configuration. Secrets are kept out of ``repr``."""
@@ -121,6 +134,7 @@ class Settings:
     publisher_scopes: PublisherScopes = field(default_factory=PublisherScopes)
     orders_ship_after: timedelta = DEFAULT_SHIP_AFTER
     orders_deliver_after: timedelta = DEFAULT_DELIVER_AFTER
+    installation_idle_days: int = 270
 
     def __repr__(self) -> str:
         return (
@@ -168,6 +182,7 @@ class Settings:
                 waits.append(_seconds(env, name, default))
             except ConfigError as exc:
                 problems.append(str(exc))
+        idle_days = _positive_int(env, "INSTALLATION_IDLE_DAYS", 270, problems)
         if problems or auth_mode is None:
             raise ConfigError("invalid configuration: " + "; ".join(problems))
         return cls(
@@ -190,6 +205,7 @@ class Settings:
             publisher_scopes=scopes,
             orders_ship_after=waits[0],
             orders_deliver_after=waits[1],
+            installation_idle_days=idle_days,
         )
 
     @property

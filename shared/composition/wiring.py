@@ -10,8 +10,10 @@ from shared.adapters.delivery_log_grouping import GroupingDeliveryLog
 from shared.adapters.metrics_history import MetricsHistory
 from shared.adapters.nh_gateway import NotificationHubsGateway
 from shared.adapters.tables import (
+    TableCampaignStore,
     TableDecisionLedger,
     TableDeliveryLog,
+    TableInboxStore,
     TableInstallationMirror,
     TableOrderStore,
     TablePreferencesStore,
@@ -68,6 +70,8 @@ def build_services(settings: Settings, bus: tuple[EventPublisher, DeadLetterStor
         dead_letters=dead_letters,
         orders=orders,
         outbox=orders,
+        campaigns=TableCampaignStore(tables),
+        inbox=TableInboxStore(tables),
         closers=closers,
         ledger=TableDecisionLedger(tables, retention=timedelta(days=settings.decision_retention_days)),
         audience_sizes=AudienceSizes(installations),

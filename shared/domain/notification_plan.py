@@ -9,12 +9,21 @@ from shared.domain.catalog import CATALOG, CatalogEntry, Priority, localized_mes
 from shared.domain.catalog.payloads import DebitPosted
 from shared.domain.device_templates import TemplateName
 from shared.domain.events import LobEvent
+from shared.domain.inbox import InboxItem
 from shared.domain.languages import SUPPORTED_LANGUAGES
 from shared.domain.records import Preferences
 from shared.domain.rules import debit_reaches_owner, delivery_template
+from shared.domain.secure_payload import neutral_properties
 from shared.notification_hubs.tag_expressions import parse_tag_expression
 
-__all__ = ["NotificationPlan", "Skip", "plan_notification", "recipient_user_id", "send_properties"]
+__all__ = [
+    "NotificationPlan",
+    "Skip",
+    "inbox_item",
+    "plan_notification",
+    "recipient_user_id",
+    "send_properties",
+]
 
 
 @dataclass(frozen=True)
@@ -27,6 +36,8 @@ class NotificationPlan:
     priority: Priority
     ttl_seconds: int
     recipient_user_id: str | None
+    # Secure-payload mode: what the recipient's inbox must hold before the (neutral) push goes out.
+    inbox: InboxItem | None = None
 
 
 @dataclass(frozen=True)
@@ -64,13 +75,33 @@ def plan_notification(event: LobEvent, recipient: Preferences | None, now: datet
     )
     audience = f"({entry.audience(event.data)}) && {template}"
     parse_tag_expression(audience)
+    properties = send_properties(event)
+    inbox = None
+    if entry.sensitive and user_id is not None:
+        inbox = inbox_item(event, user_id, properties, now)
+        properties = neutral_properties(event.id)
     return NotificationPlan(
         audience=audience,
         template=template,
-        properties=send_properties(event),
+        properties=properties,
         priority=entry.priority,
         ttl_seconds=int(entry.ttl.total_seconds()),
         recipient_user_id=user_id,
+        inbox=inbox,
+    )
+
+
+def inbox_item(event: LobEvent, user_id: str, properties: dict[str, str], now: datetime) -> InboxItem:
+    """The inbox entry of ``event`` for ``user_id``: its text in every language (from ``send_properties``)."""
+    return InboxItem(
+        user_id=user_id,
+        notification_id=event.id,
+        source="event",
+        event_type=event.type,
+        titles={language: properties[f"title_{language}"] for language in SUPPORTED_LANGUAGES},
+        bodies={language: properties[f"body_{language}"] for language in SUPPORTED_LANGUAGES},
+        deep_link=properties["deepLink"],
+        created_at=now,
     )
 
 

@@ -2,7 +2,7 @@
 
 A JSON string value, XML attribute value or XML element text is an expression when it starts with one of
 ``$ . % # {``; ``shared.notification_hubs.expressions`` finds them in template bodies. Evaluating them is the
-service's job: the emulator's is local/nh_emulator/rendering.py.
+job of shared/notification_hubs/rendering.py.
 """
 
 from __future__ import annotations

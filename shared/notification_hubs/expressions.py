@@ -3,7 +3,7 @@
 A JSON string value, XML attribute value or XML element text is an expression when it starts with one of
 ``$ . % # {`` (element text after trimming surrounding whitespace); anything else is literal text. The client
 validates every template before it registers it (validate_template). The service renders templates at send time;
-the emulator does so from the expression sites found here (local/nh_emulator/rendering.py). The language itself
+rendering (shared/notification_hubs/rendering.py) works from the expression sites found here. The language itself
 (terms, parser) is ``shared.notification_hubs.expression_language``.
 """
 

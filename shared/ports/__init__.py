@@ -9,7 +9,9 @@ implements them in memory.
 
 from __future__ import annotations
 
-from shared.ports.bundles import DeliveryPorts, RegistrationPorts
+from shared.ports.bundles import CampaignPorts, DeliveryPorts, RegistrationPorts
+from shared.ports.campaigns import CampaignStore
+from shared.ports.inbox import InboxStore
 from shared.ports.ledger import AudienceCounter, DecisionLedger, DecisionPage
 from shared.ports.messaging import DeadLetterStore, EventPublisher
 from shared.ports.orders import FulfilmentPorts, OrderPorts, OrderStore, Outbox
@@ -20,6 +22,8 @@ from shared.ports.telemetry import NULL_METRICS, MetricsSeries, NullMetrics, Pip
 __all__ = [
     "NULL_METRICS",
     "AudienceCounter",
+    "CampaignPorts",
+    "CampaignStore",
     "DeadLetterStore",
     "DecisionLedger",
     "DecisionPage",
@@ -27,6 +31,7 @@ __all__ = [
     "DeliveryPorts",
     "EventPublisher",
     "FulfilmentPorts",
+    "InboxStore",
     "InstallationMirror",
     "MetricsSeries",
     "NullMetrics",

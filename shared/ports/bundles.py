@@ -7,12 +7,14 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from shared.domain.redelivery import default_redelivery_backoff
+from shared.ports.campaigns import CampaignStore
+from shared.ports.inbox import InboxStore
 from shared.ports.ledger import AudienceCounter, DecisionLedger
 from shared.ports.push import PushGateway
 from shared.ports.storage import DeliveryLog, InstallationMirror, PreferencesStore, QuarantineStore
 from shared.ports.telemetry import NULL_METRICS, PipelineMetrics
 
-__all__ = ["DeliveryPorts", "RegistrationPorts"]
+__all__ = ["CampaignPorts", "DeliveryPorts", "RegistrationPorts"]
 
 
 @dataclass(frozen=True)
@@ -48,3 +50,27 @@ class DeliveryPorts:
     # The subscriptions' MaxDeliveryCount (infra/servicebus-topology.json; a test keeps them equal): a transient
     # failure on this delivery is the last one, and the broker dead-letters the message.
     max_delivery_count: int = 5
+    # Secure-payload events keep their content here before the neutral push goes out (None: no such events).
+    inbox: InboxStore | None = None
+
+
+@dataclass(frozen=True)
+class CampaignPorts:
+    """What operators' sends need: the API's use cases and the worker that plans, sends and follows them up."""
+
+    push: PushGateway
+    installations: InstallationMirror
+    preferences: PreferencesStore
+    campaigns: CampaignStore
+    inbox: InboxStore
+    now: Callable[[], datetime]
+    # A claimed send not finished after this long is taken over: longer than one NH call with its retries (20 s).
+    send_stale_after: timedelta = timedelta(minutes=2)
+    # How soon after a send its telemetry is asked for again, and for how long NH may answer "not yet".
+    telemetry_poll: timedelta = timedelta(seconds=10)
+    telemetry_give_up: timedelta = timedelta(minutes=30)
+    # At most this many NH calls at once, this many sends handed over in one worker run, and this many telemetry
+    # reads per campaign and run (the rest wait for the next run).
+    concurrency: int = 8
+    sends_per_run: int = 2000
+    telemetry_per_run: int = 500

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Protocol
 
 from shared.notification_hubs.models import (
     Installation,
     NhResponse,
     Notification,
+    NotificationDetails,
     NotificationOutcome,
     PatchOperation,
+    ScheduledSendResult,
     SendResult,
 )
 
@@ -33,3 +36,16 @@ class PushGateway(Protocol):
     async def test_send(
         self, notification: Notification, *, tag_expression: str | None = None
     ) -> NotificationOutcome: ...
+    async def schedule(
+        self, notification: Notification, at: datetime, *, tag_expression: str | None = None
+    ) -> ScheduledSendResult:
+        """An NH scheduled send for ``at`` (aware, at most 7 days ahead; Standard tier)."""
+        ...
+
+    async def cancel_scheduled(self, scheduled_id: str) -> NhResponse:
+        """Cancel an NH scheduled send; NotFoundError when NH no longer holds it (it went out, or never existed)."""
+        ...
+
+    async def get_notification_details(self, notification_id: str) -> NotificationDetails:
+        """Per-message telemetry (Standard tier); NotFoundError while NH has none yet."""
+        ...

@@ -6,6 +6,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
+from shared.domain.audience import Audience
+from shared.domain.campaigns import CampaignContent, LocalTime, WavePolicy
 from shared.domain.records import Platform, QuietHours
 
 __all__ = [
@@ -13,6 +15,7 @@ __all__ = [
     "OrderItem",
     "PlaceOrder",
     "RegisterDevice",
+    "SendCampaign",
     "UpdatePreferences",
     "UserDeliveriesQuery",
 ]
@@ -73,4 +76,17 @@ class PlaceOrder:
     items: tuple[OrderItem, ...]
     currency: str
     total: Decimal | None = None
+    idempotency_key: str | None = None
+
+
+@dataclass(frozen=True)
+class SendCampaign:
+    """An operator's send: to ``audience``, now, at ``send_at`` (aware) or at ``local_time`` on each recipient's
+    clock, optionally in waves. ``idempotency_key`` (the caller's Idempotency-Key) makes a retry return the first."""
+
+    audience: Audience
+    content: CampaignContent
+    send_at: datetime | None = None
+    local_time: LocalTime | None = None
+    waves: WavePolicy | None = None
     idempotency_key: str | None = None

@@ -22,7 +22,13 @@ from enum import StrEnum
 from typing import Any
 
 from shared.domain.decisions import Reason
-from shared.domain.errors import ConflictError, PushRejectedError, UpstreamUnavailableError, ValidationError
+from shared.domain.errors import (
+    ConfigError,
+    ConflictError,
+    PushRejectedError,
+    UpstreamUnavailableError,
+    ValidationError,
+)
 from shared.domain.events import LobEvent, PermanentEventError, parse_cloud_event
 from shared.domain.notification_plan import NotificationPlan, Skip, plan_notification, recipient_user_id
 from shared.domain.publishing import topic_for
@@ -210,6 +216,11 @@ async def send_planned(planned: PlannedDelivery, ports: DeliveryPorts) -> Attemp
         await note_skipped(ports, message, event, plan.reason)
         return Attempt(DispatchResult.SKIPPED, _finished(record, DeliveryState.SKIPPED, ports, outcome=plan.reason))
 
+    if plan.inbox is not None:
+        # Secure payload: the content waits in the recipient's inbox before the neutral push points at it.
+        if ports.inbox is None:
+            raise ConfigError(f"{event.type} is sensitive, and no inbox store is configured")
+        await ports.inbox.put(plan.inbox)
     started = time.perf_counter()
     try:
         result = await ports.push.send(template_notification(plan.properties), tag_expression=plan.audience)

@@ -106,7 +106,10 @@ class TestTransition:
         assert [change.status for change in read.order.history] == [OrderStatus.PLACED, OrderStatus.CONFIRMED]
         pending = await store.pending(written_before=T0 + timedelta(seconds=1), limit=10)
         scheduled = {entry.message.message_id: entry.message.scheduled_enqueue_time for entry in pending}
-        assert scheduled == {f"/lob/orders#{order.order_id}:confirmed": None, step.message_id: T0 + timedelta(seconds=5)}
+        assert scheduled == {
+            f"/lob/orders#{order.order_id}:confirmed": None,
+            step.message_id: T0 + timedelta(seconds=5),
+        }
 
     async def test_a_move_on_a_stale_read_is_refused_and_writes_nothing(self, store: TableOrderStore):
         order = an_order()

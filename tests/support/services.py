@@ -12,8 +12,10 @@ from local.nh_emulator.config import BACKEND_RULE_NAME, WELL_KNOWN_BACKEND_KEY, 
 from shared.adapters.delivery_log_grouping import GroupingDeliveryLog
 from shared.adapters.nh_gateway import NotificationHubsGateway
 from shared.adapters.tables import (
+    TableCampaignStore,
     TableDecisionLedger,
     TableDeliveryLog,
+    TableInboxStore,
     TableInstallationMirror,
     TableOrderStore,
     TablePreferencesStore,
@@ -86,6 +88,8 @@ async def app_services(
             dead_letters=InMemoryDeadLetters(),
             orders=orders,
             outbox=orders,
+            campaigns=TableCampaignStore(tables, prefix),
+            inbox=TableInboxStore(tables, prefix),
             now=lambda: datetime.now(UTC),
             redelivery_backoff=redelivery_backoff,
             ledger=TableDecisionLedger(tables, prefix),

@@ -13,7 +13,6 @@ from typing import Any
 
 import pytest
 
-from local.nh_emulator.rendering import render_template
 from shared.domain.catalog import CATALOG, CatalogEntry, example_cloud_event
 from shared.domain.device_templates import PAYLOAD_LIMITS, TEMPLATE_NAMES, templates_for
 from shared.domain.events import parse_cloud_event
@@ -21,6 +20,7 @@ from shared.domain.languages import SUPPORTED_LANGUAGES
 from shared.domain.notification_plan import NotificationPlan, plan_notification
 from shared.domain.records import Platform
 from shared.notification_hubs.expressions import body_format_for
+from shared.notification_hubs.rendering import render_template
 from shared.notification_hubs.tag_expressions import parse_tag_expression
 
 NOW = datetime(2025, 3, 10, 12, 0, tzinfo=UTC)

@@ -7,12 +7,12 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from local.nh_emulator.rendering import render_template
 from shared.domain.device_templates import TEMPLATE_NAMES, templates_for
 from shared.domain.errors import ValidationError
 from shared.domain.records import Platform
 from shared.notification_hubs.expressions import BodyFormat, body_format_for, validate_template
 from shared.notification_hubs.models import Installation
+from shared.notification_hubs.rendering import render_template
 from shared.notification_hubs.validation import validate_installation
 
 PROPS = {

@@ -134,7 +134,10 @@ class TestProperties:
         assert properties["body_es"] == "Lucía García solicita 1234,50\xa0€ para Conference travel."
 
     def test_other_currencies_use_their_symbols(self):
-        properties = _plan(_event("accounts.debit.posted", amount="12345.6", currency="USD")).properties
+        """Debits are sensitive: their text is what the owner's inbox keeps, one entry per language."""
+        inbox = _plan(_event("accounts.debit.posted", amount="12345.6", currency="USD")).inbox
+        assert inbox is not None
+        properties = {f"body_{language}": text for language, text in inbox.bodies.items()}
         assert properties["body_en"] == "$12,345.60 paid to Rail Europe."
         assert properties["body_de"] == "12.345,60\xa0$ an Rail Europe gezahlt."
         assert properties["body_es"] == "12.345,60\xa0US$ pagados a Rail Europe."

@@ -10,8 +10,10 @@ from azure.core.credentials_async import AsyncTokenCredential
 from azure.data.tables.aio import TableServiceClient
 from azure.identity.aio import DefaultAzureCredential, ManagedIdentityCredential
 
+from shared.adapters.tables.campaigns import TableCampaignStore
 from shared.adapters.tables.common import decode_key, encode_key
 from shared.adapters.tables.delivery import TableDeliveryLog
+from shared.adapters.tables.inbox import TableInboxStore
 from shared.adapters.tables.installations import TableInstallationMirror
 from shared.adapters.tables.ledger import TableDecisionLedger
 from shared.adapters.tables.orders import TableOrderStore
@@ -21,8 +23,10 @@ from shared.domain.errors import ConfigError
 
 __all__ = [
     "MAX_STORED_BODY_BYTES",
+    "TableCampaignStore",
     "TableDecisionLedger",
     "TableDeliveryLog",
+    "TableInboxStore",
     "TableInstallationMirror",
     "TableOrderStore",
     "TablePreferencesStore",

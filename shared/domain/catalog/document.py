@@ -39,6 +39,7 @@ def catalog_document() -> dict[str, Any]:
                 "audience": entry.audience_pattern(),
                 "delivery": entry.delivery,
                 "priority": entry.priority,
+                "sensitive": entry.sensitive,
                 "ttlSeconds": int(entry.ttl.total_seconds()),
                 "deepLink": entry.deep_link,
                 "dataSchema": entry.payload.model_json_schema(by_alias=True),

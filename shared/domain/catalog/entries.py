@@ -50,6 +50,9 @@ class CatalogEntry:
     ttl: timedelta
     example: Mapping[str, Any]
     variant: Callable[[Any], str | None] = _no_variant
+    # Secure-payload mode (shared.domain.secure_payload): the push carries a neutral text and the notification id;
+    # the content waits in the recipient's inbox. Only for entries addressed to one user.
+    sensitive: bool = False
 
     @property
     def source(self) -> str:
@@ -192,6 +195,7 @@ _ENTRIES = (
             "currency": "GBP",
             "merchant": "Rail Europe",
         },
+        sensitive=True,
     ),
     # The customer has just ordered in the app: refresh it quietly rather than ring.
     _order_update("orders.order.placed", OrderEvent, delivery="silent", ttl=_HOUR),

@@ -9,11 +9,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from local.nh_emulator.rendering import evaluate_expression, render_template
 from shared.notification_hubs.errors import NhValidationError
 from shared.notification_hubs.expressions import BodyFormat, parse_expression, validate_template
-
-pytestmark = pytest.mark.local
+from shared.notification_hubs.rendering import evaluate_expression, render_template
 
 
 def parse_xml(text: str) -> ET.Element:

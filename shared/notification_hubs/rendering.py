@@ -1,5 +1,8 @@
 """Template rendering as the service does it at send time (NH-REST §6): each expression replaced by its value.
 
+The app renders to check a campaign's payload size per platform before anything is sent; the NH emulator renders
+what each device receives.
+
 The client only validates templates; the expression sites come from shared.notification_hubs.expressions, which
 checks the body first, so a template that would not register is refused here with the same NhValidationError.
 """

@@ -1,0 +1,90 @@
+"""Routes of operators' sends (role push.admin): audience preview, campaigns; and the recipient's secure read."""
+
+from __future__ import annotations
+
+import re
+
+from shared.api.campaign_schemas import NotificationRequest
+from shared.api.campaign_views import audience_view, campaign_summary, campaign_view, inbox_item_view
+from shared.api.http import ApiRequest, ApiResponse, json_response, parse_json_object
+from shared.api.operators import PUSH_ADMIN_ROLE
+from shared.api.runtime import authenticate
+from shared.api.validation import validate_model
+from shared.composition.services import Services
+from shared.domain.errors import FieldError, ValidationError
+from shared.domain.identity import Identity, require_role
+from shared.usecases import campaigns
+from shared.usecases.notification_inbox import read_my_notification
+from shared.usecases.preview_audience import preview_audience
+
+__all__ = [
+    "delete_notification",
+    "get_audience",
+    "get_my_notification",
+    "get_notification",
+    "list_notifications",
+    "post_notification",
+]
+
+MAX_NOTIFICATION_BODY_BYTES = 64 * 1024  # room for a list of 1,000 user ids
+_IDEMPOTENCY_KEY = re.compile(r"[\x21-\x7e]{1,200}")
+
+
+def _admin(request: ApiRequest, services: Services) -> Identity:
+    identity = authenticate(request, services)
+    require_role(identity, PUSH_ADMIN_ROLE)
+    return identity
+
+
+async def get_audience(request: ApiRequest, services: Services) -> ApiResponse:
+    """GET /api/audience?expression=...: installations the expression reaches, by platform and language."""
+    _admin(request, services)
+    expression = request.query.get("expression")
+    if expression is None:
+        raise ValidationError("say which audience", [FieldError("query:expression", "a tag expression is required")])
+    counts = await preview_audience(services.installations, expression)
+    return json_response(audience_view(" ".join(expression.split()), counts))
+
+
+async def post_notification(request: ApiRequest, services: Services) -> ApiResponse:
+    """POST /api/notifications: 202 with the campaign's id and Location; the campaign timer does the sending."""
+    identity = _admin(request, services)
+    key = request.header("idempotency-key")
+    if key is not None and not _IDEMPOTENCY_KEY.fullmatch(key):
+        raise ValidationError(
+            "invalid Idempotency-Key", [FieldError("header:Idempotency-Key", "1 to 200 visible ASCII characters")]
+        )
+    body = validate_model(NotificationRequest, parse_json_object(request, MAX_NOTIFICATION_BODY_BYTES))
+    campaign, created = await campaigns.create_campaign(services.campaign, identity, body.to_command(key))
+    headers = {"Location": f"/api/notifications/{campaign.id}"}
+    if not created:
+        headers["Idempotent-Replayed"] = "true"
+    return json_response(campaign_summary(campaign), status=202, headers=headers)
+
+
+async def list_notifications(request: ApiRequest, services: Services) -> ApiResponse:
+    _admin(request, services)
+    found = await campaigns.list_campaigns(services.campaign)
+    return json_response({"notifications": [campaign_summary(campaign) for campaign in found]})
+
+
+async def get_notification(request: ApiRequest, services: Services) -> ApiResponse:
+    _admin(request, services)
+    view = await campaigns.get_campaign(services.campaign, request.route_params.get("id", ""))
+    return json_response(campaign_view(view, services.now()))
+
+
+async def delete_notification(request: ApiRequest, services: Services) -> ApiResponse:
+    """DELETE /api/notifications/{id}: cancel what has not gone out; 200 with the campaign as it is now."""
+    identity = _admin(request, services)
+    view = await campaigns.cancel_campaign(services.campaign, identity, request.route_params.get("id", ""))
+    return json_response(campaign_view(view, services.now()))
+
+
+async def get_my_notification(request: ApiRequest, services: Services) -> ApiResponse:
+    """GET /api/me/notifications/{id}: the caller's own notification content (404 for anyone else's)."""
+    identity = authenticate(request, services)
+    item, language = await read_my_notification(
+        services.inbox, services.preferences, services.installations, identity, request.route_params.get("id", "")
+    )
+    return json_response(inbox_item_view(item, language))

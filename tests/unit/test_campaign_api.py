@@ -1,0 +1,238 @@
+"""The operators' routes and the secure read through the HTTP layer on in-memory services: roles, problem+json
+for every bad input (never a 500), 202 + Location, idempotency, owner-only reads."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from shared.api import campaigns as routes
+from shared.api.http import ApiRequest, ApiResponse
+from shared.api.runtime import Handler, run_handler
+from shared.composition import root as bootstrap
+from shared.composition.services import Services
+from shared.composition.settings import Settings
+from shared.domain.inbox import InboxItem
+from shared.domain.records import InstallationRecord, Platform, Preferences
+from tests.fakes import (
+    InMemoryCampaignStore,
+    InMemoryDeadLetters,
+    InMemoryDeliveryLog,
+    InMemoryInboxStore,
+    InMemoryInstallationMirror,
+    InMemoryPreferencesStore,
+    InMemoryQuarantineStore,
+    RecordingPublisher,
+    RecordingPushGateway,
+)
+
+NOW = datetime(2026, 6, 1, 10, 0, tzinfo=UTC)
+ADMIN = {"x-dev-user": "ops", "x-dev-roles": "push.admin"}
+GOOD = {"audience": "topic:hr", "title": {"en": "Hello"}, "body": {"en": "World"}}
+
+
+@pytest.fixture
+def services() -> Iterator[Services]:
+    settings = Settings.from_env(
+        {
+            "AUTH_MODE": "dev",
+            "PUSH_NH_CONNECTION_STRING": "Endpoint=http://127.0.0.1:1/;SharedAccessKeyName=a;SharedAccessKey=b",
+            "PUSH_NH_HUB_NAME": "hub",
+            "PUSH_TABLES_CONNECTION_STRING": "UseDevelopmentStorage=true",
+        }
+    )
+    built = Services(
+        settings=settings,
+        push=RecordingPushGateway(),
+        installations=InMemoryInstallationMirror(),
+        preferences=InMemoryPreferencesStore(),
+        deliveries=InMemoryDeliveryLog(),
+        quarantine=InMemoryQuarantineStore(),
+        publisher=RecordingPublisher(),
+        dead_letters=InMemoryDeadLetters(),
+        campaigns=InMemoryCampaignStore(),
+        inbox=InMemoryInboxStore(),
+        now=lambda: NOW,
+    )
+    with bootstrap.override(built):
+        yield built
+
+
+async def call(
+    handler: Handler,
+    method: str,
+    *,
+    headers: dict[str, str] | None = None,
+    body: Any = None,
+    raw: bytes | None = None,
+    query: dict[str, str] | None = None,
+    route: dict[str, str] | None = None,
+) -> ApiResponse:
+    all_headers = dict(headers or {})
+    if body is not None:
+        raw = json.dumps(body).encode()
+        all_headers.setdefault("content-type", "application/json")
+    request = ApiRequest(method, route_params=route or {}, query=query or {}, headers=all_headers, body=raw or b"")
+    return await run_handler(handler, request)
+
+
+def problem(response: ApiResponse) -> dict[str, Any]:
+    assert response.content_type == "application/problem+json", response.body
+    return dict(json.loads(response.body))
+
+
+class TestRoles:
+    @pytest.mark.parametrize(
+        ("handler", "method"),
+        [
+            (routes.post_notification, "POST"),
+            (routes.list_notifications, "GET"),
+            (routes.get_notification, "GET"),
+            (routes.delete_notification, "DELETE"),
+            (routes.get_audience, "GET"),
+        ],
+    )
+    async def test_operators_routes_need_push_admin(self, services, handler, method):
+        anonymous = await call(handler, method, body=GOOD, query={"expression": "topic:hr"}, route={"id": "c1"})
+        assert anonymous.status == 401
+        user = await call(handler, method, headers={"x-dev-user": "eve"}, body=GOOD, query={"expression": "topic:hr"})
+        assert problem(user)["status"] == 403
+
+
+class TestPostNotification:
+    async def test_answers_202_with_the_id_and_a_location(self, services):
+        response = await call(routes.post_notification, "POST", headers=ADMIN, body=GOOD)
+        assert response.status == 202
+        accepted = json.loads(response.body)
+        assert response.headers["Location"] == f"/api/notifications/{accepted['id']}"
+        assert accepted["state"] == "scheduled"
+        assert services.push.sends == []  # the campaign timer sends, not the request
+
+    async def test_the_same_idempotency_key_answers_the_same_campaign(self, services):
+        headers = {**ADMIN, "idempotency-key": "2f1c-9a"}
+        first = await call(routes.post_notification, "POST", headers=headers, body=GOOD)
+        again = await call(routes.post_notification, "POST", headers=headers, body=GOOD)
+        assert again.status == 202
+        assert again.headers["Location"] == first.headers["Location"]
+        assert again.headers["Idempotent-Replayed"] == "true"
+        different = await call(
+            routes.post_notification, "POST", headers=headers, body={**GOOD, "audience": "topic:finance"}
+        )
+        assert problem(different)["status"] == 409
+
+    @pytest.mark.parametrize(
+        ("body", "location"),
+        [
+            ({**GOOD, "audience": "role:push.admin"}, "/audience"),
+            ({**GOOD, "audience": None, "users": []}, "/users"),
+            ({"title": {"en": "x"}, "body": {"en": "y"}}, "/"),
+            ({**GOOD, "users": ["alice"]}, "/"),
+            ({**GOOD, "title": {"fr": "x"}}, "/title/fr"),
+            ({**GOOD, "body": {"en": "y" * 301}}, "/body/en"),
+            ({**GOOD, "sendAt": "2026-06-01T12:00:00"}, "/sendAt/datetime"),
+            ({**GOOD, "sendAt": "2020-01-01T00:00:00Z"}, "/sendAt"),
+            ({**GOOD, "sendAt": {"localTime": "2026-06-02T09:00", "fallbackTimeZone": "Mars/Olympus"}}, None),
+            ({**GOOD, "waves": {"percent": [50, 40]}}, "/waves"),
+            ({**GOOD, "waves": {"percent": [100], "pause": "P30D"}}, "/waves"),
+            ({**GOOD, "deepLink": "javascript:alert(1)"}, "/deepLink"),
+            ({**GOOD, "tags": ["user:bob"]}, "/tags"),
+            ({**GOOD, "title": "Hello"}, "/title"),
+        ],
+    )
+    async def test_bad_requests_are_problems_naming_the_field(self, services, body, location):
+        response = await call(routes.post_notification, "POST", headers=ADMIN, body=body)
+        details = problem(response)
+        assert details["status"] == 400
+        if location is not None:
+            assert any(error["location"].startswith(location) for error in details["errors"]), details["errors"]
+        assert services.campaigns.campaigns == {}
+
+    @pytest.mark.parametrize(
+        ("raw", "content_type", "status"),
+        [
+            (b"{", "application/json", 400),
+            (b"[]", "application/json", 400),
+            (b"{}", "text/plain", 415),
+            (b'{"a":"' + b"x" * 70_000 + b'"}', "application/json", 413),
+        ],
+    )
+    async def test_malformed_bodies_are_4xx_problems(self, services, raw, content_type, status):
+        response = await call(
+            routes.post_notification, "POST", headers={**ADMIN, "content-type": content_type}, raw=raw
+        )
+        assert problem(response)["status"] == status
+
+    async def test_an_unprintable_idempotency_key_is_refused(self, services):
+        response = await call(routes.post_notification, "POST", headers={**ADMIN, "idempotency-key": "a b"}, body=GOOD)
+        assert problem(response)["errors"][0]["location"] == "header:Idempotency-Key"
+
+
+class TestReadAndCancel:
+    async def test_an_unknown_campaign_is_404_for_read_and_cancel(self, services):
+        for handler, method in ((routes.get_notification, "GET"), (routes.delete_notification, "DELETE")):
+            response = await call(handler, method, headers=ADMIN, route={"id": "c-nope"})
+            assert problem(response)["status"] == 404
+
+    async def test_a_campaign_reads_back_and_cancels(self, services):
+        accepted = json.loads((await call(routes.post_notification, "POST", headers=ADMIN, body=GOOD)).body)
+        read = await call(routes.get_notification, "GET", headers=ADMIN, route={"id": accepted["id"]})
+        assert json.loads(read.body)["title"] == {"en": "Hello"}
+        cancelled = await call(routes.delete_notification, "DELETE", headers=ADMIN, route={"id": accepted["id"]})
+        assert json.loads(cancelled.body)["state"] == "cancelled"
+        listed = json.loads((await call(routes.list_notifications, "GET", headers=ADMIN)).body)
+        assert [(n["id"], n["state"]) for n in listed["notifications"]] == [(accepted["id"], "cancelled")]
+
+
+class TestAudience:
+    async def test_an_expression_is_required_and_validated(self, services):
+        assert problem(await call(routes.get_audience, "GET", headers=ADMIN))["status"] == 400
+        refused = await call(routes.get_audience, "GET", headers=ADMIN, query={"expression": "role:x"})
+        assert problem(refused)["errors"][0]["location"] == "expression"
+
+    async def test_no_installations_count_zero(self, services):
+        response = await call(routes.get_audience, "GET", headers=ADMIN, query={"expression": "lang:es"})
+        assert json.loads(response.body) == {
+            "expression": "lang:es", "installations": 0, "users": 0, "byPlatform": {}, "byLanguage": {},
+        }  # fmt: skip
+
+
+class TestMyNotification:
+    async def test_the_owner_reads_it_in_their_language_and_nobody_else_can(self, services):
+        item = InboxItem(
+            "alice", "evt-1", "event", "accounts.debit.posted", {"en": "Debit", "de": "Abbuchung", "es": "Cargo"},
+            {"en": "€5 to X", "de": "5 € an X", "es": "5 € a X"}, "enterprisepush://accounts/A", NOW,
+        )  # fmt: skip
+        await services.inbox.put(item)
+        await services.preferences.put(Preferences("alice", language="de"))
+        mine = await call(routes.get_my_notification, "GET", headers={"x-dev-user": "alice"}, route={"id": "evt-1"})
+        assert json.loads(mine.body) | {"createdAt": None} == {
+            "id": "evt-1", "title": "Abbuchung", "body": "5 € an X", "language": "de",
+            "deepLink": "enterprisepush://accounts/A", "eventType": "accounts.debit.posted", "source": "event",
+            "createdAt": None,
+        }  # fmt: skip
+        theirs = await call(routes.get_my_notification, "GET", headers={"x-dev-user": "bob"}, route={"id": "evt-1"})
+        assert problem(theirs)["status"] == 404
+        admin = await call(routes.get_my_notification, "GET", headers=ADMIN, route={"id": "evt-1"})
+        assert problem(admin)["status"] == 404
+
+    async def test_without_a_saved_language_the_latest_device_language_is_used(self, services):
+        item = InboxItem(
+            "bob", "c1", "campaign", "campaign", {"en": "Card", "es": "Tarjeta"}, {"en": "B", "es": "B"}, None, NOW
+        )
+        await services.inbox.put(item)
+        for installation_id, language, age in (("old", "en", 9), ("new", "es", 1)):
+            seen = NOW - timedelta(days=age)
+            services.installations.rows[("bob", installation_id)] = InstallationRecord(
+                "bob", installation_id, Platform.FCMV1, "h", "abcdef", language, (), (), "active", seen, seen
+            )
+        mine = await call(routes.get_my_notification, "GET", headers={"x-dev-user": "bob"}, route={"id": "c1"})
+        assert (json.loads(mine.body)["title"], json.loads(mine.body)["language"]) == ("Tarjeta", "es")
+
+    async def test_anonymous_callers_are_refused_and_odd_ids_are_absent(self, services):
+        assert (await call(routes.get_my_notification, "GET", route={"id": "evt-1"})).status == 401
+        long = await call(routes.get_my_notification, "GET", headers={"x-dev-user": "a"}, route={"id": "x" * 300})
+        assert problem(long)["status"] == 404
