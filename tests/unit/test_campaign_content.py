@@ -16,7 +16,8 @@ from shared.domain.events import parse_cloud_event
 from shared.domain.notification_plan import NotificationPlan, plan_notification, send_properties
 from shared.domain.records import Platform
 from shared.domain.secure_payload import NEUTRAL_MESSAGES, inbox_link
-from shared.notification_hubs.expressions import body_format_for, render_template
+from shared.notification_hubs.expressions import body_format_for
+from shared.notification_hubs.rendering import render_template
 
 NOON = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)
 

@@ -24,7 +24,8 @@ from shared.domain.campaigns import (
     target_expression,
 )
 from shared.domain.records import Platform
-from shared.notification_hubs.tags import matches, parse_tag_expression
+from shared.notification_hubs.tag_expressions import parse_tag_expression
+from shared.notification_hubs.tag_matching import matches
 
 NOW = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
 
