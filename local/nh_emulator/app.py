@@ -93,6 +93,7 @@ def create_app(config: EmulatorConfig) -> Starlette:
         finally:
             stop.set()
             await task
+            emulator.state.close()
 
     app = EmulatorApp(
         routes=_routes(config.hub),
