@@ -57,11 +57,11 @@ class LoadedState:
 class Journal:
     """The state file (snapshot) and its append-only journal; thread-safe appends, background compaction."""
 
-    def __init__(self, path: Path, *, compact_after: int = COMPACT_AFTER) -> None:
+    def __init__(self, path: Path, *, compact_after: int | None = None) -> None:
         self.path = path
         self.journal_path = path.with_name(path.name + ".journal")
         self.rotated_path = path.with_name(path.name + ".journal.old")
-        self._compact_after = compact_after
+        self._compact_after = COMPACT_AFTER if compact_after is None else compact_after
         self._lock = threading.Lock()
         self._handle: IO[str] | None = None
         self._lines = 0
