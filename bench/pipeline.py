@@ -18,6 +18,7 @@ import random
 import time
 from collections import Counter
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
@@ -46,6 +47,17 @@ PROFILED_CONCURRENCY = 64  # the app's single-message function is profiled at th
 # Added to every NH answer in the latency variant: NH is a remote service, the local sink answers in a fraction of a ms.
 NH_LATENCY = 0.010
 T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class OneUser:
+    """A one-user workload: its topic, its function, its events and what to store before (preferences)."""
+
+    label: str
+    topic: str
+    function: str
+    make: Callable[[int, int], list[dict[str, Any]]]
+    prepare: Callable[[Any], Awaitable[None]]
 
 
 class _ErrorCount(logging.Handler):
@@ -106,19 +118,31 @@ def hr_events(count: int, seed: int) -> list[dict[str, Any]]:
     return [simulate_event(HR_TYPES[i % len(HR_TYPES)], rng, now=now) for i in range(count)]
 
 
-async def fill_bus(path: Path, count: int, seed: int) -> LocalBus:
-    """A fresh local bus (the project's topology) holding ``count`` HR events on hr/push."""
-    bus = LocalBus(path, load_topology(ROOT / "infra" / "servicebus-topology.json"))
-    events = hr_events(count, seed)
+def empty_bus(path: Path) -> LocalBus:
+    """A fresh local bus with the project's topology."""
+    return LocalBus(path, load_topology(ROOT / "infra" / "servicebus-topology.json"))
+
+
+async def fill_bus(
+    path: Path,
+    count: int,
+    seed: int,
+    *,
+    topic: str = TOPIC,
+    make: Callable[[int, int], list[dict[str, Any]]] = hr_events,
+) -> LocalBus:
+    """A fresh local bus holding ``count`` events (``make(count, seed)``, HR by default) on ``topic``."""
+    bus = empty_bus(path)
+    events = make(count, seed)
     for start in range(0, count, 500):
-        await bus.publish(TOPIC, [to_outgoing_message(event) for event in events[start : start + 500]])
+        await bus.publish(topic, [to_outgoing_message(event) for event in events[start : start + 500]])
     return bus
 
 
-async def drain(bus: LocalBus, poll: float = 0.05, limit: float = 900.0) -> None:
-    """Wait until hr/push holds no message (all completed, or dead-lettered)."""
+async def drain(bus: LocalBus, poll: float = 0.05, limit: float = 900.0, *, topic: str = TOPIC) -> None:
+    """Wait until the topic's push subscription holds no message (all completed, or dead-lettered)."""
     deadline = time.monotonic() + limit
-    while await bus.count_active(TOPIC, SUBSCRIPTION) > 0:
+    while await bus.count_active(topic, SUBSCRIPTION) > 0:
         if time.monotonic() > deadline:
             raise TimeoutError("the subscription did not drain")
         await asyncio.sleep(poll)
@@ -163,12 +187,18 @@ async def run_ours(
     batch_size: int | None = None,
     stages: Counter[str] | None = None,
     profile_to: Path | None = None,
+    one_user: OneUser | None = None,
 ) -> dict[str, Any]:
     """``count`` events through the single-message function at ``concurrency``, or through the app's batch function
-    with ``batch_size``; optional per-stage timing or a pyinstrument profile."""
+    with ``batch_size``; optional per-stage timing or a pyinstrument profile. ``one_user``: that topic's function
+    over its events (after its ``prepare``) instead of the HR broadcast."""
     shape = f"batch{batch_size}" if batch_size else f"c{concurrency}"
-    bus = await fill_bus(workdir / f"bus-ours-{shape}-{seed}.sqlite3", count, seed)
+    topic = one_user.topic if one_user else TOPIC
+    path = workdir / f"bus-ours-{topic}-{shape}-{seed}.sqlite3"
+    bus = await fill_bus(path, count, seed, topic=topic, make=one_user.make if one_user else hr_events)
     services = build_services(settings_for(target, tables), (bus, bus))
+    if one_user is not None:
+        await one_user.prepare(services)
     if stages is not None:
         services.deliveries = _Timed(
             services.deliveries, ("claim", "finish", "claim_many", "finish_many"), stages, "delivery log"
@@ -186,10 +216,11 @@ async def run_ours(
         profiler = Profiler(interval=0.001, async_mode="disabled")
     try:
         with bootstrap.override(services):
+            name = one_user.function if one_user else "dispatch_hr_events" if batch_size else "dispatch_hr_event"
             trigger = LocalBusTrigger(
-                function_spec("dispatch_hr_events" if batch_size else "dispatch_hr_event"),
+                function_spec(name),
                 bus,
-                TOPIC,
+                topic,
                 SUBSCRIPTION,
                 max_concurrent_calls=concurrency,
                 max_lock_renewal=300,
@@ -199,7 +230,7 @@ async def run_ours(
                 profiler.start()
             with CpuMeter(meter_children) as meter:
                 task = asyncio.create_task(trigger.run())
-                await drain(bus)
+                await drain(bus, topic=topic)
             await trigger.drain(10)
             task.cancel()
             await asyncio.gather(task, return_exceptions=True)
@@ -213,7 +244,7 @@ async def run_ours(
     result = {
         "variant": f"ours: batch function, maxMessageBatchSize {batch_size}"
         if batch_size
-        else "ours: single-message function",
+        else f"ours: single-message function{f', one-user {one_user.label}' if one_user else ''}",
         "concurrency": 1 if batch_size else concurrency,
         "batch_size": batch_size,
         "events": count,
