@@ -21,7 +21,7 @@ from bench.procs import Child, CpuMeter, child, free_port, http_ready, python_mo
 from bench.target import HUB, Target
 
 CONCURRENCY = (1, 16, 64)
-REFRESH_POOL = 8  # devices per worker in the refresh rows, registered once then PUT again unchanged
+REFRESH_POOL = 4  # devices per worker in the refresh rows, registered once then PUT again unchanged
 
 
 def percentile(values: list[float], fraction: float) -> float:

@@ -36,7 +36,7 @@ def registration_side_by_side(result: dict[str, Any]) -> list[str]:
     return [
         "### 3a. Registration beside its floor, and the refresh of an unchanged device",
         "",
-        "Same dev host, same load client. *refresh*: each connection registers 8 devices first (not measured), then "
+        "Same dev host, same load client. *refresh*: each connection registers 4 devices first (not measured), then "
         "PUTs them again with the same body, as an app does at every launch. *floor*: `bench/registration_floor.py`, "
         "a function doing only one NH installation PUT (the same installation body) and one Tables upsert.",
         "",
