@@ -117,8 +117,9 @@ class EmulatorState:
 
     Persistence is incremental (``local.nh_emulator.journal``): each write appends one journal line; the JSON
     snapshot is rewritten in the background once the journal outgrows it, and on close. Installations are indexed by
-    tag (``local.nh_emulator.tag_index``) so a tag send looks only at installations that can match. Stored
-    installations are replaced, never edited in place (a background compaction may be serialising them).
+    tag (``local.nh_emulator.tag_index``, built on the first tag send) so a tag send looks only at installations
+    that can match. Stored installations are replaced, never edited in place (a background compaction may be
+    serialising them).
     """
 
     def __init__(self, clock: Callable[[], float], read_delay: float = 0.0, state_file: Path | None = None) -> None:
@@ -126,7 +127,7 @@ class EmulatorState:
         self._read_delay = read_delay
         self._journal = Journal(state_file) if state_file is not None else None
         self._installations: dict[str, _Versioned] = {}
-        self._index = TagIndex()
+        self._index: TagIndex | None = None  # built on the first tag send (restarts stay fast with many devices)
         self._positions = itertools.count()
         self.deliveries: list[Delivery] = []
         self.notifications: dict[str, NotificationRecord] = {}
@@ -138,11 +139,12 @@ class EmulatorState:
 
     def _store(self, installation_id: str, current: Installation | None, entry: _Versioned | None) -> None:
         previous = self._visible(entry) if entry else None
-        if entry is not None:
+        if entry is not None and self._index is not None:
             self._index.remove(installation_id, (entry.current, entry.previous))
         position = entry.position if entry is not None else next(self._positions)
         self._installations[installation_id] = _Versioned(current, previous, self._clock() + self._read_delay, position)
-        self._index.add(installation_id, (current, previous))
+        if self._index is not None:
+            self._index.add(installation_id, (current, previous))
 
     def put_installation(self, installation: Installation) -> None:
         """Store (or replace) an installation; readers see it after the read delay."""
@@ -175,12 +177,19 @@ class EmulatorState:
 
     def candidate_installations(self, expression: TagExpression | None) -> list[Installation]:
         """Visible installations that may match ``expression`` (a superset, in storage order); None: all of them."""
-        ids = self._index.candidates(expression) if expression is not None else None
+        ids = self._tag_index().candidates(expression) if expression is not None else None
         if ids is None:
             return self.visible_installations()
         entries = sorted((self._installations[i] for i in ids), key=lambda entry: entry.position)
         found = (self._visible(entry) for entry in entries)
         return [installation for installation in found if installation is not None]
+
+    def _tag_index(self) -> TagIndex:
+        if self._index is None:
+            self._index = TagIndex()
+            for installation_id, entry in self._installations.items():
+                self._index.add(installation_id, (entry.current, entry.previous))
+        return self._index
 
     def mark_channel_expired(self, installation_id: str) -> None:
         """Record PNS feedback: the installation's channel is dead (pushChannelExpired=true)."""
@@ -207,7 +216,7 @@ class EmulatorState:
     def reset(self) -> None:
         """Forget everything (DELETE /_emulator/state)."""
         self._installations.clear()
-        self._index.clear()
+        self._index = None
         self.deliveries.clear()
         self.notifications.clear()
         self.scheduled.clear()
@@ -241,7 +250,6 @@ class EmulatorState:
         loaded = self._journal.load()
         for installation_id, installation in loaded.installations.items():
             self._installations[installation_id] = _Versioned(installation, None, 0.0, next(self._positions))
-            self._index.add(installation_id, (installation,))
         for item in loaded.scheduled.values():
             scheduled = ScheduledSend(**item)
             self.scheduled[scheduled.scheduled_id] = scheduled

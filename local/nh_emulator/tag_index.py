@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from local.nh_emulator.installations import Installation, native_tags, template_tags
+from local.nh_emulator.installations import Installation, native_tags
 from local.nh_emulator.tag_matching import canonical_tag
 from shared.notification_hubs.tag_expressions import And, Not, Or, TagExpression, TagRef
 
@@ -18,15 +18,20 @@ __all__ = ["TagIndex", "index_key", "indexed_tags"]
 
 def index_key(tag: str) -> str:
     """The key a tag is filed under (same for every spelling either case mode treats as equal)."""
-    return canonical_tag(tag).casefold()
+    return canonical_tag(tag).casefold() if tag.startswith("$") else tag.casefold()
 
 
 def indexed_tags(installation: Installation) -> set[str]:
-    """Keys of every tag of the installation's registrations (native and templates)."""
-    tags = set(native_tags(installation))
-    for name in installation.get("templates", {}):
-        tags.update(template_tags(installation, name))
-    return {index_key(tag) for tag in tags}
+    """Keys of every tag of the installation's registrations (native and templates).
+
+    The same set as the union of ``native_tags`` and every ``template_tags``, built without repeating the native
+    tags per template (this runs for every installation when the index is built).
+    """
+    keys = {index_key(tag) for tag in native_tags(installation)}
+    for name, template in installation.get("templates", {}).items():
+        keys.add(index_key(name))
+        keys.update(index_key(tag) for tag in template.get("tags", ()))
+    return keys
 
 
 class TagIndex:
