@@ -180,7 +180,10 @@ class EmulatorState:
         ids = self._tag_index().candidates(expression) if expression is not None else None
         if ids is None:
             return self.visible_installations()
-        entries = sorted((self._installations[i] for i in ids), key=lambda entry: entry.position)
+        if 4 * len(ids) > len(self._installations):  # most of them: a scan in storage order beats a sort
+            entries = [entry for key, entry in self._installations.items() if key in ids]
+        else:
+            entries = sorted((self._installations[i] for i in ids), key=lambda entry: entry.position)
         found = (self._visible(entry) for entry in entries)
         return [installation for installation in found if installation is not None]
 

@@ -8,6 +8,7 @@ saves it from scanning every installation. Keys are case-folded canonical tags, 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from collections.abc import Set as AbstractSet
 
 from local.nh_emulator.installations import Installation, native_tags
 from local.nh_emulator.tag_matching import canonical_tag
@@ -32,6 +33,9 @@ def indexed_tags(installation: Installation) -> set[str]:
         keys.add(index_key(name))
         keys.update(index_key(tag) for tag in template.get("tags", ()))
     return keys
+
+
+_NONE: frozenset[str] = frozenset()
 
 
 class TagIndex:
@@ -63,10 +67,12 @@ class TagIndex:
         """Forget every entry."""
         self._ids.clear()
 
-    def candidates(self, expression: TagExpression) -> set[str] | None:
-        """Ids that may match ``expression``; None when it can match installations without any of its tags (NOT)."""
+    def candidates(self, expression: TagExpression) -> AbstractSet[str] | None:
+        """Ids that may match ``expression``; None when it can match installations without any of its tags (NOT).
+
+        The set returned must not be changed (for a single tag it is the index's own)."""
         if isinstance(expression, TagRef):
-            return set(self._ids.get(index_key(expression.name), ()))
+            return self._ids.get(index_key(expression.name), _NONE)  # the index's own set: callers only read it
         if isinstance(expression, Not):
             return None
         left, right = self.candidates(expression.left), self.candidates(expression.right)
