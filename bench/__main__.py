@@ -1,7 +1,7 @@
 """``python -m bench [--quick] [--only SECTION,...]``: run, save, write the doc.
 
-With ``--only`` a subset, the figures go to bench/results/benchmarks-partial*.json and a .md beside it; the full
-run's JSON, docs/benchmarks.md and the plots are left alone.
+With ``--only`` a subset, the figures go to bench/results/benchmarks-<sections>[-quick].json and a .md beside it;
+the full run's JSON, docs/benchmarks.md and the plots are left alone.
 """
 
 from __future__ import annotations
@@ -162,7 +162,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     results: dict[str, Any] = {"quick": args.quick, "machine": machine.describe(), "timings": {}}
     partial = set(wanted) != set(SECTIONS)
     if partial:  # a subset never overwrites the full run's JSON, doc or plots
-        name = name.replace("benchmarks", "benchmarks-partial")
+        name = name.replace("benchmarks", "benchmarks-" + "-".join(wanted))
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="push-bench-") as directory:
         workdir = Path(directory)
