@@ -93,7 +93,7 @@ def render(results: dict[str, Any], json_path: Path) -> str:
     if "pipeline" in results:
         out += _pipeline(results["pipeline"], verdicts)
     if "latency" in results:
-        out += report_more.latency(results["latency"], results.get("pipeline", {}).get("ours"))
+        out += report_more.latency(results["latency"], results["latency"].get("hr_rows"))
     if "registration" in results:
         out += _registration(results["registration"])
         out += report_more.registration_side_by_side(results["registration"])

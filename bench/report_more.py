@@ -88,7 +88,7 @@ def grown(result: dict[str, Any]) -> list[str]:
         "loading the state).",
         "",
         _table(
-            ["installations held", "state MB", "ready in s", "concurrency", "requests/s", "× empty", "p50", "p99"],
+            ["held", "state MB (after)", "ready in s", "concurrency", "requests/s", "× empty", "p50 ms", "p99 ms"],
             rows,
         ),
         "",
@@ -125,7 +125,7 @@ def latency(result: dict[str, Any], hr_rows: list[dict[str, Any]] | None) -> lis
             [
                 "maxConcurrentCalls",
                 "one-user events/s",
-                "HR events/s (same run)",
+                "HR events/s (same run, where measured)",
                 "NH sends",
                 "failed",
                 "CPU ms/event by process",
