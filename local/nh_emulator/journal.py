@@ -152,8 +152,14 @@ class Journal:
         self.journal_path.unlink()
 
     def _write_snapshot(self, data: dict[str, Any]) -> None:
+        # One small json.dumps per installation, not one for the whole state: the C encoder holds the GIL for the
+        # length of a call, so this way the event loop keeps running while a large state is written.
         temporary = self.path.with_name(self.path.name + ".tmp")
-        temporary.write_text(json.dumps(data, separators=(",", ":")), encoding="utf-8")
+        with temporary.open("w", encoding="utf-8") as out:
+            out.write('{"installations":[')
+            for number, installation in enumerate(data["installations"]):
+                out.write(("," if number else "") + json.dumps(installation, separators=(",", ":")))
+            out.write('],"scheduled":' + json.dumps(data["scheduled"], separators=(",", ":")) + "}")
         os.replace(temporary, self.path)
         self.rotated_path.unlink(missing_ok=True)
         logger.info("State compacted: %d installations", len(data["installations"]))
