@@ -23,6 +23,7 @@ import azure.functions as func
 
 import function_app
 from bench import pipeline
+from bench.components import profile_components
 from bench.procs import ROOT, Child, CpuMeter
 from bench.target import Target
 from shared.composition import root as bootstrap
@@ -76,7 +77,7 @@ async def _burst(target: Target, tables: str, count: int, concurrency: int, out:
         "seconds": round(wall, 3),
         "per_second": round(measured / wall, 1),
         "non_200": sum(status != 200 for status in statuses),
-        "profile_by_component": pipeline.profile_components(profiler),
+        "profile_by_component": profile_components(profiler),
     }
 
 
