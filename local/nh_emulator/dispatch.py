@@ -62,6 +62,8 @@ async def run_send_async(
     record = _record(emulator, send, notification_id, location)
     if emulator.config.sink:
         return record
+    if send.expression is not None:
+        await emulator.state.prepare_index()
     candidates = emulator.state.candidate_installations(send.expression)
     targets: list[Target] = []
     for start in range(0, len(candidates), CHUNK):

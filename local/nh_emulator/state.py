@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import logging
 from collections.abc import Callable
@@ -128,6 +129,9 @@ class EmulatorState:
         self._journal = Journal(state_file) if state_file is not None else None
         self._installations: dict[str, _Versioned] = {}
         self._index: TagIndex | None = None  # built on the first tag send (restarts stay fast with many devices)
+        self._building: set[str] | None = None  # ids written while prepare_index runs
+        self._generation = 0  # bumped by reset(): an index built across a reset is thrown away
+        self._built: asyncio.Event | None = None  # set when the running prepare_index ends
         self._positions = itertools.count()
         self.deliveries: list[Delivery] = []
         self.notifications: dict[str, NotificationRecord] = {}
@@ -139,6 +143,8 @@ class EmulatorState:
 
     def _store(self, installation_id: str, current: Installation | None, entry: _Versioned | None) -> None:
         previous = self._visible(entry) if entry else None
+        if self._building is not None:
+            self._building.add(installation_id)
         if entry is not None and self._index is not None:
             self._index.remove(installation_id, (entry.current, entry.previous))
         position = entry.position if entry is not None else next(self._positions)
@@ -183,9 +189,35 @@ class EmulatorState:
         if 4 * len(ids) > len(self._installations):  # most of them: a scan in storage order beats a sort
             entries = [entry for key, entry in self._installations.items() if key in ids]
         else:
-            entries = sorted((self._installations[i] for i in ids), key=lambda entry: entry.position)
+            found_entries = (self._installations.get(i) for i in ids)
+            entries = sorted((e for e in found_entries if e is not None), key=lambda entry: entry.position)
         found = (self._visible(entry) for entry in entries)
         return [installation for installation in found if installation is not None]
+
+    async def prepare_index(self, chunk: int = 2_000) -> None:
+        """Build the tag index, if it is not built yet, ``chunk`` installations at a time, yielding to the event loop
+        in between (the first tag send after loading a large state would otherwise stall it for seconds)."""
+        if self._built is not None:  # another send is building it
+            await self._built.wait()
+        if self._index is not None:
+            return
+        generation, building, self._building = self._generation, TagIndex(), set()
+        self._built = asyncio.Event()
+        try:
+            items = list(self._installations.items())
+            for start in range(0, len(items), chunk):
+                for installation_id, entry in items[start : start + chunk]:
+                    building.add(installation_id, (entry.current, entry.previous))
+                await asyncio.sleep(0)
+            for installation_id in self._building:  # written meanwhile: file their new versions too (a superset)
+                if (written := self._installations.get(installation_id)) is not None:
+                    building.add(installation_id, (written.current, written.previous))
+            if generation == self._generation and self._index is None:
+                self._index = building
+        finally:
+            self._building = None
+            self._built.set()
+            self._built = None
 
     def _tag_index(self) -> TagIndex:
         if self._index is None:
@@ -220,6 +252,7 @@ class EmulatorState:
         """Forget everything (DELETE /_emulator/state)."""
         self._installations.clear()
         self._index = None
+        self._generation += 1
         self.deliveries.clear()
         self.notifications.clear()
         self.scheduled.clear()

@@ -259,3 +259,27 @@ class TestChunkedBroadcast:
         reached = [d.installation_id for d in emulator.state.deliveries]
         assert sorted(reached) == sorted(f"dev-{n}" for n in range(audience))
         assert emulator.state.notifications["n-1"] is record
+
+    def test_the_first_tag_send_builds_the_index_in_chunks_and_keeps_writes_made_meanwhile(self):
+        emulator = create_app(EmulatorConfig()).emulator  # type: ignore[attr-defined]
+        for number in range(5_000):
+            emulator.state.put_installation(device(number, tags=["topic:hr"]))
+        send = send_for("topic:finance", parse_tag_expression("topic:finance"))
+        ticks = 0
+
+        async def scenario() -> None:
+            nonlocal ticks
+            task = asyncio.create_task(dispatch.run_send_async(emulator, send, "n-1", location=None))
+            await asyncio.sleep(0)  # the send has started building the index
+            emulator.state.put_installation(device(9_999, tags=["topic:finance"]))
+            while not task.done():
+                ticks += 1
+                await asyncio.sleep(0)
+            await dispatch.run_send_async(emulator, send, "n-2", location=None)
+
+        asyncio.run(scenario())
+
+        assert ticks >= 2  # the build yielded between chunks
+        reached = [(d.notification_id, d.installation_id) for d in emulator.state.deliveries]
+        assert ("n-2", "dev-9999") in reached
+        assert {installation for _, installation in reached} == {"dev-9999"}
