@@ -1,4 +1,8 @@
-"""``python -m bench [--quick] [--only sends,pipeline,registration,audience]``: run, save JSON, write the doc."""
+"""``python -m bench [--quick] [--only SECTION,...]``: run, save, write the doc.
+
+With ``--only`` a subset, the figures go to bench/results/benchmarks-<sections>[-quick].json and a .md beside it;
+the full run's JSON, docs/benchmarks.md and the plots are left alone.
+"""
 
 from __future__ import annotations
 
@@ -14,11 +18,23 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from bench import audience, machine, pipeline, plots, reference, registration, report, sends
+from bench import (
+    audience,
+    latency,
+    machine,
+    pipeline,
+    plots,
+    profiles,
+    reference,
+    registration,
+    registration_grown,
+    report,
+    sends,
+)
 from bench.procs import ROOT, azurite
 from bench.target import nh_target
 
-SECTIONS = ("sends", "pipeline", "registration", "audience")
+SECTIONS = ("sends", "pipeline", "registration", "grown", "latency", "audience", "profile")
 RESULTS = ROOT / "bench" / "results"
 DOCS = ROOT / "docs"
 
@@ -144,6 +160,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     RESULTS.mkdir(parents=True, exist_ok=True)
     results: dict[str, Any] = {"quick": args.quick, "machine": machine.describe(), "timings": {}}
+    partial = set(wanted) != set(SECTIONS)
+    if partial:  # a subset never overwrites the full run's JSON, doc or plots
+        name = name.replace("benchmarks", "benchmarks-" + "-".join(wanted))
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="push-bench-") as directory:
         workdir = Path(directory)
@@ -157,13 +176,26 @@ def main(argv: Sequence[str] | None = None) -> None:
                     emulator_children["NH emulator"] = emulator.process
                     return registration.run(emulator, tables, workdir, quick=args.quick, children=emulator_children)
 
+            def run_profiles() -> dict[str, Any]:
+                with nh_target(workdir, sink=False, name="profile-emulator") as emulator:
+                    return profiles.run(sink, emulator, tables, workdir, quick=args.quick, children=children)
+
             sections: dict[str, tuple[str, Callable[[], dict[str, Any]]]] = {
+                "profile": ("5. Profiles (pyinstrument)", run_profiles),
                 "sends": ("1. NH send throughput", lambda: sends.run(sink, workdir, quick=args.quick)),
                 "pipeline": (
                     "2. Pipeline throughput",
                     lambda: asyncio.run(_pipeline(sink, tables, workdir, quick=args.quick, children=children)),
                 ),
                 "registration": ("3. Registration", run_registration),
+                "grown": (
+                    "3b. Registration against a grown emulator",
+                    lambda: registration_grown.run(tables, workdir, quick=args.quick, children=emulator_children),
+                ),
+                "latency": (
+                    "2b. One-user notifications, POST /api/events, event -> push latency",
+                    lambda: latency.run(sink, tables, workdir, quick=args.quick, children=children, results=results),
+                ),
                 "audience": (
                     "4. Cost against audience size",
                     lambda: audience.run(tables, workdir, quick=args.quick, children={"Azurite": tables_process}),
@@ -184,6 +216,11 @@ def main(argv: Sequence[str] | None = None) -> None:
     results["timings"]["total"] = round(time.perf_counter() - started, 1)
     results["machine"]["load_average_after"] = Path("/proc/loadavg").read_text().split()[:3]
     (RESULTS / name).write_text(json.dumps(results, indent=1) + "\n", encoding="utf-8")
+    if partial:
+        markdown = (RESULTS / name).with_suffix(".md")
+        markdown.write_text(report.render(results, RESULTS / name), encoding="utf-8")
+        print(f"wrote {RESULTS / name} and {markdown} in {results['timings']['total']} s")
+        return
     _write_outputs(results, RESULTS / name)
     print(f"wrote {RESULTS / name}, docs/benchmarks.md and plots in {results['timings']['total']} s")
 

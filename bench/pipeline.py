@@ -18,6 +18,7 @@ import random
 import time
 from collections import Counter
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
@@ -26,6 +27,7 @@ import azure.functions as func
 
 import function_app
 from bench import batch_dispatch
+from bench.components import profile_components
 from bench.procs import ROOT, CpuMeter
 from bench.target import HUB, Target
 from local.bus import LocalBus, load_topology
@@ -46,6 +48,17 @@ PROFILED_CONCURRENCY = 64  # the app's single-message function is profiled at th
 # Added to every NH answer in the latency variant: NH is a remote service, the local sink answers in a fraction of a ms.
 NH_LATENCY = 0.010
 T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class OneUser:
+    """A one-user workload: its topic, its function, its events and what to store before (preferences)."""
+
+    label: str
+    topic: str
+    function: str
+    make: Callable[[int, int], list[dict[str, Any]]]
+    prepare: Callable[[Any], Awaitable[None]]
 
 
 class _ErrorCount(logging.Handler):
@@ -106,19 +119,31 @@ def hr_events(count: int, seed: int) -> list[dict[str, Any]]:
     return [simulate_event(HR_TYPES[i % len(HR_TYPES)], rng, now=now) for i in range(count)]
 
 
-async def fill_bus(path: Path, count: int, seed: int) -> LocalBus:
-    """A fresh local bus (the project's topology) holding ``count`` HR events on hr/push."""
-    bus = LocalBus(path, load_topology(ROOT / "infra" / "servicebus-topology.json"))
-    events = hr_events(count, seed)
+def empty_bus(path: Path) -> LocalBus:
+    """A fresh local bus with the project's topology."""
+    return LocalBus(path, load_topology(ROOT / "infra" / "servicebus-topology.json"))
+
+
+async def fill_bus(
+    path: Path,
+    count: int,
+    seed: int,
+    *,
+    topic: str = TOPIC,
+    make: Callable[[int, int], list[dict[str, Any]]] = hr_events,
+) -> LocalBus:
+    """A fresh local bus holding ``count`` events (``make(count, seed)``, HR by default) on ``topic``."""
+    bus = empty_bus(path)
+    events = make(count, seed)
     for start in range(0, count, 500):
-        await bus.publish(TOPIC, [to_outgoing_message(event) for event in events[start : start + 500]])
+        await bus.publish(topic, [to_outgoing_message(event) for event in events[start : start + 500]])
     return bus
 
 
-async def drain(bus: LocalBus, poll: float = 0.05, limit: float = 900.0) -> None:
-    """Wait until hr/push holds no message (all completed, or dead-lettered)."""
+async def drain(bus: LocalBus, poll: float = 0.05, limit: float = 900.0, *, topic: str = TOPIC) -> None:
+    """Wait until the topic's push subscription holds no message (all completed, or dead-lettered)."""
     deadline = time.monotonic() + limit
-    while await bus.count_active(TOPIC, SUBSCRIPTION) > 0:
+    while await bus.count_active(topic, SUBSCRIPTION) > 0:
         if time.monotonic() > deadline:
             raise TimeoutError("the subscription did not drain")
         await asyncio.sleep(poll)
@@ -163,12 +188,18 @@ async def run_ours(
     batch_size: int | None = None,
     stages: Counter[str] | None = None,
     profile_to: Path | None = None,
+    one_user: OneUser | None = None,
 ) -> dict[str, Any]:
     """``count`` events through the single-message function at ``concurrency``, or through the app's batch function
-    with ``batch_size``; optional per-stage timing or a pyinstrument profile."""
+    with ``batch_size``; optional per-stage timing or a pyinstrument profile. ``one_user``: that topic's function
+    over its events (after its ``prepare``) instead of the HR broadcast."""
     shape = f"batch{batch_size}" if batch_size else f"c{concurrency}"
-    bus = await fill_bus(workdir / f"bus-ours-{shape}-{seed}.sqlite3", count, seed)
+    topic = one_user.topic if one_user else TOPIC
+    path = workdir / f"bus-ours-{topic}-{shape}-{seed}.sqlite3"
+    bus = await fill_bus(path, count, seed, topic=topic, make=one_user.make if one_user else hr_events)
     services = build_services(settings_for(target, tables), (bus, bus))
+    if one_user is not None:
+        await one_user.prepare(services)
     if stages is not None:
         services.deliveries = _Timed(
             services.deliveries, ("claim", "finish", "claim_many", "finish_many"), stages, "delivery log"
@@ -186,10 +217,11 @@ async def run_ours(
         profiler = Profiler(interval=0.001, async_mode="disabled")
     try:
         with bootstrap.override(services):
+            name = one_user.function if one_user else "dispatch_hr_events" if batch_size else "dispatch_hr_event"
             trigger = LocalBusTrigger(
-                function_spec("dispatch_hr_events" if batch_size else "dispatch_hr_event"),
+                function_spec(name),
                 bus,
-                TOPIC,
+                topic,
                 SUBSCRIPTION,
                 max_concurrent_calls=concurrency,
                 max_lock_renewal=300,
@@ -199,7 +231,7 @@ async def run_ours(
                 profiler.start()
             with CpuMeter(meter_children) as meter:
                 task = asyncio.create_task(trigger.run())
-                await drain(bus)
+                await drain(bus, topic=topic)
             await trigger.drain(10)
             task.cancel()
             await asyncio.gather(task, return_exceptions=True)
@@ -213,7 +245,7 @@ async def run_ours(
     result = {
         "variant": f"ours: batch function, maxMessageBatchSize {batch_size}"
         if batch_size
-        else "ours: single-message function",
+        else f"ours: single-message function{f', one-user {one_user.label}' if one_user else ''}",
         "concurrency": 1 if batch_size else concurrency,
         "batch_size": batch_size,
         "events": count,
@@ -227,55 +259,3 @@ async def run_ours(
         profile_to.write_text(profiler.output_text(unicode=False, color=False, show_all=False))  # noqa: ASYNC240
         result["profile_by_component"] = profile_components(profiler)
     return result
-
-
-def profile_components(profiler: Any) -> dict[str, float]:
-    """Self time of a pyinstrument session grouped by the component its file belongs to (seconds)."""
-    session = profiler.last_session
-    root = session.root_frame()
-    totals: Counter[str] = Counter()
-
-    def walk(frame: Any, inherited: str) -> None:
-        path = frame.file_path or ""
-        # pyinstrument keeps self time in "[self]" leaves and built-ins: they belong to their caller's component.
-        component = inherited if not path or path == "<built-in>" else _component(path, frame.function or "")
-        if frame.function in ("select", "poll", "epoll.poll"):
-            component = "waiting for I/O (idle)"
-        totals[component] += frame.time - sum(child.time for child in frame.children)
-        for child_frame in frame.children:
-            walk(child_frame, component)
-
-    if root is not None:
-        walk(root, "other")
-    return {name: round(seconds, 3) for name, seconds in totals.most_common()}
-
-
-_COMPONENTS = (
-    ("/azure/core/", "azure-core pipeline (Tables SDK)"),
-    ("/azure/data/tables/", "azure-data-tables"),
-    ("/aiohttp/", "aiohttp (Tables SDK transport)"),
-    ("/httpx/", "httpx (NH client)"),
-    ("/h11/", "h11 + NH transport (NH client)"),
-    ("/shared/notification_hubs/transport.py", "h11 + NH transport (NH client)"),
-    ("/shared/notification_hubs/http11.py", "h11 + NH transport (NH client)"),
-    ("/ssl.py", "TLS"),
-    ("/local/bus/", "local bus (SQLite)"),
-    ("/local/devhost/", "dev host trigger + invoke"),
-    ("/azure/functions/", "azure.functions message objects"),
-    ("/shared/notification_hubs/", "shared: NH client"),
-    ("/shared/adapters/", "shared: Tables adapters"),
-    ("/shared/", "shared: events, plan, dispatch"),
-    ("/asyncio/", "asyncio event loop"),
-    ("/selectors.py", "waiting for I/O (idle)"),
-    ("/logging/", "logging"),
-    ("/json/", "json"),
-    ("/email/", "email package (Tables SDK: multipart transaction bodies, built and parsed)"),
-    ("/urllib/", "urllib"),
-)
-
-
-def _component(path: str, function: str) -> str:
-    for needle, name in _COMPONENTS:
-        if needle in path:
-            return name
-    return "other"

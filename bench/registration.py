@@ -1,4 +1,10 @@
-"""Benchmark 3: PUT /api/installations/{id} through the dev host: requests per second and latency percentiles."""
+"""Benchmark 3: PUT /api/installations/{id} through the dev host: requests per second and latency percentiles.
+
+Rows: the app's first registrations (a new installation id and user per request), the app's refresh of an unchanged
+device (the same body PUT again, what every app launch does), and the floor (``bench.registration_floor``: one NH PUT
+and one Tables write, same dev host), each at c=1/16/64; then first registrations with the NH emulator already
+holding 100,000 installations against an empty one (``grown``), with the emulator's restart time on that state.
+"""
 
 from __future__ import annotations
 
@@ -15,6 +21,7 @@ from bench.procs import Child, CpuMeter, child, free_port, http_ready, python_mo
 from bench.target import HUB, Target
 
 CONCURRENCY = (1, 16, 64)
+REFRESH_POOL = 4  # devices per worker in the refresh rows, registered once then PUT again unchanged
 
 
 def percentile(values: list[float], fraction: float) -> float:
@@ -39,20 +46,52 @@ def devhost_env(target: Target, tables: str) -> dict[str, str]:
     }
 
 
-def dev_host(workdir: Path, target: Target, tables: str) -> tuple[Any, str]:
-    """A context manager starting ``python -m local.devhost`` on a free port, and its API base URL."""
+def dev_host(workdir: Path, target: Target, tables: str, app: str = "function_app") -> tuple[Any, str]:
+    """A context manager starting ``python -m local.devhost`` (serving ``app``) on a free port, and its API URL."""
     port = free_port()
-    command = python_module("local.devhost", "--port", str(port), "--state-dir", str(workdir / "devhost-state"))
+    state_dir = workdir / f"devhost-state-{app}"
+    command = python_module("local.devhost", "--app", app, "--port", str(port), "--state-dir", str(state_dir))
     ready = http_ready(f"http://127.0.0.1:{port}/admin/host/status")
     env = devhost_env(target, tables)
-    return child("dev host", command, ready, workdir / "devhost.log", env), f"http://127.0.0.1:{port}/api"
+    return child("dev host", command, ready, workdir / f"devhost-{app}.log", env), f"http://127.0.0.1:{port}/api"
 
 
-async def _load(api: str, concurrency: int, warmup: float, duration: float) -> tuple[list[float], int, float]:
+Request = tuple[str, str, dict[str, Any]]  # installation id, user, body
+
+
+def _new_device(number: int, sequence: int) -> Request:
+    body = {
+        "platform": "fcmv1",
+        "pushChannel": f"fcm-{uuid.uuid4().hex}{uuid.uuid4().hex}",
+        "language": "en",
+        "interests": ["hr", "orders"],
+    }
+    return str(uuid.uuid4()), f"bench-{number}-{sequence}", body
+
+
+async def _load(
+    api: str, concurrency: int, warmup: float, duration: float, *, refresh: bool = False
+) -> tuple[list[float], int, float]:
+    """``concurrency`` workers PUT installations for ``warmup`` + ``duration`` s; latencies of the measured part.
+
+    ``refresh``: each worker first registers a pool of devices (unmeasured), then PUTs them again unchanged.
+    """
     latencies: list[float] = []
     errors = 0
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
     async with httpx.AsyncClient(limits=limits, timeout=60) as client:
+
+        async def put(request: Request) -> int:
+            installation_id, user, body = request
+            url = f"{api}/installations/{installation_id}"
+            try:
+                return (await client.put(url, json=body, headers={"X-Dev-User": user})).status_code
+            except httpx.TransportError:  # a connection the host dropped under load: an error, not the end of the row
+                return 0
+
+        pools = [[_new_device(n, s) for s in range(REFRESH_POOL)] for n in range(concurrency)] if refresh else []
+        for pool in pools:
+            errors += sum(status != 200 for status in await asyncio.gather(*(put(r) for r in pool)))
         measure_from = time.perf_counter() + warmup
         measure_to = measure_from + duration
 
@@ -61,21 +100,13 @@ async def _load(api: str, concurrency: int, warmup: float, duration: float) -> t
             sequence = 0
             while time.perf_counter() < measure_to:
                 sequence += 1
-                user = f"bench-{number}-{sequence}"
-                body = {
-                    "platform": "fcmv1",
-                    "pushChannel": f"fcm-{uuid.uuid4().hex}{uuid.uuid4().hex}",
-                    "language": "en",
-                    "interests": ["hr", "orders"],
-                }
+                request = pools[number][sequence % REFRESH_POOL] if refresh else _new_device(number, sequence)
                 started = time.perf_counter()
-                response = await client.put(
-                    f"{api}/installations/{uuid.uuid4()}", json=body, headers={"X-Dev-User": user}
-                )
+                status = await put(request)
                 finished = time.perf_counter()
-                if response.status_code != 200:
+                if status != 200:
                     errors += 1
-                elif started >= measure_from:
+                elif measure_from <= finished <= measure_to:  # completed in the window (slow hosts: started before)
                     latencies.append((finished - started) * 1000)
 
         await asyncio.gather(*(worker(n) for n in range(concurrency)))
@@ -83,15 +114,42 @@ async def _load(api: str, concurrency: int, warmup: float, duration: float) -> t
 
 
 def run(target: Target, tables: str, workdir: Path, *, quick: bool, children: dict[str, Child]) -> dict[str, Any]:
-    """Registration load at each concurrency through one dev host process."""
+    """Registration load at each concurrency through one dev host process: first, refresh, floor."""
     warmup, duration = (0.5, 2.0) if quick else (2.0, 8.0)
+    result: dict[str, Any] = {"warmup_seconds": warmup, "seconds": duration}
+    for key, app, refresh in (
+        ("rows", "function_app", False),
+        ("refresh_rows", "function_app", True),
+        ("floor_rows", "bench.registration_floor", False),
+    ):
+        label = {"rows": "ours, first", "refresh_rows": "ours, refresh", "floor_rows": "floor"}[key]
+        result[key] = load_rows(
+            target, tables, workdir, app, children, (warmup, duration), refresh=refresh, label=label
+        )
+    return result
+
+
+def load_rows(
+    target: Target,
+    tables: str,
+    workdir: Path,
+    app: str,
+    children: dict[str, Child],
+    timing: tuple[float, float],
+    *,
+    refresh: bool,
+    label: str,
+    levels: tuple[int, ...] = CONCURRENCY,
+) -> list[dict[str, Any]]:
+    """One dev host serving ``app``; a row per concurrency level."""
+    warmup, duration = timing
     rows: list[dict[str, Any]] = []
-    manager, api = dev_host(workdir, target, tables)
+    manager, api = dev_host(workdir, target, tables, app)
     with manager as host:
         meter_children = {**children, "dev host": host}
-        for concurrency in CONCURRENCY:
+        for concurrency in levels:
             with CpuMeter(meter_children) as meter:
-                latencies, errors, seconds = asyncio.run(_load(api, concurrency, warmup, duration))
+                latencies, errors, seconds = asyncio.run(_load(api, concurrency, warmup, duration, refresh=refresh))
             rows.append(
                 {
                     "concurrency": concurrency,
@@ -108,6 +166,8 @@ def run(target: Target, tables: str, workdir: Path, *, quick: bool, children: di
             )
             row = rows[-1]
             print(
-                f"  registration c={concurrency:<3} {row['per_second']:>7.1f}/s p50={row['p50_ms']} p99={row['p99_ms']}"
+                f"  registration {label:<14} c={concurrency:<3} {row['per_second']:>7.1f}/s"
+                f" p50={row['p50_ms']} p99={row['p99_ms']} errors={errors}",
+                flush=True,
             )
-    return {"rows": rows, "warmup_seconds": warmup, "seconds": duration}
+    return rows

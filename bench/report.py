@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from bench import report_more
 from bench.procs import ROOT
 
 SENDS_GOAL, PIPELINE_GOAL, CEILING_GOAL = 3.0, 10.0, 0.5
@@ -91,8 +92,15 @@ def render(results: dict[str, Any], json_path: Path) -> str:
         out += _sends(results["sends"], verdicts)
     if "pipeline" in results:
         out += _pipeline(results["pipeline"], verdicts)
+    if "latency" in results:
+        out += report_more.latency(results["latency"], results["latency"].get("hr_rows"))
     if "registration" in results:
         out += _registration(results["registration"])
+        out += report_more.registration_side_by_side(results["registration"])
+    if "grown" in results:
+        out += report_more.grown(results["grown"])
+    if "profile" in results:
+        out += report_more.profiles(results["profile"])
     if "audience" in results:
         out += _audience(results["audience"])
     out += ["## Goals", "", *[f"- {line}" for line in verdicts], ""]

@@ -102,6 +102,7 @@ def create_app(config: EmulatorConfig) -> Starlette:
         finally:
             stop.set()
             await task
+            emulator.state.close()
 
     app = EmulatorApp(
         routes=_routes(config.hub),

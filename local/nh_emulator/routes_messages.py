@@ -9,7 +9,7 @@ from starlette.responses import Response
 from local.nh_emulator.auth import authorize
 from local.nh_emulator.config import Right, Tier
 from local.nh_emulator.context import api_version, emulator_of, hub_url, read_body, require_tier
-from local.nh_emulator.dispatch import run_direct_send, run_send
+from local.nh_emulator.dispatch import run_direct_send, run_send_async
 from local.nh_emulator.multipart import parse_batch
 from local.nh_emulator.notifications import parse_send
 from local.nh_emulator.state import NotificationRecord
@@ -58,7 +58,7 @@ async def send_message(request: Request) -> Response:
         record = run_direct_send(emulator, send, [handle], notification_id, location=location)
     else:
         limit = emulator.config.max_test_send_devices if test else None
-        record = run_send(emulator, send, notification_id, location=location, limit=limit)
+        record = await run_send_async(emulator, send, notification_id, location=location, limit=limit)
     if test:
         record.state = "DetailedStateAvailable"
     record.trace_parent = request.headers.get("traceparent")
