@@ -12,16 +12,20 @@ from __future__ import annotations
 from shared.ports.bundles import DeliveryPorts, RegistrationPorts
 from shared.ports.messaging import DeadLetterStore, EventPublisher
 from shared.ports.push import PushGateway
+from shared.ports.realtime import ClientConnection, InboxStore, RealtimeGateway
 from shared.ports.storage import DeliveryLog, InstallationMirror, PreferencesStore, QuarantineStore
 
 __all__ = [
+    "ClientConnection",
     "DeadLetterStore",
     "DeliveryLog",
     "DeliveryPorts",
     "EventPublisher",
+    "InboxStore",
     "InstallationMirror",
     "PreferencesStore",
     "PushGateway",
     "QuarantineStore",
+    "RealtimeGateway",
     "RegistrationPorts",
 ]

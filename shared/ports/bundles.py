@@ -7,7 +7,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from shared.domain.redelivery import default_redelivery_backoff
+from shared.ports.messaging import EventPublisher
 from shared.ports.push import PushGateway
+from shared.ports.realtime import InboxStore, RealtimeGateway
 from shared.ports.storage import DeliveryLog, InstallationMirror, PreferencesStore, QuarantineStore
 
 __all__ = ["DeliveryPorts", "RegistrationPorts"]
@@ -37,3 +39,9 @@ class DeliveryPorts:
     in_progress_poll: float = 0.25
     redelivery_backoff: Callable[[int], float] = default_redelivery_backoff
     finish_attempts: int = 5
+    # Real-time delivery and the inbox; without them every notification is pushed, as before them.
+    realtime: RealtimeGateway | None = None
+    inbox: InboxStore | None = None
+    publisher: EventPublisher | None = None  # schedules the push fallback
+    installations: InstallationMirror | None = None  # the user's language when preferences have none
+    fallback_after: timedelta = timedelta(seconds=5)

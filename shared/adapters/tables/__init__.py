@@ -12,6 +12,7 @@ from azure.identity.aio import DefaultAzureCredential, ManagedIdentityCredential
 
 from shared.adapters.tables.common import decode_key, encode_key
 from shared.adapters.tables.delivery import TableDeliveryLog
+from shared.adapters.tables.inbox import TableInboxStore
 from shared.adapters.tables.installations import TableInstallationMirror
 from shared.adapters.tables.preferences import TablePreferencesStore
 from shared.adapters.tables.quarantine import MAX_STORED_BODY_BYTES, TableQuarantineStore
@@ -20,6 +21,7 @@ from shared.domain.errors import ConfigError
 __all__ = [
     "MAX_STORED_BODY_BYTES",
     "TableDeliveryLog",
+    "TableInboxStore",
     "TableInstallationMirror",
     "TablePreferencesStore",
     "TableQuarantineStore",
