@@ -158,13 +158,8 @@ class TableInboxStore:
         if entry.version is None:
             raise ConflictError("an inbox entry must be read before it is changed")
         table = await self._tables.get(TABLE)
-        conditional = {
-            "mode": UpdateMode.REPLACE,
-            "etag": entry.version,
-            "match_condition": MatchConditions.IfNotModified,
-        }
         operations: list[Any] = [
-            ("update", _to_entity(entry, _record_key(entry.notification_id)), conditional),
+            ("update", _to_entity(entry, _record_key(entry.notification_id)), replace_if_unchanged(entry.version)),
             ("upsert", _to_entity(entry, _index_key(entry)), {"mode": UpdateMode.REPLACE}),
         ]
         with mapped_errors("update inbox entry"):
