@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import azure.functions as func
 
-from shared.api import devices, events, health, operators
+from shared.api import devices, events, health, operators, realtime
 from shared.api.http import ApiRequest, ApiResponse, json_response
 from shared.api.openapi import openapi_document
 from shared.api.runtime import Handler, run_handler
@@ -96,6 +96,27 @@ async def replay_dead_letter(req: func.HttpRequest) -> func.HttpResponse:
     return await _serve(req, operators.replay_dead_letter)
 
 
+# The routes a browser app calls answer CORS preflights themselves (PUSH_CORS_ORIGINS), hence OPTIONS.
+@app.route(route="negotiate", methods=["POST", "OPTIONS"])
+async def negotiate(req: func.HttpRequest) -> func.HttpResponse:
+    return await _serve(req, realtime.negotiate)
+
+
+@app.route(route="me/notifications", methods=["GET", "OPTIONS"])
+async def list_my_notifications(req: func.HttpRequest) -> func.HttpResponse:
+    return await _serve(req, realtime.get_my_notifications)
+
+
+@app.route(route="me/notifications/{id}/seen", methods=["POST", "OPTIONS"])
+async def mark_notification_seen(req: func.HttpRequest) -> func.HttpResponse:
+    return await _serve(req, realtime.post_notification_seen)
+
+
+@app.route(route="me/notifications/{id}/read", methods=["POST", "OPTIONS"])
+async def mark_notification_read(req: func.HttpRequest) -> func.HttpResponse:
+    return await _serve(req, realtime.post_notification_read)
+
+
 @app.route(route="health", methods=["GET"])
 async def health_check(req: func.HttpRequest) -> func.HttpResponse:
     return _to_http_response(await health.get_health(_to_api_request(req)))
@@ -152,6 +173,14 @@ async def dispatch_accounts_event(msg: func.ServiceBusMessage) -> None:
 )
 async def dispatch_orders_event(msg: func.ServiceBusMessage) -> None:
     await pipeline.deliver(incoming_message(msg, "orders", "push"))
+
+
+# An in-app notification's durable wait: its scheduled fallback message comes due here (shared/usecases/fallback.py).
+@app.service_bus_topic_trigger(
+    arg_name="msg", topic_name="realtime", subscription_name="fallback", connection="ServiceBusConnection"
+)
+async def push_unconfirmed_notification(msg: func.ServiceBusMessage) -> None:
+    await pipeline.push_if_unseen(incoming_message(msg, "realtime", "fallback"))
 
 
 # Never run_on_startup: it would fire on every scale-out in Azure. Run it now with POST /admin/functions/{name}.

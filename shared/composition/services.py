@@ -13,10 +13,12 @@ from shared.ports import (
     DeliveryLog,
     DeliveryPorts,
     EventPublisher,
+    InboxStore,
     InstallationMirror,
     PreferencesStore,
     PushGateway,
     QuarantineStore,
+    RealtimeGateway,
     RegistrationPorts,
 )
 
@@ -42,6 +44,8 @@ class Services:
     now: Callable[[], datetime] = utc_now
     closers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
     redelivery_backoff: Callable[[int], float] = default_redelivery_backoff
+    inbox: InboxStore | None = None
+    realtime: RealtimeGateway | None = None  # None: SignalR not configured, every notification is pushed
 
     async def aclose(self) -> None:
         """Close the clients this set created (HTTP pools, credentials), each once."""
@@ -62,4 +66,9 @@ class Services:
             preferences=self.preferences,
             now=self.now,
             redelivery_backoff=self.redelivery_backoff,
+            realtime=self.realtime,
+            inbox=self.inbox,
+            publisher=self.publisher,
+            installations=self.installations,
+            fallback_after=self.settings.inapp_fallback,
         )

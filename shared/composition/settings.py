@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import timedelta
 from enum import StrEnum
 
 from shared.domain.errors import ConfigError
@@ -41,7 +42,15 @@ APP_SETTINGS: tuple[SettingSpec, ...] = (
     SettingSpec("ServiceBusConnection__fullyQualifiedNamespace", False, "Service Bus namespace host (Azure)"),
     SettingSpec("LOB_SIMULATOR_ENABLED", False, "'true' to publish simulated LoB events on a timer"),
     SettingSpec("LOB_SIMULATOR_SCHEDULE", False, "NCRONTAB schedule of the LoB simulator timer"),
+    SettingSpec(
+        "PUSH_SIGNALR_CONNECTION_STRING", False, "Azure SignalR Service (AccessKey); Key Vault ref; unset: push only"
+    ),
+    SettingSpec("PUSH_INAPP_FALLBACK_SECONDS", False, "seconds an in-app notification may go unseen before the push"),
+    SettingSpec("PUSH_CORS_ORIGINS", False, "comma-separated browser origins allowed to call the app's routes"),
 )
+
+DEFAULT_INAPP_FALLBACK = timedelta(seconds=5)
+_MAX_INAPP_FALLBACK_SECONDS = 300
 
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
@@ -73,12 +82,16 @@ class Settings:
     service_bus_namespace: str | None
     lob_simulator_enabled: bool
     running_in_azure: bool
+    signalr_connection_string: str | None = field(default=None, repr=False)
+    inapp_fallback: timedelta = DEFAULT_INAPP_FALLBACK
+    cors_origins: tuple[str, ...] = ()
 
     def __repr__(self) -> str:
         return (
             f"Settings(auth_mode={self.auth_mode.value!r}, nh_hub_name={self.nh_hub_name!r}, "
             f"tables={'endpoint' if self.tables_endpoint else 'connection string'}, "
-            f"service_bus={'namespace' if self.service_bus_namespace else 'connection string'})"
+            f"service_bus={'namespace' if self.service_bus_namespace else 'connection string'}, "
+            f"realtime={'on' if self.signalr_connection_string else 'off'})"
         )
 
     @classmethod
@@ -102,6 +115,10 @@ class Settings:
         except ConfigError as exc:
             problems.append(str(exc))
             simulator = False
+        fallback = _seconds(env, "PUSH_INAPP_FALLBACK_SECONDS", problems)
+        origins = tuple(o.strip().rstrip("/") for o in env.get("PUSH_CORS_ORIGINS", "").split(",") if o.strip())
+        if "*" in origins:
+            problems.append("PUSH_CORS_ORIGINS must name origins: '*' cannot be used with credentials")
         if problems or auth_mode is None:
             raise ConfigError("invalid configuration: " + "; ".join(problems))
         return cls(
@@ -115,7 +132,24 @@ class Settings:
             service_bus_namespace=env.get("ServiceBusConnection__fullyQualifiedNamespace") or None,
             lob_simulator_enabled=simulator,
             running_in_azure=running_in_azure,
+            signalr_connection_string=env.get("PUSH_SIGNALR_CONNECTION_STRING") or None,
+            inapp_fallback=fallback,
+            cors_origins=origins,
         )
+
+
+def _seconds(env: Mapping[str, str], name: str, problems: list[str]) -> timedelta:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return DEFAULT_INAPP_FALLBACK
+    try:
+        value = float(raw)
+    except ValueError:
+        value = -1.0
+    if not 0 < value <= _MAX_INAPP_FALLBACK_SECONDS:
+        problems.append(f"{name} must be a number of seconds above 0 and at most {_MAX_INAPP_FALLBACK_SECONDS}")
+        return DEFAULT_INAPP_FALLBACK
+    return timedelta(seconds=value)
 
 
 def load_settings() -> Settings:

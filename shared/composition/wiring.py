@@ -5,10 +5,14 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
+import httpx
+
 from shared.adapters.delivery_log_grouping import GroupingDeliveryLog
 from shared.adapters.nh_gateway import NotificationHubsGateway
+from shared.adapters.signalr import SignalRGateway, parse_connection_string
 from shared.adapters.tables import (
     TableDeliveryLog,
+    TableInboxStore,
     TableInstallationMirror,
     TablePreferencesStore,
     TableQuarantineStore,
@@ -16,6 +20,7 @@ from shared.adapters.tables import (
 )
 from shared.composition.services import Services
 from shared.composition.settings import Settings
+from shared.domain.channels import FALLBACK_SUBSCRIPTION, FALLBACK_TOPIC, INAPP_HUB
 from shared.domain.topics import TOPICS
 from shared.notification_hubs.client import NotificationHubsClient
 from shared.ports import DeadLetterStore, EventPublisher
@@ -25,8 +30,14 @@ if TYPE_CHECKING:
 
 __all__ = ["PUSH_SUBSCRIPTIONS", "build_services"]
 
-# The subscriptions whose dead-letter queues operators see: the push subscription on every LoB topic.
-PUSH_SUBSCRIPTIONS: tuple[tuple[str, str], ...] = tuple((topic, "push") for topic in TOPICS)
+# The subscriptions whose dead-letter queues operators see: the push subscription on every LoB topic, and the
+# in-app notifications' push fallback.
+PUSH_SUBSCRIPTIONS: tuple[tuple[str, str], ...] = (
+    *((topic, "push") for topic in TOPICS),
+    (FALLBACK_TOPIC, FALLBACK_SUBSCRIPTION),
+)
+# SignalR is asked on the way to a push: a slow service must not hold the push up for long.
+SIGNALR_TIMEOUT = httpx.Timeout(2.0, connect=1.0)
 
 
 def build_services(settings: Settings, bus: tuple[EventPublisher, DeadLetterStore] | None) -> Services:
@@ -44,6 +55,11 @@ def build_services(settings: Settings, bus: tuple[EventPublisher, DeadLetterStor
     closers += [tables.close, nh_client.aclose]
     if tables.credential is not None and hasattr(tables.credential, "close"):
         closers.append(tables.credential.close)
+    realtime = None
+    if settings.signalr_connection_string:
+        signalr_http = httpx.AsyncClient(timeout=SIGNALR_TIMEOUT)
+        closers.append(signalr_http.aclose)
+        realtime = SignalRGateway(parse_connection_string(settings.signalr_connection_string), INAPP_HUB, signalr_http)
     return Services(
         settings=settings,
         push=NotificationHubsGateway(nh_client),
@@ -54,6 +70,8 @@ def build_services(settings: Settings, bus: tuple[EventPublisher, DeadLetterStor
         publisher=publisher,
         dead_letters=dead_letters,
         closers=closers,
+        inbox=TableInboxStore(tables),
+        realtime=realtime,
     )
 
 

@@ -8,8 +8,9 @@ from shared.composition import root as bootstrap
 from shared.domain.publishing import to_outgoing_message, topic_for
 from shared.domain.simulated_events import simulate_events
 from shared.usecases.delivery import DispatchResult, IncomingMessage, deliver_message
+from shared.usecases.fallback import settle_fallback
 
-__all__ = ["deliver", "publish_simulated_events"]
+__all__ = ["deliver", "publish_simulated_events", "push_if_unseen"]
 
 logger = logging.getLogger(__name__)
 
@@ -17,6 +18,11 @@ logger = logging.getLogger(__name__)
 async def deliver(message: IncomingMessage) -> DispatchResult:
     """Deliver one message with the process's services; raises when the bus should redeliver."""
     return await deliver_message(message, bootstrap.services().delivery)
+
+
+async def push_if_unseen(message: IncomingMessage) -> DispatchResult:
+    """An in-app notification's fallback came due: push it unless it was seen; raises when the bus should redeliver."""
+    return await settle_fallback(message, bootstrap.services().delivery)
 
 
 async def publish_simulated_events(count: int = 8, seed: int | None = None) -> int:

@@ -21,6 +21,7 @@ from azure.data.tables import TableEntity, TableTransactionError, UpdateMode
 from azure.data.tables.aio import TableServiceClient
 
 from shared.adapters.tables.common import TableSet, as_datetime, encode_key, mapped_errors, optional_datetime, utc
+from shared.adapters.tables.delivery_rows import replace_if_unchanged
 from shared.domain.errors import ConflictError, FieldError, NotFoundError, UpstreamError, ValidationError
 from shared.domain.inbox import INBOX_RETENTION, Decision, InboxEntry, InboxPage
 
