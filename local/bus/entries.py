@@ -12,24 +12,44 @@ from typing import Any
 
 from local.bus.topology import SubscriptionSpec, TopicSpec
 
-__all__ = ["insert", "remove"]
+__all__ = ["insert", "is_duplicate", "remove"]
 
 
-def insert(db: sqlite3.Connection, topic: TopicSpec, message: Any, ttl: timedelta | None, now: float) -> bool:
+def insert(
+    db: sqlite3.Connection,
+    topic: TopicSpec,
+    message: Any,
+    ttl: timedelta | None,
+    now: float,
+    *,
+    check_duplicates: bool = True,
+) -> bool:
     """Store a message and give each subscription whose rules accept it a copy.
 
     ``message`` has OutgoingMessage's fields, and may carry a ``correlation_id``. Returns False when duplicate
-    detection dropped it.
+    detection dropped it. ``check_duplicates`` is False for a scheduled message coming due: it was checked when
+    it was scheduled.
     """
+    if check_duplicates and is_duplicate(db, topic, message.message_id, now):
+        return False
+    return _insert_copies(db, topic, message, ttl, now)
+
+
+def is_duplicate(db: sqlite3.Connection, topic: TopicSpec, message_id: str, now: float) -> bool:
+    """Whether duplicate detection drops ``message_id`` now; records it when not."""
     if topic.requires_duplicate_detection:
         window = topic.duplicate_window.total_seconds()
         db.execute("DELETE FROM duplicates WHERE topic = ? AND seen_at <= ?", (topic.name, now - window))
         seen = db.execute(
-            "SELECT 1 FROM duplicates WHERE topic = ? AND message_id = ?", (topic.name, message.message_id)
+            "SELECT 1 FROM duplicates WHERE topic = ? AND message_id = ?", (topic.name, message_id)
         ).fetchone()
         if seen:
-            return False
-        db.execute("INSERT INTO duplicates VALUES (?, ?, ?)", (topic.name, message.message_id, now))
+            return True
+        db.execute("INSERT INTO duplicates VALUES (?, ?, ?)", (topic.name, message_id, now))
+    return False
+
+
+def _insert_copies(db: sqlite3.Connection, topic: TopicSpec, message: Any, ttl: timedelta | None, now: float) -> bool:
     matching = [sub for sub in topic.subscriptions if sub.accepts(message)]
     if not matching:
         return True

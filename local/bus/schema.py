@@ -61,6 +61,14 @@ CREATE TABLE IF NOT EXISTS duplicates (
     seen_at REAL NOT NULL,
     PRIMARY KEY (topic, message_id)
 );
+-- Messages published for later (scheduled enqueue): moved into entries when due.
+CREATE TABLE IF NOT EXISTS scheduled (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    topic TEXT NOT NULL,
+    due REAL NOT NULL,
+    message TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS scheduled_by_due ON scheduled (topic, due);
 -- Message ids that left the duplicate detection window.
 CREATE INDEX IF NOT EXISTS duplicates_by_age ON duplicates (topic, seen_at);
 """

@@ -64,6 +64,7 @@ def _routes(hub: str) -> list[Route]:
         Route(f"{base}/schedulednotifications/{{scheduled_id}}", routes_scheduled.cancel_scheduled, methods=["DELETE"]),
         Route("/", page.index, methods=["GET"]),
         Route("/_emulator/phones", page.phones, methods=["GET"]),
+        Route("/_emulator/vendor/signalr.min.js", page.signalr_client, methods=["GET"]),
         Route("/_emulator/health", routes_local.health, methods=["GET"]),
         Route("/_emulator/inbox/{installation_id}", routes_local.inbox, methods=["GET"]),
         Route("/_emulator/deliveries", routes_local.deliveries, methods=["GET"]),
