@@ -12,6 +12,7 @@ from shared.adapters.delivery_log_grouping import GroupingDeliveryLog
 from shared.adapters.nh_gateway import NotificationHubsGateway
 from shared.adapters.tables import (
     TableDeliveryLog,
+    TableInboxStore,
     TableInstallationMirror,
     TablePreferencesStore,
     TableQuarantineStore,
@@ -22,6 +23,7 @@ from shared.composition.settings import Settings
 from shared.domain.redelivery import default_redelivery_backoff
 from shared.notification_hubs.client import NotificationHubsClient
 from shared.notification_hubs.retry import RetryPolicy
+from shared.ports import EventPublisher, RealtimeGateway
 from tests.conftest import random_id
 from tests.fakes import InMemoryDeadLetters, RecordingPublisher
 from tests.support.azurite import table_service
@@ -47,9 +49,12 @@ async def app_services(
     *,
     retry: RetryPolicy | None = None,
     redelivery_backoff: Callable[[int], float] = default_redelivery_backoff,
+    realtime: RealtimeGateway | None = None,
+    publisher: EventPublisher | None = None,
+    **settings_overrides: str,
 ) -> AsyncIterator[Services]:
     prefix = random_id("t")
-    settings = settings_for(emulator_url, hub)
+    settings = settings_for(emulator_url, hub, **settings_overrides)
     async with table_service(tables_connection, prefix) as tables:
         push = NotificationHubsClient(settings.nh_connection_string, hub, retry=retry)
         built = Services(
@@ -59,10 +64,12 @@ async def app_services(
             preferences=TablePreferencesStore(tables, prefix),
             deliveries=GroupingDeliveryLog(TableDeliveryLog(tables, prefix)),  # as shared.composition.wiring builds it
             quarantine=TableQuarantineStore(tables, prefix),
-            publisher=RecordingPublisher(),
+            publisher=publisher or RecordingPublisher(),
             dead_letters=InMemoryDeadLetters(),
             now=lambda: datetime.now(UTC),
             redelivery_backoff=redelivery_backoff,
+            inbox=TableInboxStore(tables, prefix),
+            realtime=realtime,
         )
         try:
             with bootstrap.override(built):
