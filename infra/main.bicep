@@ -50,6 +50,27 @@ param notificationHubsSku string = 'Free'
 ])
 param notificationHubsKeyInUse string = 'primary'
 
+@description('Azure SignalR Service tier for in-app delivery: Free_F1 for trials, Standard_S1 for production.')
+@allowed([
+  'Free_F1'
+  'Standard_S1'
+  'Premium_P1'
+])
+param signalRSku string = 'Free_F1'
+
+@description('SignalR units (Standard: 1,000 concurrent connections each).')
+@minValue(1)
+@maxValue(100)
+param signalRCapacity int = 1
+
+@description('Browser origins of the app (e.g. https://app.contoso.com): SignalR CORS and the app\'s own CORS.')
+param corsOrigins array = []
+
+@description('Seconds an in-app notification may stay unconfirmed before the push goes out.')
+@minValue(1)
+@maxValue(300)
+param inAppFallbackSeconds int = 5
+
 @description('Client id of the Entra app registration of the API, used by App Service Authentication.')
 param authClientId string
 
@@ -112,6 +133,8 @@ var names = {
   nhNamespace: 'ntfns-${prefix}-${token}'
   nhHub: 'enterprise-push'
   nhSecret: 'nh-connection-string'
+  signalR: 'sigr-${prefix}-${token}'
+  signalRSecret: 'signalr-connection-string'
   plan: 'plan-${prefix}'
   functionApp: 'func-${prefix}-${token}'
 }
@@ -189,6 +212,20 @@ module notificationHubs 'modules/notificationhubs.bicep' = {
   }
 }
 
+module signalR 'modules/signalr.bicep' = {
+  name: 'signalr'
+  params: {
+    location: location
+    tags: tags
+    name: names.signalR
+    sku: signalRSku
+    capacity: signalRCapacity
+    corsOrigins: corsOrigins
+    keyVaultName: keyVault.outputs.name
+    secretName: names.signalRSecret
+  }
+}
+
 module rbac 'modules/rbac.bicep' = {
   name: 'rbac'
   params: {
@@ -197,6 +234,7 @@ module rbac 'modules/rbac.bicep' = {
     serviceBusNamespaceName: serviceBus.outputs.name
     keyVaultName: keyVault.outputs.name
     nhSecretName: notificationHubs.outputs.secretName
+    signalRSecretName: signalR.outputs.secretName
     appInsightsName: monitoring.outputs.appInsightsName
     grantServiceBusOwnerForScaling: grantServiceBusOwnerForScaling
   }
@@ -221,6 +259,9 @@ module functionApp 'modules/functionapp.bicep' = {
     keyVaultName: keyVault.outputs.name
     nhSecretName: notificationHubs.outputs.secretName
     nhHubName: notificationHubs.outputs.hubName
+    signalRSecretName: signalR.outputs.secretName
+    corsOrigins: corsOrigins
+    inAppFallbackSeconds: inAppFallbackSeconds
     pythonVersion: pythonVersion
     instanceMemoryMB: instanceMemoryMB
     maximumInstanceCount: maximumInstanceCount
@@ -240,6 +281,9 @@ module alerts 'modules/alerts.bicep' = {
     serviceBusNamespaceName: serviceBus.outputs.name
     nhNamespaceName: notificationHubs.outputs.namespaceName
     nhHubName: notificationHubs.outputs.hubName
+    signalRSecretName: signalR.outputs.secretName
+    corsOrigins: corsOrigins
+    inAppFallbackSeconds: inAppFallbackSeconds
     alertEmail: alertEmail
   }
 }
@@ -251,6 +295,9 @@ module diagnostics 'modules/diagnostics.bicep' = {
     serviceBusNamespaceName: serviceBus.outputs.name
     nhNamespaceName: notificationHubs.outputs.namespaceName
     nhHubName: notificationHubs.outputs.hubName
+    signalRSecretName: signalR.outputs.secretName
+    corsOrigins: corsOrigins
+    inAppFallbackSeconds: inAppFallbackSeconds
   }
 }
 

@@ -11,6 +11,14 @@ param serviceBusNamespaceName string
 param keyVaultName string
 param nhSecretName string
 param nhHubName string
+param signalRSecretName string
+
+@description('Browser origins allowed to call negotiate and the inbox routes (the app answers CORS itself).')
+param corsOrigins array
+
+@minValue(1)
+@maxValue(300)
+param inAppFallbackSeconds int
 
 @allowed([
   '3.11'
@@ -152,6 +160,9 @@ resource appSettings 'Microsoft.Web/sites/config@2024-11-01' = {
     ServiceBusConnection__clientId: identity.properties.clientId
     LOB_SIMULATOR_ENABLED: lobSimulatorEnabled ? 'true' : 'false'
     LOB_SIMULATOR_SCHEDULE: lobSimulatorSchedule
+    PUSH_SIGNALR_CONNECTION_STRING: '@Microsoft.KeyVault(VaultName=${keyVaultName};SecretName=${signalRSecretName})'
+    PUSH_INAPP_FALLBACK_SECONDS: string(inAppFallbackSeconds)
+    PUSH_CORS_ORIGINS: join(corsOrigins, ',')
   }
 }
 

@@ -63,6 +63,7 @@ class TestAppSettingsParity:
         settings = _bicep_app_settings(function_app_bicep)
         assert settings["AUTH_MODE"] == "easyauth"
         assert settings["PUSH_NH_CONNECTION_STRING"].startswith("@Microsoft.KeyVault(")
+        assert settings["PUSH_SIGNALR_CONNECTION_STRING"].startswith("@Microsoft.KeyVault(")
         assert settings["ServiceBusConnection__credential"] == "managedidentity"
 
     def test_flex_consumption_deprecated_settings_are_absent(self, function_app_bicep: dict[str, Any]) -> None:

@@ -123,7 +123,8 @@ class TestServiceBusTopology:
     def test_topology_has_the_emulator_namespace_and_one_topic_per_lob_system(self, topology: dict[str, Any]) -> None:
         namespaces = topology["UserConfig"]["Namespaces"]
         assert [ns["Name"] for ns in namespaces] == ["sbemulatorns"]
-        assert [t["Name"] for t in namespaces[0]["Topics"]] == ["hr", "finance", "accounts", "orders"]
+        # One topic per LoB system, and the in-app notifications' push fallback (scheduled messages).
+        assert [t["Name"] for t in namespaces[0]["Topics"]] == ["hr", "finance", "accounts", "orders", "realtime"]
 
     def test_topics_and_subscriptions_stay_within_the_emulator_limits(self, topology: dict[str, Any]) -> None:
         for topic in topology["UserConfig"]["Namespaces"][0]["Topics"]:
@@ -131,7 +132,8 @@ class TestServiceBusTopology:
             assert props["RequiresDuplicateDetection"] is True
             assert _seconds(props["DuplicateDetectionHistoryTimeWindow"]) <= 300  # emulator maximum PT5M
             assert _seconds(props["DefaultMessageTimeToLive"]) <= 3600  # emulator maximum PT1H
-            assert [s["Name"] for s in topic["Subscriptions"]] == ["push"]
+            expected = ["fallback"] if topic["Name"] == "realtime" else ["push"]
+            assert [s["Name"] for s in topic["Subscriptions"]] == expected
             for sub in topic["Subscriptions"]:
                 sp = sub["Properties"]
                 assert sp["LockDuration"] == "PT1M"
