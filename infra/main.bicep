@@ -63,6 +63,13 @@ param signalRSku string = 'Free_F1'
 @maxValue(100)
 param signalRCapacity int = 1
 
+@description('Which SignalR access key the app uses (rotation, docs/operations.md).')
+@allowed([
+  'primary'
+  'secondary'
+])
+param signalRKeyInUse string = 'primary'
+
 @description('Browser origins of the app (e.g. https://app.contoso.com): SignalR CORS and the app\'s own CORS.')
 param corsOrigins array = []
 
@@ -223,6 +230,7 @@ module signalR 'modules/signalr.bicep' = {
     corsOrigins: corsOrigins
     keyVaultName: keyVault.outputs.name
     secretName: names.signalRSecret
+    keyInUse: signalRKeyInUse
   }
 }
 
