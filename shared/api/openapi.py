@@ -181,61 +181,6 @@ _USER_ERRORS = (400, 401, 403, 502, 503)
 _SECURED: list[dict[str, list[str]]] = [{"easyAuth": []}, {"devUser": []}]
 
 
-_NOTIFICATION_ID = {"name": "id", "in": "path", "required": True, "schema": {"type": "string"}}
-_INBOX_UPDATE_ERRORS = (401, 404, 503)
-# The real-time routes; a browser app calls them cross-origin (CORS preflights answered for PUSH_CORS_ORIGINS).
-_REALTIME_PATHS: dict[str, Any] = {
-    "/negotiate": {
-        "post": {
-            "operationId": "negotiate",
-            "summary": "SignalR connection info (hub notifications) for the caller's own user id",
-            "security": _SECURED,
-            "responses": {"200": _json(_ref("NegotiateResponse"), "url and access token"), **_problems(401, 503)},
-        }
-    },
-    "/me/notifications": {
-        "get": {
-            "operationId": "list_my_notifications",
-            "summary": "The caller's notification inbox, newest first, paged (kept 30 days)",
-            "security": _SECURED,
-            "parameters": [
-                {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 100}},
-                {"name": "cursor", "in": "query", "schema": {"type": "string"}},
-            ],
-            "responses": {"200": _json(_ref("InboxPageResponse"), "one page"), **_problems(400, 401, 503)},
-        }
-    },
-    "/me/notifications/{id}/seen": {
-        "post": {
-            "operationId": "mark_notification_seen",
-            "summary": "The app showed it: no push fallback follows if it was still pending",
-            "security": _SECURED,
-            "parameters": [_NOTIFICATION_ID],
-            "responses": {"200": _json(_ref("InboxItem"), "the notification"), **_problems(*_INBOX_UPDATE_ERRORS)},
-        }
-    },
-    "/me/notifications/{id}/read": {
-        "post": {
-            "operationId": "mark_notification_read",
-            "summary": "The user opened it (implies seen)",
-            "security": _SECURED,
-            "parameters": [_NOTIFICATION_ID],
-            "responses": {"200": _json(_ref("InboxItem"), "the notification"), **_problems(*_INBOX_UPDATE_ERRORS)},
-        }
-    },
-}
-
-
-for _path, _item in _REALTIME_PATHS.items():
-    (_operation,) = _item.values()
-    _item["options"] = {
-        "operationId": f"{_operation['operationId']}_preflight",
-        "summary": "CORS preflight: answered with CORS headers for an origin in PUSH_CORS_ORIGINS only",
-        "security": [],
-        "responses": {"204": {"description": "no body"}},
-    }
-
-
 def _model_schemas(*models: type[BaseModel]) -> dict[str, Any]:
     schemas: dict[str, Any] = {}
     for model in models:
@@ -248,6 +193,8 @@ def _model_schemas(*models: type[BaseModel]) -> dict[str, Any]:
 @cache
 def openapi_document() -> dict[str, Any]:
     """The API description served at GET /api/openapi.json."""
+    from shared.api.openapi_realtime import realtime_paths  # it builds on this module's helpers
+
     body = {"required": True, "content": {_JSON: {"schema": {}}}}
     paths: dict[str, Any] = {
         "/installations/{installationId}": {
@@ -371,7 +318,7 @@ def openapi_document() -> dict[str, Any]:
                 },
             }
         },
-        **_REALTIME_PATHS,
+        **realtime_paths(),
         "/health": {
             "get": {
                 "operationId": "health",
