@@ -10,6 +10,7 @@ import uuid
 from typing import Any
 
 import httpx
+import jwt
 import pytest
 
 from tests.e2e.api_client import ApiClient, event, payload_text
@@ -145,6 +146,8 @@ class TestApiSecurity:
         assert answer.status_code == 200
         assert set(answer.json()) == {"url", "accessToken"}
         assert answer.json()["url"].endswith("/client/?hub=notifications")
+        claims = jwt.decode(answer.json()["accessToken"], options={"verify_signature": False})
+        assert claims["asrs.s.uid"] == "anna"  # the identity's user, whatever the request says
 
     def test_cors_allows_the_configured_origin_only(self, client: ApiClient, stack: Stack):
         origin = stack.emulator.rstrip("/")
