@@ -63,13 +63,6 @@ param signalRSku string = 'Free_F1'
 @maxValue(100)
 param signalRCapacity int = 1
 
-@description('Which SignalR access key the app uses (rotation, docs/operations.md).')
-@allowed([
-  'primary'
-  'secondary'
-])
-param signalRKeyInUse string = 'primary'
-
 @description('Browser origins of the app (e.g. https://app.contoso.com): SignalR CORS and the app\'s own CORS.')
 param corsOrigins array = []
 
@@ -141,7 +134,6 @@ var names = {
   nhHub: 'enterprise-push'
   nhSecret: 'nh-connection-string'
   signalR: 'sigr-${prefix}-${token}'
-  signalRSecret: 'signalr-connection-string'
   plan: 'plan-${prefix}'
   functionApp: 'func-${prefix}-${token}'
 }
@@ -228,9 +220,6 @@ module signalR 'modules/signalr.bicep' = {
     sku: signalRSku
     capacity: signalRCapacity
     corsOrigins: corsOrigins
-    keyVaultName: keyVault.outputs.name
-    secretName: names.signalRSecret
-    keyInUse: signalRKeyInUse
   }
 }
 
@@ -242,7 +231,7 @@ module rbac 'modules/rbac.bicep' = {
     serviceBusNamespaceName: serviceBus.outputs.name
     keyVaultName: keyVault.outputs.name
     nhSecretName: notificationHubs.outputs.secretName
-    signalRSecretName: signalR.outputs.secretName
+    signalRName: signalR.outputs.name
     appInsightsName: monitoring.outputs.appInsightsName
     grantServiceBusOwnerForScaling: grantServiceBusOwnerForScaling
   }
@@ -267,7 +256,7 @@ module functionApp 'modules/functionapp.bicep' = {
     keyVaultName: keyVault.outputs.name
     nhSecretName: notificationHubs.outputs.secretName
     nhHubName: notificationHubs.outputs.hubName
-    signalRSecretName: signalR.outputs.secretName
+    signalRHostName: signalR.outputs.hostName
     corsOrigins: corsOrigins
     inAppFallbackSeconds: inAppFallbackSeconds
     pythonVersion: pythonVersion
@@ -289,9 +278,6 @@ module alerts 'modules/alerts.bicep' = {
     serviceBusNamespaceName: serviceBus.outputs.name
     nhNamespaceName: notificationHubs.outputs.namespaceName
     nhHubName: notificationHubs.outputs.hubName
-    signalRSecretName: signalR.outputs.secretName
-    corsOrigins: corsOrigins
-    inAppFallbackSeconds: inAppFallbackSeconds
     alertEmail: alertEmail
   }
 }
@@ -303,9 +289,7 @@ module diagnostics 'modules/diagnostics.bicep' = {
     serviceBusNamespaceName: serviceBus.outputs.name
     nhNamespaceName: notificationHubs.outputs.namespaceName
     nhHubName: notificationHubs.outputs.hubName
-    signalRSecretName: signalR.outputs.secretName
-    corsOrigins: corsOrigins
-    inAppFallbackSeconds: inAppFallbackSeconds
+    signalRName: signalR.outputs.name
   }
 }
 

@@ -195,7 +195,7 @@ class RecordingRealtime:
         self.fail_sends: list[Exception] = []
         self.presence_checks = 0
 
-    def client_connection(self, user_id: str) -> ClientConnection:
+    async def client_connection(self, user_id: str) -> ClientConnection:
         return ClientConnection(url="http://signalr.test/client/?hub=notifications", access_token=f"token-{user_id}")
 
     async def is_connected(self, user_id: str) -> bool:

@@ -11,7 +11,8 @@ param serviceBusNamespaceName string
 param keyVaultName string
 param nhSecretName string
 param nhHubName string
-param signalRSecretName string
+@description('Host name of the SignalR Service; the app reaches it with its managed identity.')
+param signalRHostName string
 
 @description('Browser origins allowed to call negotiate and the inbox routes (the app answers CORS itself).')
 param corsOrigins array
@@ -160,7 +161,7 @@ resource appSettings 'Microsoft.Web/sites/config@2024-11-01' = {
     ServiceBusConnection__clientId: identity.properties.clientId
     LOB_SIMULATOR_ENABLED: lobSimulatorEnabled ? 'true' : 'false'
     LOB_SIMULATOR_SCHEDULE: lobSimulatorSchedule
-    PUSH_SIGNALR_CONNECTION_STRING: '@Microsoft.KeyVault(VaultName=${keyVaultName};SecretName=${signalRSecretName})'
+    PUSH_SIGNALR_ENDPOINT: 'https://${signalRHostName}'
     PUSH_INAPP_FALLBACK_SECONDS: string(inAppFallbackSeconds)
     PUSH_CORS_ORIGINS: join(corsOrigins, ',')
   }

@@ -1,8 +1,7 @@
 // Azure SignalR Service in Serverless mode: in-app delivery to the app's open connections (hub "notifications").
-// The app calls its REST API and signs client tokens with the AccessKey, so the connection string is written to
-// Key Vault here (never an output) and the app reads it by reference, like the Notification Hubs one.
-// Why not the managed identity: client access tokens must then come from the REST API's generateToken, one extra
-// round trip per negotiate; the key stays in Key Vault and is rotated by the runbook (docs/operations.md).
+// The app reaches it with its managed identity only (role "SignalR REST API Owner", granted in rbac.bicep): REST
+// calls carry an Entra token and client tokens come from the REST API's generateToken, so access keys are disabled
+// and no key exists in any setting or vault.
 param location string
 param tags object
 param name string
@@ -21,16 +20,6 @@ param capacity int = 1
 
 @description('Browser origins allowed to open connections (the app\'s web origins); empty means none.')
 param corsOrigins array
-
-param keyVaultName string
-param secretName string
-
-@description('Which access key the app uses (rotation, docs/operations.md).')
-@allowed([
-  'primary'
-  'secondary'
-])
-param keyInUse string = 'primary'
 
 resource signalR 'Microsoft.SignalRService/signalR@2024-03-01' = {
   name: name
@@ -63,25 +52,11 @@ resource signalR 'Microsoft.SignalRService/signalR@2024-03-01' = {
       clientCertEnabled: false
     }
     publicNetworkAccess: 'Enabled'
-    disableLocalAuth: false
+    // Access keys off: only Entra ID (the app's managed identity) can call the REST API or issue client tokens.
+    disableLocalAuth: true
     disableAadAuth: false
-  }
-}
-
-resource vault 'Microsoft.KeyVault/vaults@2023-07-01' existing = {
-  name: keyVaultName
-}
-
-resource connectionSecret 'Microsoft.KeyVault/vaults/secrets@2023-07-01' = {
-  // checkov:skip=CKV_AZURE_41: the value is a SignalR access key rotated by the runbook (docs/operations.md); an expiry date would stop the app without rotating anything.
-  parent: vault
-  name: secretName
-  properties: {
-    contentType: 'Azure SignalR Service connection string (AccessKey)'
-    value: keyInUse == 'primary' ? signalR.listKeys().primaryConnectionString : signalR.listKeys().secondaryConnectionString
   }
 }
 
 output name string = signalR.name
 output hostName string = signalR.properties.hostName
-output secretName string = connectionSecret.name

@@ -7,11 +7,11 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from local.signalr.context import HUB_NAME, StandIn, error, stand_in_of
-from local.signalr.tokens import TokenError, bearer_token, verify_rest_token
+from local.signalr.tokens import TokenError, bearer_token, client_token, verify_rest_token
 
 __all__ = ["API_VERSIONS", "rest_routes"]
 
@@ -164,6 +164,27 @@ async def connection_group(request: Request, stand_in: StandIn, hub: str) -> Res
     return Response(status_code=200)
 
 
+async def generate_token(request: Request, stand_in: StandIn, hub: str) -> Response:
+    """POST :generateToken?userId=&minutesToExpire= (2023-07-01 and later): a client token the service signs."""
+    if str(request.query_params.get("api-version")) < "2023-07-01":
+        return error(404, ":generateToken needs api-version 2023-07-01 or later")
+    try:
+        minutes = int(request.query_params.get("minutesToExpire", "60"))
+    except ValueError:
+        return error(400, "minutesToExpire must be a whole number")
+    if not 1 <= minutes <= 1440:
+        return error(400, "minutesToExpire must be between 1 and 1440")
+    token = client_token(
+        stand_in.config.access_key,
+        scheme=request.url.scheme,
+        host=request.url.hostname or "",
+        hub=hub,
+        user_id=request.query_params.get("userId"),
+        lifetime=60 * minutes,
+    )
+    return JSONResponse({"token": token})
+
+
 async def health(_request: Request) -> Response:
     return Response(status_code=200)
 
@@ -173,6 +194,7 @@ def rest_routes() -> list[Route]:
     return [
         Route("/api/health", health, methods=["GET", "HEAD"]),
         Route(f"{base}/:send", _guarded(send_all), methods=["POST"]),
+        Route(f"{base}/:generateToken", _guarded(generate_token), methods=["POST"]),
         Route(f"{base}/users/{{user}}/:send", _guarded(send_user), methods=["POST"]),
         Route(f"{base}/users/{{user}}/:closeConnections", _guarded(close_user_connections), methods=["POST"]),
         Route(f"{base}/users/{{user}}", _guarded(user_exists), methods=["HEAD"]),

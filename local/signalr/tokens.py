@@ -7,13 +7,27 @@ scheme, host name, path and (for clients) the hub, not character by character.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 import jwt
 
-__all__ = ["TokenError", "bearer_token", "user_id_of", "verify_client_token", "verify_rest_token"]
+__all__ = [
+    "ENTRA_AUDIENCE",
+    "TokenError",
+    "bearer_token",
+    "client_token",
+    "user_id_of",
+    "verify_client_token",
+    "verify_rest_token",
+]
+
+# What an Entra token for the scope https://signalr.azure.com/.default carries as its audience. The stand-in cannot
+# check Entra's signatures, so it accepts such a token signed with its own access key in its place: the app's
+# managed-identity path runs against it with a test credential that issues those.
+ENTRA_AUDIENCE = "https://signalr.azure.com"
 
 _USER_CLAIMS = (
     "asrs.s.uid",
@@ -81,9 +95,19 @@ def verify_client_token(token: str, key: str, *, scheme: str, host: str, hub: st
 def verify_rest_token(token: str, key: str, *, scheme: str, host: str, path: str, leeway: float) -> dict[str, Any]:
     """The claims of a server (REST API) token for the request at ``path``. Raises TokenError."""
     claims = _claims(token, key, leeway)
-    if any(_same_place(audience, scheme, host, path) for audience in _audiences(claims)):
+    audiences = _audiences(claims)
+    if ENTRA_AUDIENCE in audiences or any(_same_place(audience, scheme, host, path) for audience in audiences):
         return claims
     raise TokenError(f"the token's audience is not {scheme}://{host}{path}")
+
+
+def client_token(key: str, *, scheme: str, host: str, hub: str, user_id: str | None, lifetime: int) -> str:
+    """A client access token as the service issues it (``:generateToken``): ``aud`` without the port."""
+    now = int(time.time())
+    claims: dict[str, Any] = {"aud": f"{scheme}://{host}/client/?hub={hub.lower()}", "iat": now, "exp": now + lifetime}
+    if user_id:
+        claims["asrs.s.uid"] = user_id
+    return jwt.encode(claims, key.encode("utf-8"), algorithm="HS256")
 
 
 def user_id_of(claims: Mapping[str, Any]) -> str | None:

@@ -2,8 +2,13 @@
 
 Why not the Functions SignalR bindings: Python v2 has no typed decorators for them, the output binding cannot ask
 whether a user is connected (presence is a HEAD request), and a binding that fails fails the whole invocation,
-where the app needs "SignalR down or slow: push instead" (docs/architecture.md). Tokens are HS256 over the
-AccessKey's UTF-8 bytes, as the service checks them. No retries: the push is the fallback.
+where the app needs "SignalR down or slow: push instead" (docs/architecture.md). No retries: the push is the
+fallback.
+
+Two ways to authenticate, as the service offers them: with the managed identity (Azure: an Entra token for
+``https://signalr.azure.com/.default``, the role "SignalR REST API Owner", client tokens from the 2023-07-01
+``:generateToken`` call, local keys disabled), or with an AccessKey connection string (the local stand-in: HS256
+over the key's UTF-8 bytes, as the service checks them).
 """
 
 from __future__ import annotations
@@ -16,13 +21,17 @@ from urllib.parse import quote, urlsplit
 
 import httpx
 import jwt
+from azure.core.credentials_async import AsyncTokenCredential
+from azure.core.exceptions import ClientAuthenticationError
 
 from shared.domain.errors import ConfigError, UpstreamError, UpstreamUnavailableError
 from shared.ports import ClientConnection
 
-__all__ = ["API_VERSION", "SignalRConnection", "SignalRGateway", "parse_connection_string"]
+__all__ = ["API_VERSION", "ENTRA_SCOPE", "SignalRConnection", "SignalRGateway", "parse_connection_string"]
 
 API_VERSION = "2022-06-01"
+ISSUE_API_VERSION = "2023-07-01"  # the first version with :generateToken
+ENTRA_SCOPE = "https://signalr.azure.com/.default"
 CLIENT_TOKEN_LIFETIME = 3600  # seconds; the client negotiates again when it reconnects
 _SERVER_TOKEN_LIFETIME = 300
 _TRANSIENT_STATUS = frozenset({408, 429, 500, 502, 503, 504})
@@ -65,16 +74,47 @@ def _without_port(url: str) -> str:
 
 
 class SignalRGateway:
-    """``shared.ports.RealtimeGateway`` for one hub on one service, over an httpx.AsyncClient (owned by the caller)."""
+    """``shared.ports.RealtimeGateway`` for one hub on one service, over an httpx.AsyncClient (owned by the caller).
 
-    def __init__(self, connection: SignalRConnection, hub: str, http: httpx.AsyncClient) -> None:
+    Build it with ``from_connection_string`` (AccessKey) or ``with_identity`` (an Entra credential).
+    """
+
+    def __init__(
+        self,
+        connection: SignalRConnection,
+        hub: str,
+        http: httpx.AsyncClient,
+        credential: AsyncTokenCredential | None = None,
+    ) -> None:
+        if not connection.access_key and credential is None:
+            raise ConfigError("SignalR needs an access key or a credential")
         self._connection = connection
         self._hub = hub.lower()
         self._http = http
+        self._credential = credential
 
-    def client_connection(self, user_id: str) -> ClientConnection:
-        """``url`` keeps the port; ``aud`` drops it, as the service's SDK does."""
+    @classmethod
+    def from_connection_string(cls, text: str, hub: str, http: httpx.AsyncClient) -> SignalRGateway:
+        """Raises ConfigError for a connection string without Endpoint or AccessKey."""
+        return cls(parse_connection_string(text), hub, http)
+
+    @classmethod
+    def with_identity(
+        cls, endpoint: str, credential: AsyncTokenCredential, hub: str, http: httpx.AsyncClient
+    ) -> SignalRGateway:
+        """Raises ConfigError for an endpoint that is not an http(s) URL."""
+        parts = urlsplit(endpoint.rstrip("/"))
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ConfigError("PUSH_SIGNALR_ENDPOINT must be the service's URL, https://<name>.service.signalr.net")
+        base = f"{parts.scheme}://{parts.netloc}"
+        return cls(SignalRConnection(endpoint=base, access_key="", client_endpoint=base), hub, http, credential)
+
+    async def client_connection(self, user_id: str) -> ClientConnection:
+        """``url`` keeps the port; ``aud`` drops it, as the service's SDK does. With an identity, the service signs
+        the token (``:generateToken``). Raises UpstreamUnavailableError or UpstreamError in that case."""
         url = f"{self._connection.client_endpoint}/client/?hub={self._hub}"
+        if self._credential is not None:
+            return ClientConnection(url=url, access_token=await self._generated_token(user_id))
         now = int(time.time())
         claims = {
             "aud": _without_port(f"{self._connection.client_endpoint}/client/") + f"?hub={self._hub}",
@@ -100,17 +140,38 @@ class SignalRGateway:
         response = await self._request("POST", f"users/{quote(user_id, safe='')}/:send", json=body)
         self._check(response, "send to a user")
 
-    async def _request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+    async def _generated_token(self, user_id: str) -> str:
+        minutes = str(CLIENT_TOKEN_LIFETIME // 60)
+        response = await self._request(
+            "POST", ":generateToken", api_version=ISSUE_API_VERSION, userId=user_id, minutesToExpire=minutes
+        )
+        self._check(response, "generate a client token")
+        try:
+            return str(response.json()["token"])
+        except (ValueError, KeyError, TypeError) as exc:
+            raise UpstreamError("SignalR Service answered generateToken without a token") from exc
+
+    async def _server_token(self, url: str) -> str:
+        if self._credential is None:
+            now = int(time.time())
+            return self._sign({"aud": url, "iat": now, "exp": now + _SERVER_TOKEN_LIFETIME})
+        try:
+            return (await self._credential.get_token(ENTRA_SCOPE)).token
+        except ClientAuthenticationError as exc:
+            raise UpstreamUnavailableError(f"no Entra token for SignalR ({type(exc).__name__})") from exc
+
+    async def _request(
+        self, method: str, path: str, *, api_version: str = API_VERSION, json: Any = None, **query: str
+    ) -> httpx.Response:
         url = f"{self._connection.endpoint}/api/hubs/{self._hub}/{path}"
-        now = int(time.time())
-        token = self._sign({"aud": url, "iat": now, "exp": now + _SERVER_TOKEN_LIFETIME})
+        token = await self._server_token(url)
         try:
             return await self._http.request(
                 method,
                 url,
-                params={"api-version": API_VERSION},
+                params={"api-version": api_version, **query},
                 headers={"Authorization": f"Bearer {token}"},
-                **kwargs,
+                json=json,
             )
         except httpx.TimeoutException as exc:
             raise UpstreamUnavailableError(f"SignalR Service did not answer in time ({type(exc).__name__})") from exc

@@ -24,7 +24,7 @@ def _inbox(services: Services) -> InboxStore:
 async def _negotiate(request: ApiRequest, services: Services) -> ApiResponse:
     """The user id comes from the identity only; nothing in the request can name another user."""
     identity = authenticate(request, services)
-    connection = inbox_cases.connection_for(identity, services.realtime)
+    connection = await inbox_cases.connection_for(identity, services.realtime)
     return json_response(NegotiateResponse.of(connection).model_dump(by_alias=True))
 
 

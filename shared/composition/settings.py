@@ -45,6 +45,7 @@ APP_SETTINGS: tuple[SettingSpec, ...] = (
     SettingSpec(
         "PUSH_SIGNALR_CONNECTION_STRING", False, "Azure SignalR Service (AccessKey); Key Vault ref; unset: push only"
     ),
+    SettingSpec("PUSH_SIGNALR_ENDPOINT", False, "Azure SignalR Service URL, used with the managed identity (Azure)"),
     SettingSpec("PUSH_INAPP_FALLBACK_SECONDS", False, "seconds an in-app notification may go unseen before the push"),
     SettingSpec("PUSH_CORS_ORIGINS", False, "comma-separated browser origins allowed to call the app's routes"),
 )
@@ -83,6 +84,7 @@ class Settings:
     lob_simulator_enabled: bool
     running_in_azure: bool
     signalr_connection_string: str | None = field(default=None, repr=False)
+    signalr_endpoint: str | None = None
     inapp_fallback: timedelta = DEFAULT_INAPP_FALLBACK
     cors_origins: tuple[str, ...] = ()
 
@@ -91,7 +93,7 @@ class Settings:
             f"Settings(auth_mode={self.auth_mode.value!r}, nh_hub_name={self.nh_hub_name!r}, "
             f"tables={'endpoint' if self.tables_endpoint else 'connection string'}, "
             f"service_bus={'namespace' if self.service_bus_namespace else 'connection string'}, "
-            f"realtime={'on' if self.signalr_connection_string else 'off'})"
+            f"realtime={'on' if self.signalr_connection_string or self.signalr_endpoint else 'off'})"
         )
 
     @classmethod
@@ -133,6 +135,7 @@ class Settings:
             lob_simulator_enabled=simulator,
             running_in_azure=running_in_azure,
             signalr_connection_string=env.get("PUSH_SIGNALR_CONNECTION_STRING") or None,
+            signalr_endpoint=env.get("PUSH_SIGNALR_ENDPOINT") or None,
             inapp_fallback=fallback,
             cors_origins=origins,
         )

@@ -9,7 +9,7 @@ import httpx
 
 from shared.adapters.delivery_log_grouping import GroupingDeliveryLog
 from shared.adapters.nh_gateway import NotificationHubsGateway
-from shared.adapters.signalr import SignalRGateway, parse_connection_string
+from shared.adapters.signalr import SignalRGateway
 from shared.adapters.tables import (
     TableDeliveryLog,
     TableInboxStore,
@@ -55,11 +55,7 @@ def build_services(settings: Settings, bus: tuple[EventPublisher, DeadLetterStor
     closers += [tables.close, nh_client.aclose]
     if tables.credential is not None and hasattr(tables.credential, "close"):
         closers.append(tables.credential.close)
-    realtime = None
-    if settings.signalr_connection_string:
-        signalr_http = httpx.AsyncClient(timeout=SIGNALR_TIMEOUT)
-        closers.append(signalr_http.aclose)
-        realtime = SignalRGateway(parse_connection_string(settings.signalr_connection_string), INAPP_HUB, signalr_http)
+    realtime = _realtime(settings, closers)
     return Services(
         settings=settings,
         push=NotificationHubsGateway(nh_client),
@@ -73,6 +69,26 @@ def build_services(settings: Settings, bus: tuple[EventPublisher, DeadLetterStor
         inbox=TableInboxStore(tables),
         realtime=realtime,
     )
+
+
+def _realtime(settings: Settings, closers: list[Callable[[], Awaitable[None]]]) -> SignalRGateway | None:
+    """SignalR with the access key (local stand-in) or the managed identity (Azure); None when not configured."""
+    if not (settings.signalr_connection_string or settings.signalr_endpoint):
+        return None
+    http = httpx.AsyncClient(timeout=SIGNALR_TIMEOUT)
+    closers.append(http.aclose)
+    if settings.signalr_connection_string:
+        return SignalRGateway.from_connection_string(settings.signalr_connection_string, INAPP_HUB, http)
+    from azure.identity.aio import DefaultAzureCredential, ManagedIdentityCredential
+
+    credential = (
+        ManagedIdentityCredential(client_id=settings.managed_identity_client_id)
+        if settings.managed_identity_client_id
+        else DefaultAzureCredential()
+    )
+    closers.append(credential.close)
+    assert settings.signalr_endpoint is not None
+    return SignalRGateway.with_identity(settings.signalr_endpoint, credential, INAPP_HUB, http)
 
 
 def _service_bus_ports(settings: Settings) -> tuple[EventPublisher, DeadLetterStore, ServiceBusClient]:

@@ -27,8 +27,8 @@ class RealtimeGateway(Protocol):
     and UpstreamError when it refuses the request for good; never retries: push is the fallback.
     """
 
-    def client_connection(self, user_id: str) -> ClientConnection:
-        """A client's connection info for ``user_id`` (signing only, no I/O)."""
+    async def client_connection(self, user_id: str) -> ClientConnection:
+        """A client's connection info for ``user_id`` (a token the app signs, or the service issues)."""
         ...
 
     async def is_connected(self, user_id: str) -> bool:

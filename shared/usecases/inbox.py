@@ -16,14 +16,14 @@ from shared.usecases.channel_delivery import update_entry
 __all__ = ["connection_for", "list_notifications", "mark_read", "mark_seen"]
 
 
-def connection_for(identity: Identity, realtime: RealtimeGateway | None) -> ClientConnection:
+async def connection_for(identity: Identity, realtime: RealtimeGateway | None) -> ClientConnection:
     """The caller's SignalR connection info, for the caller's own user id only.
 
     Raises UpstreamUnavailableError when real-time delivery is not configured.
     """
     if realtime is None:
         raise UpstreamUnavailableError("real-time delivery is not configured")
-    return realtime.client_connection(identity.user_id)
+    return await realtime.client_connection(identity.user_id)
 
 
 async def list_notifications(

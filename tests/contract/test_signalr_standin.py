@@ -12,6 +12,8 @@ from pathlib import Path
 import httpx
 import jwt
 import pytest
+from azure.core.credentials import AccessToken
+from azure.core.exceptions import ClientAuthenticationError
 from websockets.asyncio.client import connect
 from websockets.exceptions import InvalidStatus
 
@@ -270,3 +272,58 @@ class TestFaultsAndCors:
         assert response.headers["access-control-allow-origin"] == "http://127.0.0.1:9099"
         assert response.headers["access-control-allow-credentials"] == "true"
         assert "authorization" in response.headers["access-control-allow-headers"]
+
+
+class StandInEntraCredential:
+    """A test credential in place of the managed identity: tokens for the SignalR scope, signed with the stand-in's
+    key (the stand-in accepts those where Azure would check Entra's signature)."""
+
+    def __init__(self, fail: bool = False) -> None:
+        self.scopes: list[str] = []
+        self.fail = fail
+
+    async def get_token(self, *scopes: str, **_kwargs: object) -> AccessToken:
+        self.scopes.extend(scopes)
+        if self.fail:
+            raise ClientAuthenticationError("no identity endpoint here")
+        expires = int(time.time()) + 600
+        claims = {"aud": "https://signalr.azure.com", "exp": expires}
+        return AccessToken(jwt.encode(claims, WELL_KNOWN_ACCESS_KEY.encode(), algorithm="HS256"), expires)
+
+    async def close(self) -> None:
+        return None
+
+
+class TestManagedIdentity:
+    async def test_with_an_identity_the_client_token_comes_from_generate_token_and_works(self, stand_in):
+        credential = StandInEntraCredential()
+        async with httpx.AsyncClient(timeout=2.0) as http:
+            gateway = SignalRGateway.with_identity(stand_in.base_url, credential, "notifications", http)
+            info = await gateway.client_connection("anna")
+            assert credential.scopes == ["https://signalr.azure.com/.default"]
+            claims = jwt.decode(info.access_token, options={"verify_signature": False})
+            assert claims["asrs.s.uid"] == "anna"
+            process = await asyncio.create_subprocess_exec(
+                "node", str(LISTENER), "--url", info.url, "--token", info.access_token, "--count", "1",
+                "--timeout", "20", stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
+                stderr=asyncio.subprocess.PIPE,
+            )  # fmt: skip
+            assert process.stdout is not None
+            try:
+                assert json.loads(await asyncio.wait_for(process.stdout.readline(), 15))["event"] == "connected"
+                assert await gateway.is_connected("anna") is True
+                await gateway.send_to_user("anna", "notification", [{"id": "mi-1"}])
+                received = json.loads(await asyncio.wait_for(process.stdout.readline(), 15))
+                assert received["arguments"] == [{"id": "mi-1"}]
+            finally:
+                if process.returncode is None:
+                    process.kill()
+                await process.wait()
+
+    async def test_no_entra_token_means_unavailable_so_the_app_pushes(self, stand_in):
+        async with httpx.AsyncClient(timeout=2.0) as http:
+            gateway = SignalRGateway.with_identity(
+                stand_in.base_url, StandInEntraCredential(fail=True), "notifications", http
+            )
+            with pytest.raises(UpstreamUnavailableError):
+                await gateway.is_connected("anna")

@@ -141,7 +141,7 @@ class TestTriggers:
     ):
         user = await person()
         sent = approval_for(user)
-        token = services.realtime.client_connection(user).access_token
+        token = (await services.realtime.client_connection(user)).access_token
         with listening(f"{stand_in.base_url}/client/?hub=notifications", token=token) as app:
             await dispatch(sent)
             assert app.next_message(timeout=10)["id"] == sent["id"]
@@ -155,7 +155,7 @@ class TestTriggers:
     async def test_seen_before_the_fallback_means_no_push(self, services: Services, emulator: Emulator, stand_in):
         user = await person()
         sent = approval_for(user)
-        token = services.realtime.client_connection(user).access_token
+        token = (await services.realtime.client_connection(user)).access_token
         with listening(f"{stand_in.base_url}/client/?hub=notifications", token=token) as app:
             await dispatch(sent)
             app.next_message(timeout=10)

@@ -178,3 +178,15 @@ class TestEnvironments:
         declared = set(parse_bicep(INFRA / "main.bicep")["parameters"])
         assert set(params) <= declared
         assert all(entry["value"] == "" for entry in params.values())
+
+
+class TestModuleParameters:
+    def test_main_passes_every_module_exactly_the_parameters_it_declares(self) -> None:
+        """A parameter a module does not declare, or a required one not passed, fails only at deployment."""
+        main = parse_bicep(INFRA / "main.bicep")
+        for name, module in main["modules"].items():
+            declared = parse_bicep(INFRA / module["detail"]["path"])["parameters"]
+            passed = set(module["config"]["params"])
+            required = {param for param, spec in declared.items() if "default" not in spec}
+            assert passed - set(declared) == set(), f"module {name} does not declare {passed - set(declared)}"
+            assert required - passed == set(), f"module {name} is not given {required - passed}"

@@ -75,7 +75,7 @@ class TestConnectionString:
             gateway = SignalRGateway(
                 parse_connection_string(f"Endpoint=http://127.0.0.1;Port=8888;AccessKey={KEY};"), "Notifications", http
             )
-            info = gateway.client_connection("anna")
+            info = await gateway.client_connection("anna")
         assert info.url == "http://127.0.0.1:8888/client/?hub=notifications"
         claims = jwt.decode(
             info.access_token, KEY.encode(), algorithms=["HS256"], audience="http://127.0.0.1/client/?hub=notifications"
