@@ -46,6 +46,14 @@ class TestSettings:
         with pytest.raises(ConfigError, match="PUSH_INAPP_FALLBACK_SECONDS"):
             Settings.from_env({**BASE, "PUSH_INAPP_FALLBACK_SECONDS": value})
 
+    def test_an_endpoint_alone_turns_real_time_on_with_the_identity(self):
+        settings = Settings.from_env({**BASE, "PUSH_SIGNALR_ENDPOINT": "https://s.service.signalr.net"})
+        assert (settings.signalr_endpoint, settings.signalr_connection_string) == (
+            "https://s.service.signalr.net",
+            None,
+        )
+        assert "realtime=on" in repr(settings)
+
     def test_cors_origins_are_a_list_and_never_a_wildcard(self):
         settings = Settings.from_env({**BASE, "PUSH_CORS_ORIGINS": "https://app.test/, http://127.0.0.1:9099"})
         assert settings.cors_origins == ("https://app.test", "http://127.0.0.1:9099")
@@ -82,6 +90,14 @@ class TestConnectionString:
         )
         assert (claims["asrs.s.uid"], claims["nameid"]) == ("anna", "anna")
         assert claims["exp"] - time.time() == pytest.approx(3600, abs=5)
+
+
+class TestIdentity:
+    @pytest.mark.parametrize("endpoint", ["s.service.signalr.net", "ftp://s", ""])
+    async def test_with_identity_needs_an_http_url(self, endpoint):
+        async with httpx.AsyncClient() as http:
+            with pytest.raises(ConfigError):
+                SignalRGateway.with_identity(endpoint, object(), "notifications", http)  # type: ignore[arg-type]
 
 
 class TestInAppMessage:
