@@ -218,6 +218,7 @@ class InMemoryInboxStore:
     def __init__(self) -> None:
         self.entries: dict[tuple[str, str], InboxEntry] = {}
         self._versions = itertools.count(1)
+        self.fail_replace: list[Exception] = []
 
     async def add(self, entry: InboxEntry) -> InboxEntry | None:
         key = (entry.user_id, entry.notification_id)
@@ -231,6 +232,8 @@ class InMemoryInboxStore:
         return self.entries.get((user_id, notification_id))
 
     async def replace(self, entry: InboxEntry) -> InboxEntry:
+        if self.fail_replace:
+            raise self.fail_replace.pop(0)
         key = (entry.user_id, entry.notification_id)
         current = self.entries.get(key)
         if current is None:

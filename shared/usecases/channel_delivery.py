@@ -61,7 +61,7 @@ async def deliver_planned(planned: PlannedDelivery, ports: DeliveryPorts) -> Att
         return await _push(planned, stored, ports)
     if route is Route.INAPP_AND_PUSH:
         if await _send_inapp(user, message, ports):
-            stored = await update_entry(ports.inbox, stored, lambda e: with_inapp_sent(e, ports.now()))
+            stored = await _note(ports.inbox, stored, lambda e: with_inapp_sent(e, ports.now()))
         return await _push(planned, stored, ports)
     return await _inapp_confirmed(planned, stored, message, ports, entry.fallback_after or ports.fallback_after)
 
@@ -79,7 +79,7 @@ async def _inapp_confirmed(
         return await _push_instead(planned, stored, ports)
     if not await _send_inapp(stored.user_id, message, ports):
         return await _push_instead(planned, stored, ports)
-    await update_entry(ports.inbox, stored, lambda e: with_inapp_sent(e, ports.now()))
+    await _note(ports.inbox, stored, lambda e: with_inapp_sent(e, ports.now()))
     logger.info(
         "event_id=%s sent in-app to user; push in %.0f s unless seen", stored.notification_id, wait.total_seconds()
     )
@@ -107,7 +107,7 @@ async def _push(planned: PlannedDelivery, stored: InboxEntry, ports: DeliveryPor
     attempt = await send_planned(planned, ports)
     if attempt.result is not DispatchResult.SENT:
         return attempt
-    updated = await update_entry(ports.inbox, stored, lambda e: with_push(e, ports.now()))
+    updated = await _note(ports.inbox, stored, lambda e: with_push(e, ports.now()))
     channel = "+".join(updated.channels) if updated.channels else "push"
     return Attempt(attempt.result, finished(attempt.record, DeliveryState.SENT, ports, channel=channel))
 
@@ -178,6 +178,16 @@ async def update_entry(inbox: InboxStore, entry: InboxEntry, change: Callable[[I
         except NotFoundError:
             return entry
     raise UpstreamUnavailableError(f"inbox entry {entry.notification_id} keeps changing; try again later")
+
+
+async def _note(inbox: InboxStore, entry: InboxEntry, change: Callable[[InboxEntry], InboxEntry]) -> InboxEntry:
+    """Record what was already sent. Never raises: handing the event back after a send would send it again (the
+    delivery log still records the outcome); the inbox entry then only lags behind."""
+    try:
+        return await update_entry(inbox, entry, change)
+    except UpstreamError as exc:
+        logger.warning("inbox entry %s not updated after a send (%s)", entry.notification_id, type(exc).__name__)
+        return change(entry)
 
 
 async def _connected(user: str, ports: DeliveryPorts) -> bool:

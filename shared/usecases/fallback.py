@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from contextlib import suppress
 
-from shared.domain.errors import UpstreamUnavailableError
+from shared.domain.errors import UpstreamError, UpstreamUnavailableError
 from shared.domain.inbox import with_push
 from shared.domain.records import ClaimStatus, DeliveryRecord, DeliveryState
 from shared.ports import DeliveryPorts
@@ -67,7 +67,7 @@ async def _settle(message: IncomingMessage, ports: DeliveryPorts) -> DispatchRes
         return attempt.result
     logger.info("event_id=%s was not confirmed in time: pushed", event.id)
     if decided is not None:
-        with suppress(UpstreamUnavailableError):
+        with suppress(UpstreamError):  # pushed already: never hand the message back for this
             await update_entry(ports.inbox, decided, lambda stored: with_push(stored, ports.now()))
     await record_outcome(ports, claim, finished(attempt.record, DeliveryState.SENT, ports, outcome="not-seen-in-time"))
     return DispatchResult.SENT

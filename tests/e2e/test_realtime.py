@@ -96,10 +96,11 @@ class TestOfficialClientThroughTheApp:
         sent_in_app = httpx.get(f"{stack.signalr}/_signalr/messages", params={"user": user}).json()
         assert sent_in_app == []
 
-    def test_signalr_down_still_delivers_by_push(self, client: ApiClient, stack: Stack):
+    @pytest.mark.parametrize("fault", [{"status": 503}, {"latency": 3.0}], ids=["down", "slow"])
+    def test_signalr_down_or_slow_still_delivers_by_push(self, client: ApiClient, stack: Stack, fault: dict[str, Any]):
         user = person(client)
         with listening(client.api, user=user) as app:
-            httpx.post(f"{stack.signalr}/_signalr/faults", json={"rules": [{"surface": "rest", "status": 503}]})
+            httpx.post(f"{stack.signalr}/_signalr/faults", json={"rules": [{"surface": "rest", **fault}]})
             try:
                 client.publish(approval_for(user))
                 delivered = poll(lambda: pushes(client, user), until=lambda found: len(found) == 1)

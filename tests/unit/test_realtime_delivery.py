@@ -235,6 +235,43 @@ class TestRedelivery:
         assert offline.realtime.sent == []
 
 
+class TestStorageAfterASend:
+    async def test_the_inbox_failing_after_the_push_never_pushes_again(self, offline):
+        """Found by the storage-outage reliability run: the push went out, then Tables went away."""
+        offline.inbox.fail_replace.append(UpstreamUnavailableError("Tables 503"))
+        sent = approval()
+        assert await deliver_message(message(sent), offline) is DispatchResult.SENT
+        assert await deliver_message(message(sent), offline) is DispatchResult.DUPLICATE
+        assert len(offline.push.sends) == 1
+        assert (await offline.deliveries.get(sent["id"], "push")).channel == "push"
+
+    async def test_the_inbox_failing_after_the_in_app_send_never_sends_it_again(self, online):
+        online.inbox.fail_replace.append(UpstreamUnavailableError("Tables 503"))
+        sent = approval()
+        assert await deliver_message(message(sent), online) is DispatchResult.SENT
+        assert await deliver_message(message(sent), online) is DispatchResult.DUPLICATE
+        assert len(online.realtime.sent) == 1
+        assert online.push.sends == []
+
+    async def test_the_inbox_failing_after_the_fallback_push_never_pushes_again(self, online):
+        sent = approval()
+        await deliver_message(message(sent), online)
+        decided = False
+
+        async def fail_after_decision(entry):
+            nonlocal decided
+            if decided:
+                raise UpstreamUnavailableError("Tables 503")
+            decided = True
+            return await original(entry)
+
+        original = online.inbox.replace
+        online.inbox.replace = fail_after_decision
+        assert await settle_fallback(fallback_of(online), online) is DispatchResult.SENT
+        assert await settle_fallback(fallback_of(online), online) is DispatchResult.DUPLICATE
+        assert len(online.push.sends) == 1
+
+
 class TestInAppAndPush:
     async def test_a_large_debit_goes_both_ways_with_one_id(self, online):
         debit = event("accounts.debit.posted", ownerId="anna", amount="5000.00", currency="EUR")
