@@ -104,6 +104,12 @@ resource site 'Microsoft.Web/sites@2024-11-01' = {
       minTlsVersion: '1.2'
       ftpsState: 'Disabled'
       http20Enabled: true
+      // Browser apps call negotiate and the inbox cross-origin, with credentials. Set here, App Service answers CORS
+      // itself and its CORS takes precedence over the app's own (PUSH_CORS_ORIGINS: the dev host and other hosts).
+      cors: {
+        allowedOrigins: corsOrigins
+        supportCredentials: true
+      }
     }
     functionAppConfig: {
       deployment: {
