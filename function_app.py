@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import azure.functions as func
 
-from shared.api import campaigns, console, deliveries, devices, events, health, operators, orders
+from shared.api import campaigns, console, deliveries, devices, events, health, operators, orders, realtime
 from shared.api.http import ApiRequest, ApiResponse, json_response
 from shared.api.openapi import openapi_document
 from shared.api.pages import shop
@@ -189,6 +189,27 @@ async def read_my_notification(req: func.HttpRequest) -> func.HttpResponse:
     return await _serve(req, campaigns.get_my_notification)
 
 
+# The routes a browser app calls answer CORS preflights themselves (PUSH_CORS_ORIGINS), hence OPTIONS.
+@app.route(route="negotiate", methods=["POST", "OPTIONS"])
+async def negotiate(req: func.HttpRequest) -> func.HttpResponse:
+    return await _serve(req, realtime.negotiate)
+
+
+@app.route(route="me/notifications", methods=["GET", "OPTIONS"])
+async def list_my_notifications(req: func.HttpRequest) -> func.HttpResponse:
+    return await _serve(req, realtime.get_my_notifications)
+
+
+@app.route(route="me/notifications/{id}/seen", methods=["POST", "OPTIONS"])
+async def mark_notification_seen(req: func.HttpRequest) -> func.HttpResponse:
+    return await _serve(req, realtime.post_notification_seen)
+
+
+@app.route(route="me/notifications/{id}/read", methods=["POST", "OPTIONS"])
+async def mark_notification_read(req: func.HttpRequest) -> func.HttpResponse:
+    return await _serve(req, realtime.post_notification_read)
+
+
 @app.route(route="health", methods=["GET"])
 async def health_check(req: func.HttpRequest) -> func.HttpResponse:
     return _to_http_response(await health.get_health(_to_api_request(req)))
@@ -272,6 +293,14 @@ async def fulfil_order(msg: func.ServiceBusMessage) -> None:
 @app.timer_trigger(schedule="%ORDERS_OUTBOX_SCHEDULE%", arg_name="timer", run_on_startup=False, use_monitor=False)
 async def relay_order_outbox(timer: func.TimerRequest) -> None:
     await order_triggers.relay_order_outbox()
+
+
+# An in-app notification's durable wait: its scheduled fallback message comes due here (shared/usecases/fallback.py).
+@app.service_bus_topic_trigger(
+    arg_name="msg", topic_name="realtime", subscription_name="fallback", connection="ServiceBusConnection"
+)
+async def push_unconfirmed_notification(msg: func.ServiceBusMessage) -> None:
+    await pipeline.push_if_unseen(incoming_message(msg, "realtime", "fallback"))
 
 
 # Never run_on_startup: it would fire on every scale-out in Azure. Run it now with POST /admin/functions/{name}.

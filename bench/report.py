@@ -103,6 +103,10 @@ def render(results: dict[str, Any], json_path: Path) -> str:
         out += report_more.profiles(results["profile"])
     if "audience" in results:
         out += _audience(results["audience"])
+    if "realtime" in results:
+        from bench.realtime import render as realtime_section
+
+        out += realtime_section(results["realtime"])
     out += ["## Goals", "", *[f"- {line}" for line in verdicts], ""]
     return "\n".join(out)
 

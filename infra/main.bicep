@@ -50,6 +50,27 @@ param notificationHubsSku string = 'Free'
 ])
 param notificationHubsKeyInUse string = 'primary'
 
+@description('Azure SignalR Service tier for in-app delivery: Free_F1 for trials, Standard_S1 for production.')
+@allowed([
+  'Free_F1'
+  'Standard_S1'
+  'Premium_P1'
+])
+param signalRSku string = 'Free_F1'
+
+@description('SignalR units (Standard: 1,000 concurrent connections each).')
+@minValue(1)
+@maxValue(100)
+param signalRCapacity int = 1
+
+@description('Browser origins of the app (e.g. https://app.contoso.com): SignalR CORS and the app\'s own CORS.')
+param corsOrigins array = []
+
+@description('Seconds an in-app notification may stay unconfirmed before the push goes out.')
+@minValue(1)
+@maxValue(300)
+param inAppFallbackSeconds int = 5
+
 @description('Client id of the Entra app registration of the API, used by App Service Authentication.')
 param authClientId string
 
@@ -115,6 +136,7 @@ var names = {
   nhNamespace: 'ntfns-${prefix}-${token}'
   nhHub: 'enterprise-push'
   nhSecret: 'nh-connection-string'
+  signalR: 'sigr-${prefix}-${token}'
   plan: 'plan-${prefix}'
   functionApp: 'func-${prefix}-${token}'
 }
@@ -192,6 +214,18 @@ module notificationHubs 'modules/notificationhubs.bicep' = {
   }
 }
 
+module signalR 'modules/signalr.bicep' = {
+  name: 'signalr'
+  params: {
+    location: location
+    tags: tags
+    name: names.signalR
+    sku: signalRSku
+    capacity: signalRCapacity
+    corsOrigins: corsOrigins
+  }
+}
+
 module rbac 'modules/rbac.bicep' = {
   name: 'rbac'
   params: {
@@ -200,6 +234,7 @@ module rbac 'modules/rbac.bicep' = {
     serviceBusNamespaceName: serviceBus.outputs.name
     keyVaultName: keyVault.outputs.name
     nhSecretName: notificationHubs.outputs.secretName
+    signalRName: signalR.outputs.name
     appInsightsName: monitoring.outputs.appInsightsName
     grantServiceBusOwnerForScaling: grantServiceBusOwnerForScaling
   }
@@ -224,6 +259,9 @@ module functionApp 'modules/functionapp.bicep' = {
     keyVaultName: keyVault.outputs.name
     nhSecretName: notificationHubs.outputs.secretName
     nhHubName: notificationHubs.outputs.hubName
+    signalRHostName: signalR.outputs.hostName
+    corsOrigins: corsOrigins
+    inAppFallbackSeconds: inAppFallbackSeconds
     pythonVersion: pythonVersion
     instanceMemoryMB: instanceMemoryMB
     maximumInstanceCount: maximumInstanceCount
@@ -257,6 +295,7 @@ module diagnostics 'modules/diagnostics.bicep' = {
     serviceBusNamespaceName: serviceBus.outputs.name
     nhNamespaceName: notificationHubs.outputs.namespaceName
     nhHubName: notificationHubs.outputs.hubName
+    signalRName: signalR.outputs.name
   }
 }
 

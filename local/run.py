@@ -99,6 +99,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--port", type=int, default=None, help="dev host port (default: LocalHttpPort or 7071)")
     parser.add_argument("--nh-port", type=int, default=9099)
     parser.add_argument("--table-port", type=int, default=10002)
+    parser.add_argument("--signalr-port", type=int, default=8888)
     args = parser.parse_args(argv)
 
     settings = load_local_settings(ROOT, os.environ)
@@ -145,9 +146,17 @@ def main(argv: list[str] | None = None) -> int:
                 hub,
                 "--state-file",
                 str(state / "nh-emulator" / "state.json"),
+                "--app-api",
+                f"http://127.0.0.1:{port}/api",
             ],
             f"http://127.0.0.1:{args.nh_port}/_emulator/health",
             args.nh_port,
+        ),
+        Child(
+            "SignalR Service stand-in",
+            [sys.executable, "-m", "local.signalr", "--port", str(args.signalr_port)],
+            f"http://127.0.0.1:{args.signalr_port}/_signalr/health",
+            args.signalr_port,
         ),
         Child(
             "dev host",
@@ -169,7 +178,8 @@ def main(argv: list[str] | None = None) -> int:
         print(
             f"\nEnterprise Push is running.\n  API:    http://127.0.0.1:{port}/api\n"
             f"  Shop:   http://127.0.0.1:{port}/api/shop\n"
-            f"  Phones: http://127.0.0.1:{args.nh_port}/\n  Press Ctrl-C to stop.\n",
+            f"  Phones: http://127.0.0.1:{args.nh_port}/\n"
+            f"  SignalR: http://127.0.0.1:{args.signalr_port} (stand-in, hub notifications)\n  Press Ctrl-C to stop.\n",
             flush=True,
         )
         while True:

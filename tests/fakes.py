@@ -7,11 +7,12 @@ import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
+from typing import Any
 
 from shared.domain.campaigns import Campaign, CampaignSend
 from shared.domain.decisions import Decision
-from shared.domain.errors import ConflictError, NotFoundError, UpstreamUnavailableError
-from shared.domain.inbox import InboxItem
+from shared.domain.errors import ConflictError, NotFoundError, UpstreamUnavailableError, ValidationError
+from shared.domain.inbox import InboxEntry, InboxPage
 from shared.domain.records import (
     Claim,
     ClaimStatus,
@@ -24,6 +25,7 @@ from shared.domain.records import (
     Preferences,
     QuarantinedMessage,
 )
+from shared.domain.secure_content import SecureItem
 from shared.notification_hubs.models import (
     Installation,
     NhResponse,
@@ -34,7 +36,7 @@ from shared.notification_hubs.models import (
     ScheduledSendResult,
     SendResult,
 )
-from shared.ports import DecisionPage
+from shared.ports import ClientConnection, DecisionPage
 from shared.usecases.delivery import DeliveryPorts
 
 
@@ -184,9 +186,88 @@ class InMemoryQuarantineStore:
 @dataclass
 class RecordingPublisher:
     published: list[tuple[str, OutgoingMessage]] = field(default_factory=list)
+    scheduled: list[tuple[str, OutgoingMessage, datetime]] = field(default_factory=list)
+    fail_schedule: list[Exception] = field(default_factory=list)
 
     async def publish(self, topic: str, messages: Sequence[OutgoingMessage]) -> None:
         self.published.extend((topic, message) for message in messages)
+
+    async def schedule(self, topic: str, messages: Sequence[OutgoingMessage], at: datetime) -> None:
+        if self.fail_schedule:
+            raise self.fail_schedule.pop(0)
+        self.scheduled.extend((topic, message, at) for message in messages)
+
+
+class RecordingRealtime:
+    """SignalR as the use cases see it: ``connected`` users are online; ``down`` fails every call with that error."""
+
+    def __init__(self, connected: Sequence[str] = ()) -> None:
+        self.connected = set(connected)
+        self.sent: list[tuple[str, str, list[Any]]] = []
+        self.down: Exception | None = None
+        self.fail_sends: list[Exception] = []
+        self.presence_checks = 0
+
+    async def client_connection(self, user_id: str) -> ClientConnection:
+        return ClientConnection(url="http://signalr.test/client/?hub=notifications", access_token=f"token-{user_id}")
+
+    async def is_connected(self, user_id: str) -> bool:
+        self.presence_checks += 1
+        if self.down is not None:
+            raise self.down
+        return user_id in self.connected
+
+    async def send_to_user(self, user_id: str, target: str, arguments: Sequence[Any]) -> None:
+        if self.down is not None:
+            raise self.down
+        if self.fail_sends:
+            raise self.fail_sends.pop(0)
+        self.sent.append((user_id, target, list(arguments)))
+
+
+class InMemoryInboxStore:
+    """Entries per (user, id) with a version each; replace is conditional like the Tables adapter's."""
+
+    def __init__(self) -> None:
+        self.entries: dict[tuple[str, str], InboxEntry] = {}
+        self._versions = itertools.count(1)
+        self.fail_replace: list[Exception] = []
+
+    async def add(self, entry: InboxEntry) -> InboxEntry | None:
+        key = (entry.user_id, entry.notification_id)
+        if key in self.entries:
+            return None
+        stored = replace(entry, version=str(next(self._versions)))
+        self.entries[key] = stored
+        return stored
+
+    async def get(self, user_id: str, notification_id: str) -> InboxEntry | None:
+        return self.entries.get((user_id, notification_id))
+
+    async def replace(self, entry: InboxEntry) -> InboxEntry:
+        if self.fail_replace:
+            raise self.fail_replace.pop(0)
+        key = (entry.user_id, entry.notification_id)
+        current = self.entries.get(key)
+        if current is None:
+            raise NotFoundError(entry.notification_id)
+        if current.version != entry.version:
+            raise ConflictError("changed meanwhile")
+        stored = replace(entry, version=str(next(self._versions)))
+        self.entries[key] = stored
+        return stored
+
+    async def list(self, user_id: str, *, limit: int, cursor: str | None, now: datetime) -> InboxPage:
+        mine = sorted(
+            (e for (user, _), e in self.entries.items() if user == user_id and e.expires_at > now),
+            key=lambda e: (e.created_at, e.notification_id),
+            reverse=True,
+        )
+        if cursor is not None and not cursor.isdigit():
+            raise ValidationError("bad cursor")
+        start = int(cursor or 0)
+        page = mine[start : start + limit]
+        return InboxPage(page, str(start + limit) if start + limit < len(mine) else None)
 
 
 @dataclass
@@ -287,14 +368,14 @@ class RecordingPushGateway:
         return due
 
 
-class InMemoryInboxStore:
+class InMemorySecureContentStore:
     def __init__(self) -> None:
-        self.items: dict[tuple[str, str], InboxItem] = {}
+        self.items: dict[tuple[str, str], SecureItem] = {}
 
-    async def get(self, user_id: str, notification_id: str) -> InboxItem | None:
+    async def get(self, user_id: str, notification_id: str) -> SecureItem | None:
         return self.items.get((user_id, notification_id))
 
-    async def put(self, item: InboxItem) -> None:
+    async def put(self, item: SecureItem) -> None:
         self.items[(item.user_id, item.notification_id)] = item
 
 
@@ -385,7 +466,7 @@ def in_memory_delivery_ports(now: datetime) -> DeliveryPorts:
         stale_after=timedelta(seconds=2),
         in_progress_poll=0.01,
         redelivery_backoff=lambda _count: 0.0,
-        inbox=InMemoryInboxStore(),
+        secure_content=InMemorySecureContentStore(),
     )
 
 
@@ -452,3 +533,15 @@ class RecordingMetrics:
 
     def dead_lettered(self, kind: str, reason: str) -> None:
         self.dead_letters.append((kind, reason))
+
+
+def in_memory_realtime_ports(now: datetime, connected: Sequence[str] = ()) -> DeliveryPorts:
+    """Delivery ports with real-time delivery: SignalR, the inbox, a publisher that schedules, all in memory."""
+    return replace(
+        in_memory_delivery_ports(now),
+        realtime=RecordingRealtime(connected),
+        inbox=InMemoryInboxStore(),
+        publisher=RecordingPublisher(),
+        installations=InMemoryInstallationMirror(),
+        fallback_after=timedelta(seconds=5),
+    )

@@ -11,6 +11,15 @@ param serviceBusNamespaceName string
 param keyVaultName string
 param nhSecretName string
 param nhHubName string
+@description('Host name of the SignalR Service; the app reaches it with its managed identity.')
+param signalRHostName string
+
+@description('Browser origins allowed to call negotiate and the inbox routes (the app answers CORS itself).')
+param corsOrigins array
+
+@minValue(1)
+@maxValue(300)
+param inAppFallbackSeconds int
 
 @allowed([
   '3.11'
@@ -104,6 +113,12 @@ resource site 'Microsoft.Web/sites@2024-11-01' = {
       minTlsVersion: '1.2'
       ftpsState: 'Disabled'
       http20Enabled: true
+      // Browser apps call negotiate and the inbox cross-origin, with credentials. Set here, App Service answers CORS
+      // itself and its CORS takes precedence over the app's own (PUSH_CORS_ORIGINS: the dev host and other hosts).
+      cors: {
+        allowedOrigins: corsOrigins
+        supportCredentials: true
+      }
     }
     functionAppConfig: {
       deployment: {
@@ -174,6 +189,9 @@ resource appSettings 'Microsoft.Web/sites/config@2024-11-01' = {
     CAMPAIGN_SCHEDULE: '*/30 * * * * *'
     INSTALLATION_SWEEP_SCHEDULE: '0 30 3 * * *'
     INSTALLATION_IDLE_DAYS: '270'
+    PUSH_SIGNALR_ENDPOINT: 'https://${signalRHostName}'
+    PUSH_INAPP_FALLBACK_SECONDS: string(inAppFallbackSeconds)
+    PUSH_CORS_ORIGINS: join(corsOrigins, ',')
   }
 }
 

@@ -4,6 +4,7 @@ param storageAccountName string
 param serviceBusNamespaceName string
 param keyVaultName string
 param nhSecretName string
+param signalRName string
 param appInsightsName string
 
 @description('Also grant Service Bus Data Owner so the scale controller can read exact subscription lengths (docs/operations.md).')
@@ -21,6 +22,9 @@ var serviceBusDataSender = '69a216fc-b8fb-44d8-bc22-1f3c2cd27a39'
 var serviceBusDataOwner = '090c5cfd-751d-490a-894a-3ce6f1109419'
 // Key Vault Secrets User: resolve the Notification Hubs connection string reference (that one secret only).
 var keyVaultSecretsUser = '4633458b-17de-408a-b874-0445c86b69e6'
+// SignalR REST API Owner: presence checks, sends to users and client tokens (generateToken) over the REST API only;
+// no access keys, no server connections (SignalR App Server) and no control plane (SignalR Service Owner is broader).
+var signalRRestApiOwner = 'fd53cd77-2268-407a-8f46-7e7863d0f521'
 // Monitoring Metrics Publisher: send telemetry to Application Insights with an Entra token (local auth is off).
 var monitoringMetricsPublisher = '3913510d-42f4-4e42-8a64-420c390055eb'
 
@@ -101,6 +105,20 @@ resource secretsUser 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
     principalId: principalId
     principalType: 'ServicePrincipal'
     roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', keyVaultSecretsUser)
+  }
+}
+
+resource signalR 'Microsoft.SignalRService/signalR@2024-03-01' existing = {
+  name: signalRName
+}
+
+resource signalRRestApi 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(signalR.id, principalId, signalRRestApiOwner)
+  scope: signalR
+  properties: {
+    principalId: principalId
+    principalType: 'ServicePrincipal'
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', signalRRestApiOwner)
   }
 }
 

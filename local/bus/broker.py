@@ -20,7 +20,7 @@ from contextlib import contextmanager, suppress
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from local.bus import dead_letters, entries, peek_lock, schema
+from local.bus import dead_letters, entries, peek_lock, scheduled, schema
 from local.bus.peek_lock import LockLostError, ReceivedMessage
 from local.bus.topology import SubscriptionSpec, TopicSpec, Topology
 from shared.domain.errors import ConflictError, PushError, UpstreamError
@@ -83,8 +83,20 @@ class LocalBus:
         with self._write() as db:
             now = self._clock()
             for message in messages:
-                entries.insert(db, spec, message, None, now)
+                due = message.scheduled_enqueue_time
+                if due is not None and due.timestamp() > now:
+                    scheduled.add(db, spec, message, due.timestamp(), now)  # held until due, as the broker does
+                else:
+                    entries.insert(db, spec, message, None, now)
         self._wake(spec)
+
+    async def schedule(self, topic: str, messages: Sequence[OutgoingMessage], at: datetime) -> None:
+        """Hold messages until ``at``, then enqueue them (duplicate detection applies now). Raises UpstreamError."""
+        spec = self._topic(topic)
+        with self._write() as db:
+            now = self._clock()
+            for message in messages:
+                scheduled.add(db, spec, message, at.timestamp(), now)
 
     async def send(self, topic: str, message: OutgoingMessage, *, time_to_live: timedelta | None = None) -> bool:
         """Publish one message; False when duplicate detection dropped it. Raises UpstreamError (unknown topic)."""

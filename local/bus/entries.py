@@ -1,9 +1,5 @@
 """A message's copies, one per subscription: added on publish (duplicate detection, filters, TTL), later removed.
 
-A message with a ``scheduled_enqueue_time`` in the future is held in the ``scheduled`` table and enqueued when it
-falls due (``release_due``, called before every receive), as Service Bus does with scheduled messages: duplicate
-detection applies when it is sent, the subscriptions' filters and its time to live when it is enqueued.
-
 Every function works inside the caller's write transaction.
 """
 
@@ -11,83 +7,66 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from datetime import datetime, timedelta
-from types import SimpleNamespace
+from datetime import timedelta
 from typing import Any
 
 from local.bus.topology import SubscriptionSpec, TopicSpec
 
-__all__ = ["insert", "release_due", "remove"]
+__all__ = ["insert", "is_duplicate", "remove"]
 
 
-def insert(db: sqlite3.Connection, topic: TopicSpec, message: Any, ttl: timedelta | None, now: float) -> bool:
-    """Store a message and give each subscription whose rules accept it a copy (or hold it until its scheduled
-    enqueue time).
+def insert(
+    db: sqlite3.Connection,
+    topic: TopicSpec,
+    message: Any,
+    ttl: timedelta | None,
+    now: float,
+    *,
+    check_duplicates: bool = True,
+) -> bool:
+    """Store a message and give each subscription whose rules accept it a copy.
 
     ``message`` has OutgoingMessage's fields, and may carry a ``correlation_id``. Returns False when duplicate
-    detection dropped it.
+    detection dropped it. ``check_duplicates`` is False for a scheduled message coming due: it was checked when
+    it was scheduled.
     """
+    if check_duplicates and is_duplicate(db, topic, message.message_id, now):
+        return False
+    return _insert_copies(db, topic, message, ttl, now)
+
+
+def is_duplicate(db: sqlite3.Connection, topic: TopicSpec, message_id: str, now: float) -> bool:
+    """Whether duplicate detection drops ``message_id`` now; records it when not."""
     if topic.requires_duplicate_detection:
         window = topic.duplicate_window.total_seconds()
         db.execute("DELETE FROM duplicates WHERE topic = ? AND seen_at <= ?", (topic.name, now - window))
         seen = db.execute(
-            "SELECT 1 FROM duplicates WHERE topic = ? AND message_id = ?", (topic.name, message.message_id)
+            "SELECT 1 FROM duplicates WHERE topic = ? AND message_id = ?", (topic.name, message_id)
         ).fetchone()
         if seen:
-            return False
-        db.execute("INSERT INTO duplicates VALUES (?, ?, ?)", (topic.name, message.message_id, now))
-    scheduled: datetime | None = getattr(message, "scheduled_enqueue_time", None)
-    if scheduled is not None and scheduled.timestamp() > now:
-        db.execute(
-            "INSERT INTO scheduled (topic, message_id, subject, content_type, correlation_id, body, properties,"
-            " due_at, ttl) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (*_columns(topic, message), scheduled.timestamp(), ttl.total_seconds() if ttl else None),
-        )
-        return True
-    _enqueue(db, topic, message, ttl, now)
-    return True
+            return True
+        db.execute("INSERT INTO duplicates VALUES (?, ?, ?)", (topic.name, message_id, now))
+    return False
 
 
-def release_due(db: sqlite3.Connection, topic: TopicSpec, now: float) -> None:
-    """Enqueue every scheduled message of ``topic`` whose time has come, enqueued at its scheduled time."""
-    rows = db.execute(
-        "SELECT id, message_id, subject, content_type, correlation_id, body, properties, due_at, ttl"
-        " FROM scheduled WHERE topic = ? AND due_at <= ? ORDER BY due_at, id",
-        (topic.name, now),
-    ).fetchall()
-    for row_id, message_id, subject, content_type, correlation_id, body, properties, due_at, ttl in rows:
-        message = SimpleNamespace(
-            message_id=message_id,
-            subject=subject,
-            content_type=content_type,
-            correlation_id=correlation_id,
-            body=bytes(body),
-            application_properties=json.loads(properties),
-        )
-        _enqueue(db, topic, message, timedelta(seconds=ttl) if ttl is not None else None, due_at)
-        db.execute("DELETE FROM scheduled WHERE id = ?", (row_id,))
-
-
-def _columns(topic: TopicSpec, message: Any) -> tuple[Any, ...]:
-    return (
-        topic.name,
-        message.message_id,
-        message.subject,
-        message.content_type,
-        getattr(message, "correlation_id", None),
-        bytes(message.body),
-        json.dumps(dict(message.application_properties)),
-    )
-
-
-def _enqueue(db: sqlite3.Connection, topic: TopicSpec, message: Any, ttl: timedelta | None, now: float) -> None:
+def _insert_copies(db: sqlite3.Connection, topic: TopicSpec, message: Any, ttl: timedelta | None, now: float) -> bool:
     matching = [sub for sub in topic.subscriptions if sub.accepts(message)]
     if not matching:
-        return
+        return True
     cursor = db.execute(
         "INSERT INTO messages (topic, message_id, subject, content_type, correlation_id, body, properties,"
         " enqueued_at, ttl) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        (*_columns(topic, message), now, ttl.total_seconds() if ttl else None),
+        (
+            topic.name,
+            message.message_id,
+            message.subject,
+            message.content_type,
+            getattr(message, "correlation_id", None),
+            bytes(message.body),
+            json.dumps(dict(message.application_properties)),
+            now,
+            ttl.total_seconds() if ttl else None,
+        ),
     )
     seq = cursor.lastrowid
     for sub in matching:
@@ -96,6 +75,7 @@ def _enqueue(db: sqlite3.Connection, topic: TopicSpec, message: Any, ttl: timede
             "INSERT INTO entries (topic, subscription, seq, state, expires_at) VALUES (?, ?, ?, 'active', ?)",
             (topic.name, sub.name, seq, now + lifetime.total_seconds() if lifetime else None),
         )
+    return True
 
 
 def remove(db: sqlite3.Connection, topic: str, subscription: str, seq: int) -> None:

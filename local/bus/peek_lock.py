@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
-from local.bus import entries
+from local.bus import entries, scheduled
 from local.bus.schema import utc
 from local.bus.topology import SubscriptionSpec, TopicSpec
 from shared.domain.errors import PushError
@@ -104,9 +104,8 @@ def sweep(db: sqlite3.Connection, topic: TopicSpec, sub: SubscriptionSpec, now: 
 def lock_next(
     db: sqlite3.Connection, topic: TopicSpec, sub: SubscriptionSpec, now: float, max_count: int
 ) -> list[ReceivedMessage]:
-    """Enqueue scheduled messages that fell due, sweep, then lock up to ``max_count`` waiting messages in sequence
-    order, each under its own token."""
-    entries.release_due(db, topic, now)
+    """Release due scheduled messages, sweep, then lock up to ``max_count`` waiting messages in sequence order."""
+    scheduled.release_due(db, topic, now)
     sweep(db, topic, sub, now)
     # The index is named because SQLite rates entries_by_state as good, and that one walks past every locked copy.
     rows = db.execute(

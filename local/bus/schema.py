@@ -61,22 +61,16 @@ CREATE TABLE IF NOT EXISTS duplicates (
     seen_at REAL NOT NULL,
     PRIMARY KEY (topic, message_id)
 );
--- Message ids that left the duplicate detection window.
-CREATE INDEX IF NOT EXISTS duplicates_by_age ON duplicates (topic, seen_at);
--- Scheduled messages (scheduled_enqueue_time), held apart until due: then they are enqueued like a fresh publish.
+-- Messages published for later (scheduled enqueue): moved into entries when due.
 CREATE TABLE IF NOT EXISTS scheduled (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     topic TEXT NOT NULL,
-    message_id TEXT NOT NULL,
-    subject TEXT,
-    content_type TEXT,
-    correlation_id TEXT,
-    body BLOB NOT NULL,
-    properties TEXT NOT NULL,
-    due_at REAL NOT NULL,
-    ttl REAL
+    due REAL NOT NULL,
+    message TEXT NOT NULL
 );
-CREATE INDEX IF NOT EXISTS scheduled_by_due ON scheduled (topic, due_at);
+CREATE INDEX IF NOT EXISTS scheduled_by_due ON scheduled (topic, due);
+-- Message ids that left the duplicate detection window.
+CREATE INDEX IF NOT EXISTS duplicates_by_age ON duplicates (topic, seen_at);
 """
 
 

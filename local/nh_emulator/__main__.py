@@ -42,6 +42,7 @@ def parse_args(argv: Sequence[str] | None = None) -> tuple[EmulatorConfig, str, 
     parser.add_argument("--read-delay", type=float, default=0.0, help="seconds before writes become visible")
     parser.add_argument("--tag-case", choices=["sensitive", "insensitive"], default="sensitive")
     parser.add_argument("--sink", action="store_true", help="accept sends without fan-out (benchmarks)")
+    parser.add_argument("--app-api", default=None, help="the app's API base, for the page's 'open the app'")
     args = parser.parse_args(argv)
     config = EmulatorConfig(
         hub=args.hub,
@@ -56,6 +57,7 @@ def parse_args(argv: Sequence[str] | None = None) -> tuple[EmulatorConfig, str, 
         sink=args.sink,
         https=args.https,
         tls_dir=args.tls_dir,
+        app_api=args.app_api,
     )
     return config, args.host, args.port
 

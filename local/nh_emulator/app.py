@@ -72,6 +72,7 @@ def _routes(hub: str) -> list[Route]:
         Route(f"{base}/tags/{{tag}}/registrations", routes_registrations.registrations_by_tag, methods=["GET"]),
         Route("/", page.index, methods=["GET"]),
         Route("/_emulator/phones", page.phones, methods=["GET"]),
+        Route("/_emulator/vendor/signalr.min.js", page.signalr_client, methods=["GET"]),
         Route("/_emulator/health", routes_local.health, methods=["GET"]),
         Route("/_emulator/inbox/{installation_id}", routes_local.inbox, methods=["GET"]),
         Route("/_emulator/deliveries", routes_local.deliveries, methods=["GET"]),

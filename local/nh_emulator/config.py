@@ -76,6 +76,8 @@ class EmulatorConfig:
     tls_dir: Path | None = None
     """Where the self-signed CA and certificate are written when https is on (a temporary folder if unset)."""
     scheduler_interval: float = 0.1
+    app_api: str | None = None
+    """The app's API base (``http://127.0.0.1:7071/api``): the phone page "opens the app" against it."""
     max_test_send_devices: int = 10
     clock: Callable[[], float] = field(default=time.time, compare=False)
 

@@ -5,17 +5,28 @@ from __future__ import annotations
 import json
 import xml.etree.ElementTree as ElementTree
 from importlib import resources
+from pathlib import Path
 from typing import Any
 
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, JSONResponse, Response
+from starlette.responses import FileResponse, HTMLResponse, JSONResponse, Response
 
 from local.nh_emulator.context import emulator_of
 from local.nh_emulator.state import Delivery
 
-__all__ = ["index", "phones", "summarize"]
+__all__ = ["index", "phones", "signalr_client", "summarize"]
 
 _MAX_SHOWN = 20
+# Microsoft's browser build of the official client, served from the project's node_modules (never copied).
+SIGNALR_CLIENT = (
+    Path(__file__).resolve().parents[2]
+    / "node_modules"
+    / "@microsoft"
+    / "signalr"
+    / "dist"
+    / "browser"
+    / "signalr.min.js"
+)
 
 
 def _text(value: object) -> str:
@@ -102,10 +113,18 @@ async def phones(request: Request) -> Response:
                 "notifications": [summarize(d) for d in reversed(received[-_MAX_SHOWN:])],
             }
         )
-    return JSONResponse({"hub": emulator_of(request).config.hub, "phones": cards})
+    config = emulator_of(request).config
+    return JSONResponse({"hub": config.hub, "appApi": config.app_api, "phones": cards})
 
 
 async def index(request: Request) -> Response:
     """The page itself (no external assets)."""
     html = resources.files("local.nh_emulator").joinpath("static/index.html").read_text(encoding="utf-8")
     return HTMLResponse(html)
+
+
+async def signalr_client(_request: Request) -> Response:
+    """The official SignalR client for the page's "open the app"; 404 until ``npm ci`` has installed it."""
+    if not SIGNALR_CLIENT.is_file():
+        return JSONResponse({"detail": "node_modules/@microsoft/signalr is missing: run npm ci"}, status_code=404)
+    return FileResponse(SIGNALR_CLIENT, media_type="text/javascript")

@@ -11,8 +11,8 @@ from collections.abc import Iterable
 from collections.abc import Set as AbstractSet
 
 from local.nh_emulator.installations import Installation, native_tags
-from local.nh_emulator.tag_matching import canonical_tag
 from shared.notification_hubs.tag_expressions import And, Not, Or, TagExpression, TagRef
+from shared.notification_hubs.tag_matching import canonical_tag
 
 __all__ = ["TagIndex", "index_key", "indexed_tags"]
 

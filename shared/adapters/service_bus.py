@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
@@ -185,6 +186,16 @@ class ServiceBusEventPublisher:
                     await sender.send_messages(batch)
         except ServiceBusError as exc:
             raise map_service_bus_error(exc, f"publish to {topic!r}") from exc
+
+    async def schedule(self, topic: str, messages: Sequence[OutgoingMessage], at: datetime) -> None:
+        """Schedule messages (Service Bus holds them until ``at``). Raises UpstreamUnavailableError, UpstreamError."""
+        if not messages:
+            return
+        try:
+            async with self._client.get_topic_sender(topic) as sender:
+                await sender.schedule_messages([to_service_bus_message(message) for message in messages], at)
+        except ServiceBusError as exc:
+            raise map_service_bus_error(exc, f"schedule on {topic!r}") from exc
 
 
 class ServiceBusDeadLetterStore:

@@ -10,8 +10,8 @@ from pydantic import TypeAdapter
 
 from shared.domain.audience import AudienceCounts
 from shared.domain.campaigns import Campaign, CampaignSend, SendState, WaveSummary
-from shared.domain.inbox import InboxItem
 from shared.domain.languages import DEFAULT_LANGUAGE
+from shared.domain.secure_content import SecureItem
 from shared.usecases.campaigns import CampaignView
 
 __all__ = ["audience_view", "campaign_summary", "campaign_view", "inbox_item_view"]
@@ -144,7 +144,7 @@ def _total(counts: Iterable[Mapping[str, Mapping[str, int]]]) -> dict[str, dict[
     return total
 
 
-def inbox_item_view(item: InboxItem, language: str) -> dict[str, Any]:
+def inbox_item_view(item: SecureItem, language: str) -> dict[str, Any]:
     title, body = item.text(language, DEFAULT_LANGUAGE)
     return {
         "id": item.notification_id,

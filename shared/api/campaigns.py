@@ -85,6 +85,10 @@ async def get_my_notification(request: ApiRequest, services: Services) -> ApiRes
     """GET /api/me/notifications/{id}: the caller's own notification content (404 for anyone else's)."""
     identity = authenticate(request, services)
     item, language = await read_my_notification(
-        services.inbox, services.preferences, services.installations, identity, request.route_params.get("id", "")
+        services.secure_content,
+        services.preferences,
+        services.installations,
+        identity,
+        request.route_params.get("id", ""),
     )
     return json_response(inbox_item_view(item, language))

@@ -12,6 +12,8 @@ from shared.api.deliveries import DecisionView, DeliveriesPage
 from shared.api.openapi_ledger import ledger_paths
 from shared.api.openapi_orders import ORDER_MODELS, order_paths
 from shared.api.openapi_parts import _JSON, _REF, _SECURED, _json, _problems, _ref
+from shared.api.openapi_realtime import realtime_paths
+from shared.api.realtime_schemas import InboxItem, InboxPageResponse, NegotiateResponse
 from shared.api.schemas import InstallationRequest, PreferencesRequest
 
 __all__ = ["openapi_document"]
@@ -174,6 +176,7 @@ def _model_schemas(*models: type[BaseModel]) -> dict[str, Any]:
 @cache
 def openapi_document() -> dict[str, Any]:
     """The API description served at GET /api/openapi.json."""
+
     body = {"required": True, "content": {_JSON: {"schema": {}}}}
     paths: dict[str, Any] = {
         "/installations/{installationId}": {
@@ -299,6 +302,7 @@ def openapi_document() -> dict[str, Any]:
         },
         **ledger_paths(),
         **order_paths(),
+        **realtime_paths(),
         "/health": {
             "get": {
                 "operationId": "health",
@@ -341,7 +345,16 @@ def openapi_document() -> dict[str, Any]:
         "paths": {**paths, **campaign_paths()},
         "components": {
             "schemas": {
-                **_model_schemas(InstallationRequest, PreferencesRequest, DecisionView, DeliveriesPage, *ORDER_MODELS),
+                **_model_schemas(
+                    InstallationRequest,
+                    PreferencesRequest,
+                    DecisionView,
+                    DeliveriesPage,
+                    NegotiateResponse,
+                    InboxItem,
+                    InboxPageResponse,
+                    *ORDER_MODELS,
+                ),
                 "Problem": _PROBLEM_SCHEMA,
                 "Installation": _INSTALLATION_SCHEMA,
                 "Preferences": _PREFERENCES_SCHEMA,

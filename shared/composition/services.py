@@ -32,7 +32,9 @@ from shared.ports import (
     PreferencesStore,
     PushGateway,
     QuarantineStore,
+    RealtimeGateway,
     RegistrationPorts,
+    SecureContentStore,
 )
 
 __all__ = ["Services", "new_order_id", "utc_now"]
@@ -61,7 +63,7 @@ class Services:
     orders: OrderStore
     outbox: Outbox
     campaigns: CampaignStore
-    inbox: InboxStore
+    secure_content: SecureContentStore
     now: Callable[[], datetime] = utc_now
     closers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
     redelivery_backoff: Callable[[int], float] = default_redelivery_backoff
@@ -69,6 +71,8 @@ class Services:
     audience_sizes: AudienceCounter | None = None
     metrics: PipelineMetrics = NULL_METRICS
     metrics_series: MetricsSeries | None = None
+    inbox: InboxStore | None = None
+    realtime: RealtimeGateway | None = None  # None: SignalR not configured, every notification is pushed
 
     async def aclose(self) -> None:
         """Close the clients this set created (HTTP pools, credentials), each once."""
@@ -90,11 +94,15 @@ class Services:
             now=self.now,
             redelivery_backoff=self.redelivery_backoff,
             ledger=self.ledger,
-            installations=self.installations if self.ledger is not None else None,
             audience_sizes=self.audience_sizes,
             metrics=self.metrics,
             trace_id=current_trace_id,
+            secure_content=self.secure_content,
+            realtime=self.realtime,
             inbox=self.inbox,
+            publisher=self.publisher,
+            installations=self.installations,
+            fallback_after=self.settings.inapp_fallback,
         )
 
     @property
@@ -121,6 +129,6 @@ class Services:
             installations=self.installations,
             preferences=self.preferences,
             campaigns=self.campaigns,
-            inbox=self.inbox,
+            secure_content=self.secure_content,
             now=self.now,
         )

@@ -59,6 +59,12 @@ APP_SETTINGS: tuple[SettingSpec, ...] = (
         False,
         'JSON {"roles": {app role: [source]}, "principals": {object id: [source]}}: what each publisher may publish',
     ),
+    SettingSpec(
+        "PUSH_SIGNALR_CONNECTION_STRING", False, "Azure SignalR Service (AccessKey); Key Vault ref; unset: push only"
+    ),
+    SettingSpec("PUSH_SIGNALR_ENDPOINT", False, "Azure SignalR Service URL, used with the managed identity (Azure)"),
+    SettingSpec("PUSH_INAPP_FALLBACK_SECONDS", False, "seconds an in-app notification may go unseen before the push"),
+    SettingSpec("PUSH_CORS_ORIGINS", False, "comma-separated browser origins allowed to call the app's routes"),
 )
 
 # Set by App Service itself, never by us: the app reads them to know where it runs and whether the platform
@@ -72,6 +78,9 @@ PLATFORM_SETTINGS: tuple[SettingSpec, ...] = (
 
 DEFAULT_SHIP_AFTER = timedelta(hours=1)
 DEFAULT_DELIVER_AFTER = timedelta(days=1)
+
+DEFAULT_INAPP_FALLBACK = timedelta(seconds=5)
+_MAX_INAPP_FALLBACK_SECONDS = 300
 
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
@@ -135,12 +144,17 @@ class Settings:
     orders_ship_after: timedelta = DEFAULT_SHIP_AFTER
     orders_deliver_after: timedelta = DEFAULT_DELIVER_AFTER
     installation_idle_days: int = 270
+    signalr_connection_string: str | None = field(default=None, repr=False)
+    signalr_endpoint: str | None = None
+    inapp_fallback: timedelta = DEFAULT_INAPP_FALLBACK
+    cors_origins: tuple[str, ...] = ()
 
     def __repr__(self) -> str:
         return (
             f"Settings(auth_mode={self.auth_mode.value!r}, nh_hub_name={self.nh_hub_name!r}, "
             f"tables={'endpoint' if self.tables_endpoint else 'connection string'}, "
-            f"service_bus={'namespace' if self.service_bus_namespace else 'connection string'})"
+            f"service_bus={'namespace' if self.service_bus_namespace else 'connection string'}, "
+            f"realtime={'on' if self.signalr_connection_string or self.signalr_endpoint else 'off'})"
         )
 
     @classmethod
@@ -183,6 +197,10 @@ class Settings:
             except ConfigError as exc:
                 problems.append(str(exc))
         idle_days = _positive_int(env, "INSTALLATION_IDLE_DAYS", 270, problems)
+        fallback = _fallback_seconds(env, "PUSH_INAPP_FALLBACK_SECONDS", problems)
+        origins = tuple(o.strip().rstrip("/") for o in env.get("PUSH_CORS_ORIGINS", "").split(",") if o.strip())
+        if "*" in origins:
+            problems.append("PUSH_CORS_ORIGINS must name origins: '*' cannot be used with credentials")
         if problems or auth_mode is None:
             raise ConfigError("invalid configuration: " + "; ".join(problems))
         return cls(
@@ -206,6 +224,10 @@ class Settings:
             orders_ship_after=waits[0],
             orders_deliver_after=waits[1],
             installation_idle_days=idle_days,
+            signalr_connection_string=env.get("PUSH_SIGNALR_CONNECTION_STRING") or None,
+            signalr_endpoint=env.get("PUSH_SIGNALR_ENDPOINT") or None,
+            inapp_fallback=fallback,
+            cors_origins=origins,
         )
 
     @property
@@ -249,6 +271,20 @@ def _scope_map(value: object, key: str) -> dict[str, frozenset[str]]:
             raise ConfigError(f"{where}[{name!r}] names sources no LoB system publishes: {unknown}")
         scopes[str(name)] = frozenset(sources)
     return scopes
+
+
+def _fallback_seconds(env: Mapping[str, str], name: str, problems: list[str]) -> timedelta:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return DEFAULT_INAPP_FALLBACK
+    try:
+        value = float(raw)
+    except ValueError:
+        value = -1.0
+    if not 0 < value <= _MAX_INAPP_FALLBACK_SECONDS:
+        problems.append(f"{name} must be a number of seconds above 0 and at most {_MAX_INAPP_FALLBACK_SECONDS}")
+        return DEFAULT_INAPP_FALLBACK
+    return timedelta(seconds=value)
 
 
 def load_settings() -> Settings:

@@ -6,9 +6,12 @@ from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
+import httpx
+
 from shared.adapters.delivery_log_grouping import GroupingDeliveryLog
 from shared.adapters.metrics_history import MetricsHistory
 from shared.adapters.nh_gateway import NotificationHubsGateway
+from shared.adapters.signalr import SignalRGateway
 from shared.adapters.tables import (
     TableCampaignStore,
     TableDecisionLedger,
@@ -18,6 +21,7 @@ from shared.adapters.tables import (
     TableOrderStore,
     TablePreferencesStore,
     TableQuarantineStore,
+    TableSecureContentStore,
     make_table_service_client,
 )
 from shared.adapters.telemetry import OtelMetrics
@@ -25,6 +29,7 @@ from shared.composition.correlation import trace_headers
 from shared.composition.services import Services
 from shared.composition.settings import Settings
 from shared.composition.telemetry import configure_telemetry
+from shared.domain.channels import FALLBACK_SUBSCRIPTION, FALLBACK_TOPIC, INAPP_HUB
 from shared.domain.topics import TOPICS
 from shared.notification_hubs.client import NotificationHubsClient
 from shared.ports import DeadLetterStore, EventPublisher
@@ -35,9 +40,15 @@ if TYPE_CHECKING:
 
 __all__ = ["PUSH_SUBSCRIPTIONS", "build_services"]
 
-# The subscriptions whose dead-letter queues operators see: the push subscription on every LoB topic, and the
-# order-processing app's fulfilment subscription.
-PUSH_SUBSCRIPTIONS: tuple[tuple[str, str], ...] = (*((topic, "push") for topic in TOPICS), ("orders", "fulfilment"))
+# The subscriptions whose dead-letter queues operators see: the push subscription on every LoB topic, the
+# order-processing app's fulfilment subscription, and the in-app notifications' push fallback.
+PUSH_SUBSCRIPTIONS: tuple[tuple[str, str], ...] = (
+    *((topic, "push") for topic in TOPICS),
+    ("orders", "fulfilment"),
+    (FALLBACK_TOPIC, FALLBACK_SUBSCRIPTION),
+)
+# SignalR is asked on the way to a push: a slow service must not hold the push up for long.
+SIGNALR_TIMEOUT = httpx.Timeout(2.0, connect=1.0)
 
 
 def build_services(settings: Settings, bus: tuple[EventPublisher, DeadLetterStore] | None) -> Services:
@@ -59,6 +70,7 @@ def build_services(settings: Settings, bus: tuple[EventPublisher, DeadLetterStor
         closers.append(tables.credential.close)
     installations = TableInstallationMirror(tables)
     orders = TableOrderStore(tables)
+    realtime = _realtime(settings, closers)
     return Services(
         settings=settings,
         push=NotificationHubsGateway(nh_client),
@@ -71,13 +83,35 @@ def build_services(settings: Settings, bus: tuple[EventPublisher, DeadLetterStor
         orders=orders,
         outbox=orders,
         campaigns=TableCampaignStore(tables),
-        inbox=TableInboxStore(tables),
+        secure_content=TableSecureContentStore(tables),
         closers=closers,
         ledger=TableDecisionLedger(tables, retention=timedelta(days=settings.decision_retention_days)),
         audience_sizes=AudienceSizes(installations),
         metrics=OtelMetrics(),
         metrics_series=history,
+        inbox=TableInboxStore(tables),
+        realtime=realtime,
     )
+
+
+def _realtime(settings: Settings, closers: list[Callable[[], Awaitable[None]]]) -> SignalRGateway | None:
+    """SignalR with the access key (local stand-in) or the managed identity (Azure); None when not configured."""
+    if not (settings.signalr_connection_string or settings.signalr_endpoint):
+        return None
+    http = httpx.AsyncClient(timeout=SIGNALR_TIMEOUT)
+    closers.append(http.aclose)
+    if settings.signalr_connection_string:
+        return SignalRGateway.from_connection_string(settings.signalr_connection_string, INAPP_HUB, http)
+    from azure.identity.aio import DefaultAzureCredential, ManagedIdentityCredential
+
+    credential = (
+        ManagedIdentityCredential(client_id=settings.managed_identity_client_id)
+        if settings.managed_identity_client_id
+        else DefaultAzureCredential()
+    )
+    closers.append(credential.close)
+    assert settings.signalr_endpoint is not None
+    return SignalRGateway.with_identity(settings.signalr_endpoint, credential, INAPP_HUB, http)
 
 
 def _service_bus_ports(settings: Settings) -> tuple[EventPublisher, DeadLetterStore, ServiceBusClient]:

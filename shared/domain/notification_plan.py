@@ -9,10 +9,10 @@ from shared.domain.catalog import CATALOG, CatalogEntry, Priority, localized_mes
 from shared.domain.catalog.payloads import DebitPosted
 from shared.domain.device_templates import TemplateName
 from shared.domain.events import LobEvent
-from shared.domain.inbox import InboxItem
 from shared.domain.languages import SUPPORTED_LANGUAGES
 from shared.domain.records import Preferences
 from shared.domain.rules import debit_reaches_owner, delivery_template
+from shared.domain.secure_content import SecureItem
 from shared.domain.secure_payload import neutral_properties
 from shared.notification_hubs.tag_expressions import parse_tag_expression
 
@@ -37,7 +37,7 @@ class NotificationPlan:
     ttl_seconds: int
     recipient_user_id: str | None
     # Secure-payload mode: what the recipient's inbox must hold before the (neutral) push goes out.
-    inbox: InboxItem | None = None
+    secure_item: SecureItem | None = None
 
 
 @dataclass(frozen=True)
@@ -87,13 +87,13 @@ def plan_notification(event: LobEvent, recipient: Preferences | None, now: datet
         priority=entry.priority,
         ttl_seconds=int(entry.ttl.total_seconds()),
         recipient_user_id=user_id,
-        inbox=inbox,
+        secure_item=inbox,
     )
 
 
-def inbox_item(event: LobEvent, user_id: str, properties: dict[str, str], now: datetime) -> InboxItem:
+def inbox_item(event: LobEvent, user_id: str, properties: dict[str, str], now: datetime) -> SecureItem:
     """The inbox entry of ``event`` for ``user_id``: its text in every language (from ``send_properties``)."""
-    return InboxItem(
+    return SecureItem(
         user_id=user_id,
         notification_id=event.id,
         source="event",

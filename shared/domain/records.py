@@ -106,6 +106,7 @@ class DeliveryRecord:
     outcome: str | None = None
     finished_at: datetime | None = None
     send_ms: float | None = None
+    channel: str | None = None  # which channels delivered: "push", "inapp" or "inapp+push"
 
 
 @dataclass(frozen=True)

@@ -11,11 +11,12 @@ from __future__ import annotations
 
 from shared.ports.bundles import CampaignPorts, DeliveryPorts, RegistrationPorts
 from shared.ports.campaigns import CampaignStore
-from shared.ports.inbox import InboxStore
 from shared.ports.ledger import AudienceCounter, DecisionLedger, DecisionPage
 from shared.ports.messaging import DeadLetterStore, EventPublisher
 from shared.ports.orders import FulfilmentPorts, OrderPorts, OrderStore, Outbox
 from shared.ports.push import PushGateway
+from shared.ports.realtime import ClientConnection, InboxStore, RealtimeGateway
+from shared.ports.secure_content import SecureContentStore
 from shared.ports.storage import DeliveryLog, InstallationMirror, PreferencesStore, QuarantineStore
 from shared.ports.telemetry import NULL_METRICS, MetricsSeries, NullMetrics, PipelineMetrics
 
@@ -24,6 +25,7 @@ __all__ = [
     "AudienceCounter",
     "CampaignPorts",
     "CampaignStore",
+    "ClientConnection",
     "DeadLetterStore",
     "DecisionLedger",
     "DecisionPage",
@@ -42,5 +44,7 @@ __all__ = [
     "PreferencesStore",
     "PushGateway",
     "QuarantineStore",
+    "RealtimeGateway",
     "RegistrationPorts",
+    "SecureContentStore",
 ]

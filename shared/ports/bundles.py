@@ -8,9 +8,11 @@ from datetime import datetime, timedelta
 
 from shared.domain.redelivery import default_redelivery_backoff
 from shared.ports.campaigns import CampaignStore
-from shared.ports.inbox import InboxStore
 from shared.ports.ledger import AudienceCounter, DecisionLedger
+from shared.ports.messaging import EventPublisher
 from shared.ports.push import PushGateway
+from shared.ports.realtime import InboxStore, RealtimeGateway
+from shared.ports.secure_content import SecureContentStore
 from shared.ports.storage import DeliveryLog, InstallationMirror, PreferencesStore, QuarantineStore
 from shared.ports.telemetry import NULL_METRICS, PipelineMetrics
 
@@ -43,7 +45,6 @@ class DeliveryPorts:
     finish_attempts: int = 5
     # The decision ledger and what it needs; None: decisions are not recorded (and "no device" is not checked).
     ledger: DecisionLedger | None = None
-    installations: InstallationMirror | None = None
     audience_sizes: AudienceCounter | None = None
     metrics: PipelineMetrics = NULL_METRICS
     trace_id: Callable[[], str | None] = lambda: None
@@ -51,7 +52,14 @@ class DeliveryPorts:
     # failure on this delivery is the last one, and the broker dead-letters the message.
     max_delivery_count: int = 5
     # Secure-payload events keep their content here before the neutral push goes out (None: no such events).
+    secure_content: SecureContentStore | None = None
+
+    # Real-time delivery and the inbox; without them every notification is pushed, as before them.
+    realtime: RealtimeGateway | None = None
     inbox: InboxStore | None = None
+    publisher: EventPublisher | None = None  # schedules the push fallback
+    installations: InstallationMirror | None = None  # the user's language when preferences have none
+    fallback_after: timedelta = timedelta(seconds=5)
 
 
 @dataclass(frozen=True)
@@ -62,7 +70,7 @@ class CampaignPorts:
     installations: InstallationMirror
     preferences: PreferencesStore
     campaigns: CampaignStore
-    inbox: InboxStore
+    secure_content: SecureContentStore
     now: Callable[[], datetime]
     # A claimed send not finished after this long is taken over: longer than one NH call with its retries (20 s).
     send_stale_after: timedelta = timedelta(minutes=2)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Protocol
 
 from shared.domain.records import DeadLetteredMessage, OutgoingMessage
@@ -13,6 +14,13 @@ __all__ = ["DeadLetterStore", "EventPublisher"]
 class EventPublisher(Protocol):
     async def publish(self, topic: str, messages: Sequence[OutgoingMessage]) -> None:
         """Publish in as few batches as the transport allows. Raises UpstreamUnavailableError on transient failure."""
+        ...
+
+    async def schedule(self, topic: str, messages: Sequence[OutgoingMessage], at: datetime) -> None:
+        """Publish so that subscribers receive the messages at ``at`` (UTC), not before; durable from return on.
+
+        Raises UpstreamUnavailableError on transient failure.
+        """
         ...
 
 

@@ -10,8 +10,9 @@ from shared.domain.publishing import to_outgoing_message, topic_for
 from shared.domain.simulated_events import simulate_events
 from shared.domain.topics import TOPICS
 from shared.usecases.delivery import DispatchResult, IncomingMessage, deliver_message
+from shared.usecases.fallback import settle_fallback
 
-__all__ = ["deliver", "publish_simulated_events"]
+__all__ = ["deliver", "publish_simulated_events", "push_if_unseen"]
 
 logger = logging.getLogger(__name__)
 
@@ -32,6 +33,11 @@ async def deliver(message: IncomingMessage) -> DispatchResult:
         **{"messaging.message.id": message.message_id, "messaging.delivery_count": message.delivery_count},
     ):
         return await deliver_message(message, ports)
+
+
+async def push_if_unseen(message: IncomingMessage) -> DispatchResult:
+    """An in-app notification's fallback came due: push it unless it was seen; raises when the bus should redeliver."""
+    return await settle_fallback(message, bootstrap.services().delivery)
 
 
 async def publish_simulated_events(count: int = 8, seed: int | None = None) -> int:

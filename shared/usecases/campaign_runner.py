@@ -31,8 +31,8 @@ from shared.domain.campaigns import (
     campaign_state,
 )
 from shared.domain.errors import ConflictError, PushError, UpstreamUnavailableError
-from shared.domain.inbox import InboxItem
 from shared.domain.languages import SUPPORTED_LANGUAGES
+from shared.domain.secure_content import SecureItem
 from shared.notification_hubs.models import template_notification
 from shared.ports import CampaignPorts
 from shared.usecases.campaign_sends import cancel_pending, follow_up, hand_off, is_claimable, needs_follow_up
@@ -127,7 +127,7 @@ async def _plan(ports: CampaignPorts, campaign: Campaign) -> Campaign:
         zones=zones,
     )
     if campaign.content.sensitive:
-        await _gather(ports, [partial(ports.inbox.put, _inbox_item(campaign, user, now)) for user in users])
+        await _gather(ports, [partial(ports.secure_content.put, _inbox_item(campaign, user, now)) for user in users])
     await ports.campaigns.add_sends(plan.sends)
     planned = replace(
         campaign, plan_version=1, waves=plan.waves, audience_counts=count_audience(records), next_check=now
@@ -141,9 +141,9 @@ async def _zones(ports: CampaignPorts, users: Sequence[str]) -> dict[str, str]:
     return {user: p.quiet_hours.time_zone for user, p in zip(users, found, strict=True) if p and p.quiet_hours}
 
 
-def _inbox_item(campaign: Campaign, user_id: str, now: datetime) -> InboxItem:
+def _inbox_item(campaign: Campaign, user_id: str, now: datetime) -> SecureItem:
     content = campaign.content
-    return InboxItem(
+    return SecureItem(
         user_id=user_id,
         notification_id=campaign.id,
         source="campaign",

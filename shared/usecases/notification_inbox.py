@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from shared.domain.errors import NotFoundError
 from shared.domain.identity import Identity
-from shared.domain.inbox import InboxItem
 from shared.domain.languages import DEFAULT_LANGUAGE
-from shared.ports import InboxStore, InstallationMirror, PreferencesStore
+from shared.domain.secure_content import SecureItem
+from shared.ports import InstallationMirror, PreferencesStore, SecureContentStore
 
 __all__ = ["read_my_notification"]
 
@@ -14,12 +14,12 @@ MAX_NOTIFICATION_ID_LENGTH = 200
 
 
 async def read_my_notification(
-    inbox: InboxStore,
+    inbox: SecureContentStore,
     preferences: PreferencesStore,
     installations: InstallationMirror,
     identity: Identity,
     notification_id: str,
-) -> tuple[InboxItem, str]:
+) -> tuple[SecureItem, str]:
     """The caller's item and the language to show it in: their saved language, else the language of their most
     recently registered device (the one the neutral push was shown in), else the default.
 

@@ -14,8 +14,14 @@ pytestmark = pytest.mark.infra
 
 # Read by the code but only meaningful locally: in Azure they would override the identity-based settings
 # (a ServiceBusConnection string wins over ServiceBusConnection__fullyQualifiedNamespace, and Service Bus has
-# local auth off) or point at Azurite, so they must NOT be set in Azure.
-LOCAL_ONLY = {"PUSH_TABLES_CONNECTION_STRING", "ServiceBusConnection", "PUSH_TELEMETRY_FILE"}
+# local auth off; likewise a SignalR connection string over PUSH_SIGNALR_ENDPOINT, with SignalR's keys disabled)
+# or point at Azurite, so they must NOT be set in Azure.
+LOCAL_ONLY = {
+    "PUSH_TABLES_CONNECTION_STRING",
+    "ServiceBusConnection",
+    "PUSH_TELEMETRY_FILE",
+    "PUSH_SIGNALR_CONNECTION_STRING",
+}
 
 # Settings the platform, the Functions host or its bindings read, not the app's code.
 PLATFORM_PATTERNS = (
@@ -65,6 +71,7 @@ class TestAppSettingsParity:
         settings = _bicep_app_settings(function_app_bicep)
         assert settings["AUTH_MODE"] == "easyauth"
         assert settings["PUSH_NH_CONNECTION_STRING"].startswith("@Microsoft.KeyVault(")
+        assert settings["PUSH_SIGNALR_ENDPOINT"].startswith("https://")  # the managed identity, no key
         assert settings["ServiceBusConnection__credential"] == "managedidentity"
 
     def test_platform_settings_are_left_to_the_platform(self, function_app_bicep: dict[str, Any]) -> None:

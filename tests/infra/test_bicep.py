@@ -132,7 +132,8 @@ class TestServiceBusTopology:
     def test_topology_has_the_emulator_namespace_and_one_topic_per_lob_system(self, topology: dict[str, Any]) -> None:
         namespaces = topology["UserConfig"]["Namespaces"]
         assert [ns["Name"] for ns in namespaces] == ["sbemulatorns"]
-        assert [t["Name"] for t in namespaces[0]["Topics"]] == ["hr", "finance", "accounts", "orders"]
+        # One topic per LoB system, and the in-app notifications' push fallback (scheduled messages).
+        assert [t["Name"] for t in namespaces[0]["Topics"]] == ["hr", "finance", "accounts", "orders", "realtime"]
 
     def test_topics_and_subscriptions_stay_within_the_emulator_limits(self, topology: dict[str, Any]) -> None:
         for topic in topology["UserConfig"]["Namespaces"][0]["Topics"]:
@@ -140,7 +141,7 @@ class TestServiceBusTopology:
             assert props["RequiresDuplicateDetection"] is True
             assert _seconds(props["DuplicateDetectionHistoryTimeWindow"]) <= 300  # emulator maximum PT5M
             assert _seconds(props["DefaultMessageTimeToLive"]) <= 3600  # emulator maximum PT1H
-            expected = ["push", "fulfilment"] if topic["Name"] == "orders" else ["push"]
+            expected = {"orders": ["push", "fulfilment"], "realtime": ["fallback"]}.get(topic["Name"], ["push"])
             assert [s["Name"] for s in topic["Subscriptions"]] == expected
             for sub in topic["Subscriptions"]:
                 sp = sub["Properties"]
@@ -209,3 +210,15 @@ class TestEnvironments:
         declared = set(parse_bicep(INFRA / "main.bicep")["parameters"])
         assert set(params) <= declared
         assert all(entry["value"] == "" for entry in params.values())
+
+
+class TestModuleParameters:
+    def test_main_passes_every_module_exactly_the_parameters_it_declares(self) -> None:
+        """A parameter a module does not declare, or a required one not passed, fails only at deployment."""
+        main = parse_bicep(INFRA / "main.bicep")
+        for name, module in main["modules"].items():
+            declared = parse_bicep(INFRA / module["detail"]["path"])["parameters"]
+            passed = set(module["config"]["params"])
+            required = {param for param, spec in declared.items() if "default" not in spec}
+            assert passed - set(declared) == set(), f"module {name} does not declare {passed - set(declared)}"
+            assert required - passed == set(), f"module {name} is not given {required - passed}"

@@ -1,5 +1,5 @@
-"""TableCampaignStore and TableInboxStore against Azurite: round trips, etag-conditional writes (the claims a crash
-resumes from), the due query, large documents, and inbox items readable by their owner only."""
+"""TableCampaignStore and TableSecureContentStore against Azurite: round trips, etag-conditional writes (the claims
+a crash resumes from), the due query, large documents, and inbox items readable by their owner only."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from shared.adapters.tables import TableCampaignStore, TableInboxStore
+from shared.adapters.tables import TableCampaignStore, TableSecureContentStore
 from shared.domain.audience import AudienceCounts, parse_audience_expression, parse_user_list
 from shared.domain.campaign_plan import plan_waves
 from shared.domain.campaigns import (
@@ -23,8 +23,8 @@ from shared.domain.campaigns import (
     WavePolicy,
 )
 from shared.domain.errors import ConflictError
-from shared.domain.inbox import InboxItem
 from shared.domain.records import Platform
+from shared.domain.secure_content import SecureItem
 from tests.conftest import random_id
 from tests.support.azurite import table_service
 
@@ -34,10 +34,10 @@ T0 = datetime(2026, 4, 1, 9, 30, 15, 123000, tzinfo=UTC)
 
 
 @pytest.fixture
-async def stores(azurite_tables: str) -> AsyncIterator[tuple[TableCampaignStore, TableInboxStore]]:
+async def stores(azurite_tables: str) -> AsyncIterator[tuple[TableCampaignStore, TableSecureContentStore]]:
     prefix = random_id("t")
     async with table_service(azurite_tables, prefix) as service:
-        yield TableCampaignStore(service, prefix), TableInboxStore(service, prefix)
+        yield TableCampaignStore(service, prefix), TableSecureContentStore(service, prefix)
 
 
 @pytest.fixture
@@ -168,7 +168,7 @@ class TestSends:
 class TestInbox:
     async def test_an_item_reads_back_for_its_owner_only(self, stores):
         _, inbox = stores
-        item = InboxItem(
+        item = SecureItem(
             "alice@contoso.com", "evt/1", "event", "accounts.debit.posted",
             {"en": "Debit", "de": "Abbuchung", "es": "Cargo"}, {"en": "€5", "de": "5 €", "es": "5 €"},
             "enterprisepush://accounts/A", T0,

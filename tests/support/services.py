@@ -20,6 +20,7 @@ from shared.adapters.tables import (
     TableOrderStore,
     TablePreferencesStore,
     TableQuarantineStore,
+    TableSecureContentStore,
 )
 from shared.composition import root as bootstrap
 from shared.composition.correlation import trace_headers
@@ -28,7 +29,7 @@ from shared.composition.settings import Settings
 from shared.domain.redelivery import default_redelivery_backoff
 from shared.notification_hubs.client import NotificationHubsClient
 from shared.notification_hubs.retry import RetryPolicy
-from shared.ports import NULL_METRICS, PipelineMetrics
+from shared.ports import NULL_METRICS, EventPublisher, PipelineMetrics, RealtimeGateway
 from shared.usecases.decisions import AudienceSizes
 from tests.conftest import random_id
 from tests.fakes import InMemoryDeadLetters, RecordingPublisher
@@ -71,9 +72,12 @@ async def app_services(
     retry: RetryPolicy | None = None,
     redelivery_backoff: Callable[[int], float] = default_redelivery_backoff,
     metrics: PipelineMetrics | None = None,
+    realtime: RealtimeGateway | None = None,
+    publisher: EventPublisher | None = None,
+    **settings_overrides: str,
 ) -> AsyncIterator[Services]:
     prefix = random_id("t")
-    settings = settings_for(emulator_url, hub)
+    settings = settings_for(emulator_url, hub, **settings_overrides)
     async with table_service(tables_connection, prefix) as tables:
         push = NotificationHubsClient(settings.nh_connection_string, hub, retry=retry, extra_headers=trace_headers)
         orders = TableOrderStore(tables, prefix)
@@ -84,16 +88,18 @@ async def app_services(
             preferences=TablePreferencesStore(tables, prefix),
             deliveries=GroupingDeliveryLog(TableDeliveryLog(tables, prefix)),  # as shared.composition.wiring builds it
             quarantine=TableQuarantineStore(tables, prefix),
-            publisher=RecordingPublisher(),
+            publisher=publisher or RecordingPublisher(),
             dead_letters=InMemoryDeadLetters(),
             orders=orders,
             outbox=orders,
             campaigns=TableCampaignStore(tables, prefix),
-            inbox=TableInboxStore(tables, prefix),
+            secure_content=TableSecureContentStore(tables, prefix),
             now=lambda: datetime.now(UTC),
             redelivery_backoff=redelivery_backoff,
             ledger=TableDecisionLedger(tables, prefix),
             metrics=metrics if metrics is not None else NULL_METRICS,
+            inbox=TableInboxStore(tables, prefix),
+            realtime=realtime,
         )
         built.audience_sizes = AudienceSizes(built.installations)
         try:

@@ -17,6 +17,7 @@ from typing import Any
 import httpx
 
 from local.nh_emulator.config import BACKEND_RULE_NAME, WELL_KNOWN_BACKEND_KEY, connection_string
+from local.signalr.config import connection_string as signalr_connection_string
 from tests.support.azurite import free_port
 from tests.support.services import PUBLISHER_SOURCES
 
@@ -81,14 +82,28 @@ class Stack:
     emulator_process: Process
     devhost: Process
     state_dir: Path
+    signalr: str = ""
+    signalr_process: Process | None = None
 
     def restart_devhost(self, sig: signal.Signals = signal.SIGTERM) -> None:
         self.devhost.stop(sig)
         self.devhost.start()
 
 
-def devhost_env(emulator_url: str, tables_connection: str, **overrides: str) -> dict[str, str]:
+def devhost_env(
+    emulator_url: str, tables_connection: str, signalr_port: int | None = None, **overrides: str
+) -> dict[str, str]:
+    realtime = (
+        {
+            "PUSH_SIGNALR_CONNECTION_STRING": signalr_connection_string("127.0.0.1", signalr_port),
+            "PUSH_CORS_ORIGINS": emulator_url.rstrip("/"),
+            "PUSH_INAPP_FALLBACK_SECONDS": "3",
+        }
+        if signalr_port
+        else {}
+    )
     return {
+        **realtime,
         "AUTH_MODE": "dev",
         "PUSH_NH_CONNECTION_STRING": connection_string(emulator_url, BACKEND_RULE_NAME, WELL_KNOWN_BACKEND_KEY),
         "PUSH_NH_HUB_NAME": HUB,
@@ -106,18 +121,29 @@ def devhost_env(emulator_url: str, tables_connection: str, **overrides: str) -> 
 def running_stack(
     tables_connection: str, workdir: Path, *, topology: Path | None = None, **env_overrides: str
 ) -> Iterator[Stack]:
-    """Start the emulator and the dev host as subprocesses; stop both at exit, even when a test fails.
+    """Start the emulator, the SignalR stand-in and the dev host as subprocesses; stop them all at exit, even when
+    a test fails.
 
     ``topology`` replaces infra/servicebus-topology.json for the dev host's local bus (e.g. a shorter lock).
     """
-    emulator_port, api_port = free_port(), free_port()
+    emulator_port, api_port, signalr_port = free_port(), free_port(), free_port()
     emulator_url = f"http://127.0.0.1:{emulator_port}/"
+    signalr_url = f"http://127.0.0.1:{signalr_port}"
     state_dir = workdir / "devhost-state"
     emulator = Process(
         "NH emulator",
-        [sys.executable, "-m", "local.nh_emulator", "--port", str(emulator_port), "--hub", HUB],
+        [
+            sys.executable, "-m", "local.nh_emulator", "--port", str(emulator_port), "--hub", HUB,
+            "--app-api", f"http://127.0.0.1:{api_port}/api",
+        ],
         f"{emulator_url}_emulator/health",
         workdir / "nh-emulator.log",
+    )  # fmt: skip
+    signalr = Process(
+        "SignalR stand-in",
+        [sys.executable, "-m", "local.signalr", "--port", str(signalr_port)],
+        f"{signalr_url}/_signalr/health",
+        workdir / "signalr.log",
     )
     devhost = Process(
         "dev host",
@@ -133,14 +159,18 @@ def running_stack(
         ],
         f"http://127.0.0.1:{api_port}/admin/host/status",
         workdir / "devhost.log",
-        env=devhost_env(emulator_url, tables_connection, **env_overrides),
+        env=devhost_env(emulator_url, tables_connection, signalr_port, **env_overrides),
     )
     try:
         emulator.start()
+        signalr.start()
         devhost.start()
-        yield Stack(f"http://127.0.0.1:{api_port}/api", emulator_url, emulator, devhost, state_dir)
+        yield Stack(
+            f"http://127.0.0.1:{api_port}/api", emulator_url, emulator, devhost, state_dir, signalr_url, signalr
+        )
     finally:
         devhost.stop()
+        signalr.stop()
         emulator.stop()
 
 

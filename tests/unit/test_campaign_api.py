@@ -16,16 +16,16 @@ from shared.api.runtime import Handler, run_handler
 from shared.composition import root as bootstrap
 from shared.composition.services import Services
 from shared.composition.settings import Settings
-from shared.domain.inbox import InboxItem
 from shared.domain.records import InstallationRecord, Platform, Preferences
+from shared.domain.secure_content import SecureItem
 from tests.fakes import (
     InMemoryCampaignStore,
     InMemoryDeadLetters,
     InMemoryDeliveryLog,
-    InMemoryInboxStore,
     InMemoryInstallationMirror,
     InMemoryPreferencesStore,
     InMemoryQuarantineStore,
+    InMemorySecureContentStore,
     RecordingPublisher,
     RecordingPushGateway,
 )
@@ -55,7 +55,7 @@ def services() -> Iterator[Services]:
         publisher=RecordingPublisher(),
         dead_letters=InMemoryDeadLetters(),
         campaigns=InMemoryCampaignStore(),
-        inbox=InMemoryInboxStore(),
+        secure_content=InMemorySecureContentStore(),
         now=lambda: NOW,
     )
     with bootstrap.override(built):
@@ -202,11 +202,11 @@ class TestAudience:
 
 class TestMyNotification:
     async def test_the_owner_reads_it_in_their_language_and_nobody_else_can(self, services):
-        item = InboxItem(
+        item = SecureItem(
             "alice", "evt-1", "event", "accounts.debit.posted", {"en": "Debit", "de": "Abbuchung", "es": "Cargo"},
             {"en": "€5 to X", "de": "5 € an X", "es": "5 € a X"}, "enterprisepush://accounts/A", NOW,
         )  # fmt: skip
-        await services.inbox.put(item)
+        await services.secure_content.put(item)
         await services.preferences.put(Preferences("alice", language="de"))
         mine = await call(routes.get_my_notification, "GET", headers={"x-dev-user": "alice"}, route={"id": "evt-1"})
         assert json.loads(mine.body) | {"createdAt": None} == {
@@ -220,10 +220,10 @@ class TestMyNotification:
         assert problem(admin)["status"] == 404
 
     async def test_without_a_saved_language_the_latest_device_language_is_used(self, services):
-        item = InboxItem(
+        item = SecureItem(
             "bob", "c1", "campaign", "campaign", {"en": "Card", "es": "Tarjeta"}, {"en": "B", "es": "B"}, None, NOW
         )
-        await services.inbox.put(item)
+        await services.secure_content.put(item)
         for installation_id, language, age in (("old", "en", 9), ("new", "es", 1)):
             seen = NOW - timedelta(days=age)
             services.installations.rows[("bob", installation_id)] = InstallationRecord(

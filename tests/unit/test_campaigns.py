@@ -30,9 +30,9 @@ from shared.usecases.campaigns import cancel_campaign, create_campaign, get_camp
 from shared.usecases.commands import SendCampaign
 from tests.fakes import (
     InMemoryCampaignStore,
-    InMemoryInboxStore,
     InMemoryInstallationMirror,
     InMemoryPreferencesStore,
+    InMemorySecureContentStore,
     RecordingPushGateway,
 )
 
@@ -61,7 +61,7 @@ class World:
     mirror: InMemoryInstallationMirror = field(default_factory=InMemoryInstallationMirror)
     preferences: InMemoryPreferencesStore = field(default_factory=InMemoryPreferencesStore)
     store: InMemoryCampaignStore = field(default_factory=InMemoryCampaignStore)
-    inbox: InMemoryInboxStore = field(default_factory=InMemoryInboxStore)
+    inbox: InMemorySecureContentStore = field(default_factory=InMemorySecureContentStore)
 
     @property
     def ports(self) -> CampaignPorts:
@@ -70,7 +70,7 @@ class World:
             installations=self.mirror,
             preferences=self.preferences,
             campaigns=self.store,
-            inbox=self.inbox,
+            secure_content=self.inbox,
             now=self.clock,
             concurrency=1,
         )

@@ -135,7 +135,7 @@ class TestProperties:
 
     def test_other_currencies_use_their_symbols(self):
         """Debits are sensitive: their text is what the owner's inbox keeps, one entry per language."""
-        inbox = _plan(_event("accounts.debit.posted", amount="12345.6", currency="USD")).inbox
+        inbox = _plan(_event("accounts.debit.posted", amount="12345.6", currency="USD")).secure_item
         assert inbox is not None
         properties = {f"body_{language}": text for language, text in inbox.bodies.items()}
         assert properties["body_en"] == "$12,345.60 paid to Rail Europe."

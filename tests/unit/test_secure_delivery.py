@@ -29,7 +29,7 @@ async def test_the_inbox_holds_the_content_and_the_push_only_neutral_text():
     ports = in_memory_delivery_ports(NOW)
     event, message = debit_message(ownerId="alice", amount="750.00", currency="EUR", merchant="Juwelier Kern")
     assert await deliver_message(message, ports) is DispatchResult.SENT
-    item = await ports.inbox.get("alice", event["id"])
+    item = await ports.secure_content.get("alice", event["id"])
     assert item is not None
     assert "Juwelier Kern" in item.bodies["de"]
     [(notification, audience)] = ports.push.sends
@@ -44,12 +44,12 @@ async def test_a_redelivery_writes_the_same_item_and_pushes_once():
     event, message = debit_message(ownerId="alice", amount="750.00")
     await deliver_message(message, ports)
     assert await deliver_message(message, ports) is DispatchResult.DUPLICATE
-    assert list(ports.inbox.items) == [("alice", event["id"])]
+    assert list(ports.secure_content.items) == [("alice", event["id"])]
     assert len(ports.push.sends) == 1
 
 
 async def test_without_an_inbox_store_a_sensitive_event_is_not_pushed():
-    ports = replace(in_memory_delivery_ports(NOW), inbox=None)
+    ports = replace(in_memory_delivery_ports(NOW), secure_content=None)
     _, message = debit_message(ownerId="alice", amount="750.00")
     with pytest.raises(ConfigError, match="sensitive"):
         await deliver_message(message, ports)

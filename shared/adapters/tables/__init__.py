@@ -19,6 +19,7 @@ from shared.adapters.tables.ledger import TableDecisionLedger
 from shared.adapters.tables.orders import TableOrderStore
 from shared.adapters.tables.preferences import TablePreferencesStore
 from shared.adapters.tables.quarantine import MAX_STORED_BODY_BYTES, TableQuarantineStore
+from shared.adapters.tables.secure_content import TableSecureContentStore
 from shared.domain.errors import ConfigError
 
 __all__ = [
@@ -31,6 +32,7 @@ __all__ = [
     "TableOrderStore",
     "TablePreferencesStore",
     "TableQuarantineStore",
+    "TableSecureContentStore",
     "decode_key",
     "encode_key",
     "make_table_service_client",

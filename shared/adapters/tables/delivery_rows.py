@@ -44,6 +44,7 @@ _OPTIONAL_FIELDS = {
     "CorrelationId": "correlation_id",
     "Outcome": "outcome",
     "SendMs": "send_ms",
+    "Channel": "channel",
 }
 
 

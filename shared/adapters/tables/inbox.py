@@ -1,56 +1,128 @@
-"""TableInboxStore: notification inbox items in the ``inbox`` table, partition = user id, row = notification id.
+"""TableInboxStore: the users' notification inboxes, table ``inbox``, one partition per user.
 
-Only what secure-payload sends need (put an item, read one back by its owner); the partition being the user is what
-keeps one user from reading another's item.
+Each entry is two rows of the user's partition, written together in one entity-group transaction: ``n:{id}`` is
+the entry itself (its etag makes every change conditional), ``t:{inverted time}:{id}`` a copy that sorts newest
+first, so a page is one range query. Entries live ``INBOX_RETENTION`` (30 days): listing leaves expired ones out and
+each new entry purges a few expired rows of its user.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
+import logging
+from dataclasses import replace
+from datetime import datetime
 from typing import Any
 
 from azure.core.exceptions import ResourceNotFoundError
-from azure.data.tables import TableEntity, UpdateMode
+from azure.data.tables import TableEntity, TableTransactionError, UpdateMode
 from azure.data.tables.aio import TableServiceClient
 
-from shared.adapters.tables.common import TableSet, as_datetime, encode_key, mapped_errors, utc
-from shared.domain.inbox import InboxItem
+from shared.adapters.tables.common import TableSet, as_datetime, encode_key, mapped_errors, optional_datetime, utc
+from shared.adapters.tables.delivery_rows import replace_if_unchanged
+from shared.domain.errors import ConflictError, FieldError, NotFoundError, UpstreamError, ValidationError
+from shared.domain.inbox import INBOX_RETENTION, Decision, InboxEntry, InboxPage
 
 __all__ = ["TableInboxStore"]
 
+logger = logging.getLogger(__name__)
+
 TABLE = "inbox"
+_INDEX_PREFIX = "t:"
+_INDEX_END = "t;"  # the character after ":": every index row sorts below it
+_PURGE_BATCH = 20
+_TIME_SPAN_MS = 10**15
 
 
-def _to_entity(item: InboxItem) -> dict[str, Any]:
+def _record_key(notification_id: str) -> str:
+    return "n:" + encode_key(notification_id)
+
+
+def _time_key(at: datetime) -> str:
+    """Inverted milliseconds: later times sort first."""
+    return f"{_INDEX_PREFIX}{_TIME_SPAN_MS - int(utc(at).timestamp() * 1000):015d}"
+
+
+def _index_key(entry: InboxEntry) -> str:
+    return f"{_time_key(entry.created_at)}:{encode_key(entry.notification_id)}"
+
+
+def _to_entity(entry: InboxEntry, row_key: str) -> dict[str, Any]:
     entity: dict[str, Any] = {
-        "PartitionKey": encode_key(item.user_id),
-        "RowKey": encode_key(item.notification_id),
-        "UserId": item.user_id,
-        "NotificationId": item.notification_id,
-        "Source": item.source,
-        "EventType": item.event_type,
-        "Titles": json.dumps(dict(item.titles), ensure_ascii=False),
-        "Bodies": json.dumps(dict(item.bodies), ensure_ascii=False),
-        "CreatedAt": utc(item.created_at),
-        "Sensitive": item.sensitive,
+        "PartitionKey": encode_key(entry.user_id),
+        "RowKey": row_key,
+        "UserId": entry.user_id,
+        "NotificationId": entry.notification_id,
+        "EventType": entry.event_type,
+        "Title": entry.title,
+        "Body": entry.body,
+        "Language": entry.language,
+        "DeepLink": entry.deep_link,
+        "Category": entry.category,
+        "Silent": entry.silent,
+        "Data": json.dumps(entry.data, ensure_ascii=False, separators=(",", ":")),
+        "CreatedAt": utc(entry.created_at),
+        "ExpiresAt": utc(entry.expires_at),
+        "Channels": ",".join(entry.channels),
+        "Decision": entry.decision.value,
     }
-    if item.deep_link is not None:
-        entity["DeepLink"] = item.deep_link
+    for name, value in (
+        ("InappSentAt", entry.inapp_sent_at),
+        ("PushedAt", entry.pushed_at),
+        ("SeenAt", entry.seen_at),
+        ("ReadAt", entry.read_at),
+    ):
+        if value is not None:
+            entity[name] = utc(value)
     return entity
 
 
-def _from_entity(entity: TableEntity) -> InboxItem:
-    return InboxItem(
-        user_id=entity["UserId"],
-        notification_id=entity["NotificationId"],
-        source=entity["Source"],
-        event_type=entity["EventType"],
-        titles=json.loads(entity["Titles"]),
-        bodies=json.loads(entity["Bodies"]),
-        deep_link=entity.get("DeepLink"),
-        created_at=as_datetime(entity["CreatedAt"]),
-        sensitive=bool(entity["Sensitive"]),
-    )
+def _from_entity(entity: TableEntity, version: str | None) -> InboxEntry:
+    try:
+        return InboxEntry(
+            user_id=entity["UserId"],
+            notification_id=entity["NotificationId"],
+            event_type=entity["EventType"],
+            title=entity["Title"],
+            body=entity["Body"],
+            language=entity["Language"],
+            deep_link=entity["DeepLink"],
+            category=entity["Category"],
+            silent=bool(entity["Silent"]),
+            data=json.loads(entity["Data"]),
+            created_at=as_datetime(entity["CreatedAt"]),
+            expires_at=as_datetime(entity["ExpiresAt"]),
+            channels=tuple(c for c in str(entity.get("Channels") or "").split(",") if c),
+            decision=Decision(entity["Decision"]),
+            inapp_sent_at=optional_datetime(entity.get("InappSentAt")),
+            pushed_at=optional_datetime(entity.get("PushedAt")),
+            seen_at=optional_datetime(entity.get("SeenAt")),
+            read_at=optional_datetime(entity.get("ReadAt")),
+            version=version,
+        )
+    except (KeyError, ValueError) as exc:
+        raise UpstreamError(f"an inbox row is not in the expected shape: {type(exc).__name__}") from exc
+
+
+def _etag(metadata: Any) -> str | None:
+    etag = metadata.get("etag") if metadata else None
+    return str(etag) if etag else None
+
+
+def _cursor_of(row_key: str) -> str:
+    return base64.urlsafe_b64encode(row_key.encode()).decode().rstrip("=")
+
+
+def _row_key_of(cursor: str) -> str:
+    try:
+        row_key = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        row_key = ""
+    if not row_key.startswith(_INDEX_PREFIX):
+        raise ValidationError("the cursor is not one this API handed out", [FieldError("query:cursor", "invalid")])
+    return row_key
 
 
 class TableInboxStore:
@@ -59,17 +131,88 @@ class TableInboxStore:
     def __init__(self, service: TableServiceClient, table_prefix: str = "") -> None:
         self._tables = TableSet(service, table_prefix)
 
-    async def get(self, user_id: str, notification_id: str) -> InboxItem | None:
-        """The user's item, or None: another user's id is simply not in this user's partition."""
+    async def add(self, entry: InboxEntry) -> InboxEntry | None:
+        """Insert both rows in one transaction; None when the user already has this notification id."""
         table = await self._tables.get(TABLE)
-        with mapped_errors("get inbox item"):
+        rows = [_to_entity(entry, _record_key(entry.notification_id)), _to_entity(entry, _index_key(entry))]
+        with mapped_errors("add inbox entry"):
             try:
-                entity = await table.get_entity(encode_key(user_id), encode_key(notification_id))
+                results = await table.submit_transaction([("create", row) for row in rows])
+            except TableTransactionError as exc:
+                if exc.status_code == 409:
+                    return None
+                raise
+        await self._purge_expired(entry.user_id, entry.created_at)
+        return replace(entry, version=_etag(results[0]))
+
+    async def get(self, user_id: str, notification_id: str) -> InboxEntry | None:
+        table = await self._tables.get(TABLE)
+        with mapped_errors("get inbox entry"):
+            try:
+                entity = await table.get_entity(encode_key(user_id), _record_key(notification_id))
             except ResourceNotFoundError:
                 return None
-        return _from_entity(entity)
+        return _from_entity(entity, _etag(entity.metadata))
 
-    async def put(self, item: InboxItem) -> None:
+    async def replace(self, entry: InboxEntry) -> InboxEntry:
+        """Both rows, conditional on the entry row's etag. Raises ConflictError or NotFoundError."""
+        if entry.version is None:
+            raise ConflictError("an inbox entry must be read before it is changed")
         table = await self._tables.get(TABLE)
-        with mapped_errors("put inbox item"):
-            await table.upsert_entity(_to_entity(item), mode=UpdateMode.REPLACE)
+        operations: list[Any] = [
+            ("update", _to_entity(entry, _record_key(entry.notification_id)), replace_if_unchanged(entry.version)),
+            ("upsert", _to_entity(entry, _index_key(entry)), {"mode": UpdateMode.REPLACE}),
+        ]
+        with mapped_errors("update inbox entry"):
+            try:
+                results = await table.submit_transaction(operations)
+            except TableTransactionError as exc:
+                if exc.status_code == 412:
+                    raise ConflictError(f"inbox entry {entry.notification_id} changed meanwhile") from exc
+                if exc.status_code == 404:
+                    raise NotFoundError(f"inbox entry {entry.notification_id} is gone") from exc
+                raise
+        return replace(entry, version=_etag(results[0]))
+
+    async def list(self, user_id: str, *, limit: int, cursor: str | None, now: datetime) -> InboxPage:
+        """Newest first: one range query over the index rows, ``limit`` (+1 to know whether more follow)."""
+        after = _row_key_of(cursor) if cursor else _INDEX_PREFIX
+        table = await self._tables.get(TABLE)
+        found: list[TableEntity] = []
+        with mapped_errors("list inbox"):
+            async for entity in table.query_entities(
+                "PartitionKey eq @pk and RowKey gt @after and RowKey lt @end",
+                parameters={"pk": encode_key(user_id), "after": after, "end": _INDEX_END},
+                results_per_page=limit + 1,
+            ):
+                found.append(entity)
+                if len(found) > limit:
+                    break
+        current = [e for e in found[:limit] if as_datetime(e["ExpiresAt"]) > utc(now)]
+        more = len(found) > limit and len(current) == limit
+        return InboxPage(
+            items=[_from_entity(e, None) for e in current],
+            next_cursor=_cursor_of(found[limit - 1]["RowKey"]) if more else None,
+        )
+
+    async def _purge_expired(self, user_id: str, now: datetime) -> None:
+        """Delete a few of the user's entries older than the retention; failures only delay it to the next add."""
+        cutoff = _time_key(now - INBOX_RETENTION)
+        try:
+            table = await self._tables.get(TABLE)
+            with mapped_errors("purge inbox"):
+                expired = []
+                async for entity in table.query_entities(
+                    "PartitionKey eq @pk and RowKey gt @cutoff and RowKey lt @end",
+                    parameters={"pk": encode_key(user_id), "cutoff": cutoff, "end": _INDEX_END},
+                    results_per_page=_PURGE_BATCH,
+                ):
+                    expired.append(entity)
+                    if len(expired) >= _PURGE_BATCH:
+                        break
+                for entity in expired:
+                    pk = entity["PartitionKey"]
+                    await table.delete_entity(pk, _record_key(entity["NotificationId"]))
+                    await table.delete_entity(pk, entity["RowKey"])
+        except UpstreamError as exc:
+            logger.warning("purging expired inbox rows of a user failed (%s); the next add retries", exc)

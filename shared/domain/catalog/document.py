@@ -38,6 +38,7 @@ def catalog_document() -> dict[str, Any]:
                 "source": entry.source,
                 "audience": entry.audience_pattern(),
                 "delivery": entry.delivery,
+                "channels": entry.channels,
                 "priority": entry.priority,
                 "sensitive": entry.sensitive,
                 "ttlSeconds": int(entry.ttl.total_seconds()),

@@ -24,11 +24,15 @@ from shared.domain.device_templates import TemplateName
 from shared.domain.tag_policy import topic_tag, user_tag
 from shared.domain.topics import TOPICS
 
-__all__ = ["CATALOG", "MAX_EVENT_BYTES", "CatalogEntry", "Priority"]
+__all__ = ["CATALOG", "CHANNEL_POLICIES", "MAX_EVENT_BYTES", "CatalogEntry", "ChannelPolicy", "Priority"]
 
 MAX_EVENT_BYTES = 256 * 1024  # a Service Bus Standard message; larger events could never be published
 
 Priority = Literal["high", "normal"]
+# Which channels carry the notification (shared.domain.channels has the rules): push only, in-app first with push
+# as the fallback, or both at once.
+ChannelPolicy = Literal["push", "inapp-first", "inapp-and-push"]
+CHANNEL_POLICIES: tuple[ChannelPolicy, ...] = ("push", "inapp-first", "inapp-and-push")
 
 
 def _no_variant(_payload: Any) -> str | None:
@@ -53,6 +57,9 @@ class CatalogEntry:
     # Secure-payload mode (shared.domain.secure_payload): the push carries a neutral text and the notification id;
     # the content waits in the recipient's inbox. Only for entries addressed to one user.
     sensitive: bool = False
+    channels: ChannelPolicy = "push"
+    # How long an in-app notification may stay unconfirmed before the push goes out; None: the app's setting.
+    fallback_after: timedelta | None = None
 
     @property
     def source(self) -> str:
@@ -110,6 +117,7 @@ def _order_update(
     ttl: timedelta,
     example: Mapping[str, Any] = _ORDER_EXAMPLE,
     variant: Callable[[Any], str | None] = _no_variant,
+    channels: ChannelPolicy = "inapp-first",
 ) -> CatalogEntry:
     return CatalogEntry(
         event_type=type_,
@@ -123,6 +131,7 @@ def _order_update(
         ttl=ttl,
         example=example,
         variant=variant,
+        channels=channels,
     )
 
 
@@ -157,6 +166,7 @@ _ENTRIES = (
             "currency": "EUR",
             "purpose": "Conference travel",
         },
+        channels="inapp-first",
     ),
     CatalogEntry(
         event_type="finance.budget_approval.decided",
@@ -177,6 +187,7 @@ _ENTRIES = (
             "currency": "EUR",
         },
         variant=lambda payload: payload.decision,
+        channels="inapp-first",
     ),
     CatalogEntry(
         event_type="accounts.debit.posted",
@@ -196,9 +207,11 @@ _ENTRIES = (
             "merchant": "Rail Europe",
         },
         sensitive=True,
+        # A large debit may be fraud: the user must hear of it now even with the app open.
+        channels="inapp-and-push",
     ),
     # The customer has just ordered in the app: refresh it quietly rather than ring.
-    _order_update("orders.order.placed", OrderEvent, delivery="silent", ttl=_HOUR),
+    _order_update("orders.order.placed", OrderEvent, delivery="silent", ttl=_HOUR, channels="push"),
     _order_update("orders.order.confirmed", OrderEvent, delivery="alert", ttl=24 * _HOUR),
     _order_update(
         "orders.order.shipped",

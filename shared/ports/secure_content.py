@@ -4,19 +4,19 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from shared.domain.inbox import InboxItem
+from shared.domain.secure_content import SecureItem
 
-__all__ = ["InboxStore"]
+__all__ = ["SecureContentStore"]
 
 
-class InboxStore(Protocol):
+class SecureContentStore(Protocol):
     """Items are keyed by (user id, notification id): nobody can read another user's item by its id.
 
     Both methods raise UpstreamError (UpstreamUnavailableError when transient) when storage fails.
     """
 
-    async def get(self, user_id: str, notification_id: str) -> InboxItem | None: ...
+    async def get(self, user_id: str, notification_id: str) -> SecureItem | None: ...
 
-    async def put(self, item: InboxItem) -> None:
+    async def put(self, item: SecureItem) -> None:
         """Create or replace the item (a redelivered event writes the same item again)."""
         ...

@@ -1,0 +1,157 @@
+"""The push step of a delivery: read the recipient's preferences and plan the template send, send it, and write
+its outcome to the delivery log without ever handing back a push NH already accepted."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from dataclasses import dataclass, replace
+from typing import Any
+
+from shared.domain.decisions import Reason
+from shared.domain.errors import (
+    ConfigError,
+    ConflictError,
+    PushRejectedError,
+    UpstreamUnavailableError,
+    ValidationError,
+)
+from shared.domain.events import LobEvent
+from shared.domain.notification_plan import NotificationPlan, Skip, plan_notification, recipient_user_id
+from shared.domain.records import Claim, DeliveryRecord, DeliveryState, Preferences
+from shared.notification_hubs.models import template_notification
+from shared.ports import DeliveryPorts
+from shared.usecases.decisions import note_sent, note_skipped
+from shared.usecases.incoming import DispatchResult, IncomingMessage, quarantine
+
+__all__ = ["Attempt", "PlannedDelivery", "finished", "plan_delivery", "record_outcome", "send_planned"]
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """What one claimed delivery came to, and the delivery-log row that records it."""
+
+    result: DispatchResult
+    record: DeliveryRecord
+
+
+@dataclass(frozen=True)
+class PlannedDelivery:
+    """A claimed delivery with its plan decided (the recipient's preferences read), not yet sent."""
+
+    message: IncomingMessage
+    event: LobEvent
+    plan: NotificationPlan | Skip
+    record: DeliveryRecord
+    preferences: Preferences | None = None
+
+
+async def plan_delivery(
+    message: IncomingMessage, event: LobEvent, claim: Claim, ports: DeliveryPorts
+) -> PlannedDelivery:
+    """Read the recipient's preferences and decide what to send. Raises UpstreamUnavailableError when storage is
+    unavailable for now."""
+    recipient = recipient_user_id(event)
+    preferences, devices = await asyncio.gather(
+        ports.preferences.get(recipient) if recipient else _none(),
+        ports.installations.list_for_user(recipient) if recipient and ports.installations else _none(),
+    )
+    record = DeliveryRecord(
+        event_id=event.key,
+        subscription=message.subscription,
+        state=DeliveryState.SKIPPED,
+        attempt=claim.attempt,
+        claimed_at=ports.now(),
+        event_type=event.type,
+    )
+    plan = plan_notification(event, preferences, ports.now())
+    if devices == [] and not isinstance(plan, Skip):
+        plan = Skip(Reason.NO_DEVICE)  # the mirror has every device NH has (it is written first): nobody to tell
+    return PlannedDelivery(message, event, plan, record, preferences)
+
+
+async def _none() -> None:
+    return None
+
+
+async def send_planned(planned: PlannedDelivery, ports: DeliveryPorts) -> Attempt:
+    """Send what ``plan_delivery`` decided; the caller writes ``Attempt.record`` to the delivery log.
+
+    Quarantines on a permanent NH refusal. Raises UpstreamUnavailableError when the send should be tried again later.
+    """
+    message, event, plan, record = planned.message, planned.event, planned.plan, planned.record
+    if isinstance(plan, Skip):
+        logger.info("skipped event_id=%s: %s", event.id, plan.reason)
+        await note_skipped(ports, message, event, plan.reason)
+        return Attempt(DispatchResult.SKIPPED, finished(record, DeliveryState.SKIPPED, ports, outcome=plan.reason))
+
+    if plan.secure_item is not None:
+        # Secure payload: the content is kept for its recipient before the neutral push points at it.
+        if ports.secure_content is None:
+            raise ConfigError(f"{event.type} is sensitive, and no secure content store is configured")
+        await ports.secure_content.put(plan.secure_item)
+    started = time.perf_counter()
+    try:
+        result = await ports.push.send(template_notification(plan.properties), tag_expression=plan.audience)
+    except (PushRejectedError, ValidationError) as exc:
+        detail = exc.detail
+        await quarantine(ports, message, "nh_rejected", f"Notification Hubs refused the send: {detail}", event)
+        failed = finished(record, DeliveryState.FAILED, ports, outcome=type(exc).__name__, audience=plan.audience)
+        return Attempt(DispatchResult.QUARANTINED, failed)
+    send_ms = (time.perf_counter() - started) * 1000
+    logger.info(
+        "sent event_id=%s type=%s audience=%s notification_id=%s in %.1f ms",
+        event.id,
+        event.type,
+        plan.audience,
+        result.notification_id,
+        send_ms,
+    )
+    await note_sent(ports, message, event, plan, result)
+    sent = finished(
+        record,
+        DeliveryState.SENT,
+        ports,
+        outcome="enqueued",
+        audience=plan.audience,
+        notification_id=result.notification_id,
+        tracking_id=result.tracking_id,
+        correlation_id=result.correlation_id,
+        send_ms=send_ms,
+        channel="push",
+    )
+    return Attempt(DispatchResult.SENT, sent)
+
+
+async def record_outcome(ports: DeliveryPorts, claim: Claim, record: DeliveryRecord) -> None:
+    """Write a delivery's outcome without ever raising a transient error: after a push NH accepted, handing the
+    message back could only push it again or dead-letter an event the phone already has. The write is retried
+    with the redelivery backoff; if storage stays away, the claim turns stale and the outcome is only in the logs.
+    """
+    for attempt in range(1, ports.finish_attempts + 1):
+        try:
+            await ports.deliveries.finish(claim, record)
+            return
+        except UpstreamUnavailableError:
+            if attempt == ports.finish_attempts:
+                break
+            await asyncio.sleep(ports.redelivery_backoff(attempt))
+        except ConflictError:
+            logger.error("event_id=%s was taken over by another delivery while this one sent it", claim.event_id)
+            return
+    if record.state is DeliveryState.SENT:
+        logger.error(
+            "event_id=%s was delivered (channel=%s, notification_id=%s) but the delivery log could not record it",
+            claim.event_id,
+            record.channel,
+            record.notification_id,
+        )
+    else:
+        logger.warning("event_id=%s: outcome %s could not be recorded", claim.event_id, record.state.value)
+
+
+def finished(record: DeliveryRecord, state: DeliveryState, ports: DeliveryPorts, **fields: Any) -> DeliveryRecord:
+    return replace(record, state=state, finished_at=ports.now(), **fields)
