@@ -170,7 +170,9 @@ def orders_run(orders_stack: tuple[Stack, Path], sizes: Sizes) -> OrdersRun:
         tally = observer.wait_until_accounted(
             "orders: dev host SIGKILL mid-run, restarted", expected, STALE_CLAIM_SECONDS + 90 + 0.1 * sizes.orders
         )
-    taken_over = set(_TAKEN_OVER.findall(stack.devhost.log.read_text(encoding="utf-8", errors="replace")))
+    # The delivery log keys claims by source#id; the phones see the event id alone.
+    log = stack.devhost.log.read_text(encoding="utf-8", errors="replace")
+    taken_over = {key.rsplit("#", 1)[-1] for key in _TAKEN_OVER.findall(log)}
     listed: Counter[str] = Counter(o["orderId"] for orders in listings.values() for o in orders)
     outcomes = Counter(order["status"] for order in finals.values())
     tally.notes.update(
