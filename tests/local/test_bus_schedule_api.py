@@ -8,7 +8,9 @@ from datetime import UTC, datetime
 import pytest
 
 from local.bus import LocalBus, parse_topology
-from tests.unit.test_local_bus import FakeClock, message, topology
+from tests.local.bus_support import FakeClock, message, topology
+
+pytestmark = pytest.mark.local
 
 
 @pytest.fixture
