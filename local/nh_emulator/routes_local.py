@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import json
-
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from local.nh_emulator.context import emulator_of
 from local.nh_emulator.faults import FaultRule
+from shared.domain import strict_json
 
 __all__ = [
     "clear_faults",
@@ -67,7 +66,7 @@ async def expire_channel(request: Request) -> Response:
 async def set_faults(request: Request) -> Response:
     """Replace the fault rules: ``{"seed": 1, "rules": [{"route", "rate", "status", "retryAfter", ...}]}``."""
     try:
-        data = json.loads(await request.body())
+        data = strict_json.loads(await request.body())
         if not isinstance(data, dict) or not isinstance(data.get("rules"), list):
             raise ValueError("expected an object with a 'rules' array")
         rules = [FaultRule.from_json(item) for item in data["rules"]]

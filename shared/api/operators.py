@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import base64
 import binascii
-import json
 from datetime import datetime
 from typing import Any
 
 from shared.api.http import ApiRequest, ApiResponse, json_response
 from shared.api.runtime import authenticate
 from shared.composition.services import Services
+from shared.domain import strict_json
 from shared.domain.errors import NotFoundError
 from shared.domain.identity import require_role
 from shared.domain.publishing import replay_message_id
@@ -67,8 +67,8 @@ async def _replay_quarantined(services: Services, item_id: str) -> dict[str, Any
 
 def _event_id(body: bytes) -> str | None:
     try:
-        parsed = json.loads(body)
-    except (UnicodeDecodeError, ValueError):
+        parsed = strict_json.loads(body)
+    except strict_json.UnsafeJsonError:  # a quarantined body may be anything; replay it without an event id
         return None
     event_id = parsed.get("id") if isinstance(parsed, dict) else None
     return event_id if isinstance(event_id, str) and event_id else None

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from datetime import datetime
-from decimal import Decimal
 from typing import Any, Final, Literal, NoReturn
 
 import pydantic
 
+from shared.domain import strict_json
 from shared.domain.catalog import CATALOG, MAX_EVENT_BYTES, LobPayload
 from shared.domain.errors import FieldError, ValidationError
 
@@ -95,17 +94,11 @@ def _check_media_type(content_type: str | None) -> None:
         )
 
 
-def _reject_constant(name: str) -> NoReturn:
-    raise ValueError(f"{name} is not JSON")
-
-
-def _load_json(body: bytes, *, parse_float: type[float] | type[Decimal] = float) -> Any:
+def _load_json(body: bytes, *, decimal_numbers: bool = False) -> Any:
     try:
-        return json.loads(body, parse_float=parse_float, parse_constant=_reject_constant)
-    except RecursionError:
-        _fail("invalid_json", "the body nests too deeply to be an event")
-    except ValueError as exc:  # JSONDecodeError, undecodable bytes, NaN/Infinity
-        _fail("invalid_json", f"the body is not JSON: {exc}")
+        return strict_json.loads(body, decimal_numbers=decimal_numbers)
+    except strict_json.UnsafeJsonError as exc:  # not UTF-8 JSON, NaN, duplicate names, too deep, lone surrogates
+        _fail("invalid_json", str(exc))
 
 
 def _json_kind(value: Any) -> str:
@@ -162,7 +155,7 @@ def _data(raw: dict[str, Any], body: bytes) -> dict[str, Any]:
         problem = "missing" if "data" not in raw else f"a JSON {_json_kind(raw['data'])}, not an object"
         _fail("invalid_payload", f"data is {problem}", [FieldError("/data", "required, a JSON object")])
     # Parsed again with Decimal floats so that amounts keep every digit the LoB system sent.
-    data: dict[str, Any] = _load_json(body, parse_float=Decimal)["data"]
+    data: dict[str, Any] = _load_json(body, decimal_numbers=True)["data"]
     return data
 
 
