@@ -2,17 +2,28 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Final, Literal, NoReturn
+from typing import Annotated, Any, Final, Literal, NoReturn
 
 import pydantic
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema
 
 from shared.domain import strict_json
 from shared.domain.catalog import CATALOG, MAX_EVENT_BYTES, LobPayload
+from shared.domain.catalog.wire_types import DATE_TIME_PATTERN, Matches, python_regex
 from shared.domain.errors import FieldError, ValidationError
 
-__all__ = ["MAX_EVENT_ID_LENGTH", "LobEvent", "PermanentEventError", "ReasonCode", "parse_cloud_event"]
+__all__ = [
+    "JSON_MEDIA_TYPE_PATTERN",
+    "MAX_EVENT_ID_LENGTH",
+    "CloudEventEnvelope",
+    "LobEvent",
+    "PermanentEventError",
+    "ReasonCode",
+    "parse_cloud_event",
+]
 
 ReasonCode = Literal[
     "invalid_json", "not_a_cloud_event", "unknown_type", "invalid_payload", "source_mismatch", "oversized"
@@ -20,8 +31,61 @@ ReasonCode = Literal[
 
 MAX_EVENT_ID_LENGTH: Final = 128  # the id becomes the Service Bus message id, which allows 128 characters
 _ACCEPTED_MEDIA_TYPES = frozenset({"application/cloudevents+json", "application/json"})
-_JSON_DATA_TYPES = ("application/json", "text/json")
-_REQUIRED_STRINGS = ("id", "source", "type")
+
+
+def _any_case(text: str) -> str:
+    return "".join(f"[{c.upper()}{c}]" if c.isalpha() else re.escape(c) for c in text)
+
+
+_NAME = "[A-Za-z0-9!#$&^_.+-]+"  # RFC 6838 type and subtype names
+# ``datacontenttype``: JSON as application/json, text/json or a +json type, any case, parameters allowed.
+JSON_MEDIA_TYPE_PATTERN: Final = (
+    rf"^(?:{_any_case('application/json')}|{_any_case('text/json')}|{_NAME}/{_NAME}{_any_case('+json')})"
+    r"(?:[ \t]*;[\t -~]*)?$"
+)
+
+
+def _rfc3339(value: Any) -> datetime:
+    if isinstance(value, datetime) and value.tzinfo is not None:
+        return value
+    if isinstance(value, str) and _DATE_TIME.fullmatch(value):
+        return datetime.fromisoformat(value)  # every match parses, keeping its offset
+    raise ValueError("an RFC 3339 timestamp with a UTC offset, such as 2025-03-10T09:30:00Z")
+
+
+def _refuse_binary(_value: Any) -> None:
+    raise ValueError("binary data is not accepted; send data as a JSON object")
+
+
+_DATE_TIME = python_regex(DATE_TIME_PATTERN)
+_JSON_MEDIA_TYPE = Matches(JSON_MEDIA_TYPE_PATTERN, "data must be JSON: application/json, text/json or a +json type")
+_RFC3339_TIME = Annotated[
+    datetime,
+    BeforeValidator(_rfc3339),
+    WithJsonSchema({"type": "string", "format": "date-time", "pattern": DATE_TIME_PATTERN}),
+]
+
+
+def _binary_data_is_refused(schema: dict[str, Any]) -> None:
+    schema["properties"]["data_base64"] = False
+
+
+class CloudEventEnvelope(BaseModel):
+    """The CloudEvents 1.0 attributes ``parse_cloud_event`` checks, as the contract publishes them.
+
+    ``data`` is checked by the payload model of the event's type. Extension attributes are allowed and kept;
+    ``data_base64`` (binary data) is refused whatever its value.
+    """
+
+    model_config = ConfigDict(extra="allow", frozen=True, json_schema_extra=_binary_data_is_refused)
+
+    specversion: Literal["1.0"]
+    id: str = Field(min_length=1, max_length=MAX_EVENT_ID_LENGTH)
+    source: str = Field(min_length=1)
+    type: str = Field(min_length=1)
+    time: _RFC3339_TIME | None = None
+    datacontenttype: Annotated[str, _JSON_MEDIA_TYPE] | None = None
+    data_base64: Annotated[None, BeforeValidator(_refuse_binary)] = None
 
 
 class PermanentEventError(ValidationError):
@@ -70,7 +134,7 @@ def parse_cloud_event(body: bytes, content_type: str | None) -> LobEvent:
         )
     data = _data(raw, body)
     try:
-        payload = entry.payload.model_validate(data)
+        payload = entry.payload.model_validate(data, by_alias=True, by_name=False)
     except pydantic.ValidationError as exc:
         errors = [_field_error(error) for error in exc.errors(include_url=False)]
         fields = ", ".join(error.location for error in errors)
@@ -106,48 +170,18 @@ def _json_kind(value: Any) -> str:
 
 
 def _envelope(raw: dict[str, Any]) -> tuple[str, str, str, datetime | None]:
-    errors: list[FieldError] = []
-    if raw.get("specversion") != "1.0":
-        errors.append(FieldError("/specversion", 'must be "1.0"'))
-    for name in _REQUIRED_STRINGS:
-        value = raw.get(name)
-        if not isinstance(value, str) or not value:
-            errors.append(FieldError(f"/{name}", "required, a non-empty string"))
-    event_id = raw.get("id")
-    if isinstance(event_id, str) and len(event_id) > MAX_EVENT_ID_LENGTH:
-        errors.append(FieldError("/id", f"at most {MAX_EVENT_ID_LENGTH} characters"))
-    time = _time(raw.get("time"), errors)
-    data_content_type = raw.get("datacontenttype")
-    if data_content_type is not None and not _is_json_media_type(data_content_type):
-        errors.append(FieldError("/datacontenttype", "data must be JSON (application/json)"))
-    if "data_base64" in raw:
-        errors.append(FieldError("/data_base64", "binary data is not accepted; send data as a JSON object"))
-    if errors:
-        fields = ", ".join(error.location for error in errors)
+    try:
+        envelope = CloudEventEnvelope.model_validate(raw)
+    except pydantic.ValidationError as exc:
+        errors = [_attribute_error(error) for error in exc.errors(include_url=False)]
+        fields = ", ".join(dict.fromkeys(error.location for error in errors))
         _fail("not_a_cloud_event", f"the body is not a CloudEvents 1.0 event: {fields}", errors)
-    return raw["id"], raw["type"], raw["source"], time
+    return envelope.id, envelope.type, envelope.source, envelope.time
 
 
-def _time(value: Any, errors: list[FieldError]) -> datetime | None:
-    if value is None:
-        return None
-    if isinstance(value, str):
-        try:
-            parsed = datetime.fromisoformat(value)
-        except ValueError:
-            pass
-        else:
-            if parsed.tzinfo is not None:
-                return parsed
-    errors.append(FieldError("/time", "an RFC 3339 timestamp with a UTC offset"))
-    return None
-
-
-def _is_json_media_type(value: Any) -> bool:
-    if not isinstance(value, str):
-        return False
-    media_type = value.split(";", 1)[0].strip().lower()
-    return media_type in _JSON_DATA_TYPES or media_type.endswith("+json")
+def _attribute_error(error: Any) -> FieldError:
+    location = "/" + str(error["loc"][0]) if error["loc"] else "/"
+    return FieldError(location, str(error["msg"]).removeprefix("Value error, "))
 
 
 def _data(raw: dict[str, Any], body: bytes) -> dict[str, Any]:
