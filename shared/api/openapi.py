@@ -86,6 +86,8 @@ def _responses(operation: Operation) -> dict[str, Any]:
         if reply.status != 204:
             schema = _ref(reply.model.__name__) if reply.model else {"type": "object"}
             answer["content"] = {reply.media_type: {"schema": schema}}
+        if reply.links:
+            answer["links"] = reply.links
         responses[str(reply.status)] = answer
     for status in operation.problems:
         responses[str(status)] = {"$ref": f"#/components/responses/Problem{status}"}

@@ -48,12 +48,14 @@ class Body:
 
 @dataclass(frozen=True)
 class Reply:
-    """A success answer: status, description and the model of its JSON body (None: no body, or any object)."""
+    """A success answer: status, description, the model of its JSON body (None: no body, or any object), and
+    OpenAPI links to the operations its values feed (clients and stateful fuzzing follow them)."""
 
     status: int
     description: str
     model: type[BaseModel] | None = None
     media_type: str = JSON
+    links: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -84,6 +86,14 @@ DEAD_LETTER_ID: Final = {
     "schema": {"type": "string", "minLength": 1},
 }
 
+_DEVICE_LINKS: Final = {
+    name: {"operationId": operation_id, "parameters": {"installationId": "$request.path.installationId"}}
+    for name, operation_id in (("GetDevice", "get_device"), ("UnregisterDevice", "unregister_device"))
+}
+_REPLAY_LINK: Final = {
+    "ReplayFirst": {"operationId": "replay_dead_letter", "parameters": {"id": "$response.body#/items/0/id"}}
+}
+
 # Every route behind sign-in can answer 401; every route can meet a misconfigured app (500) and the ones that
 # read or write Tables or Notification Hubs a dependency that refuses (502) or is away (503).
 _SIGNED_IN = (401, 500, 502, 503)
@@ -95,7 +105,7 @@ OPERATIONS: Final[tuple[Operation, ...]] = (
         "/installations/{installationId}",
         "register_device",
         "Register or refresh a device; the server assigns tags and templates",
-        (Reply(200, "the registered device", InstallationView),),
+        (Reply(200, "the registered device", InstallationView, links=_DEVICE_LINKS),),
         (*_JSON_BODY, 403, *_SIGNED_IN),
         body=Body(InstallationRequest, (JSON,), MAX_JSON_BODY_BYTES),
         parameters=(INSTALLATION_ID,),
@@ -175,7 +185,7 @@ OPERATIONS: Final[tuple[Operation, ...]] = (
         "/deadletters",
         "list_dead_letters",
         "Quarantined and dead-lettered events with reasons",
-        (Reply(200, "the items", DeadLetterList),),
+        (Reply(200, "the items", DeadLetterList, links=_REPLAY_LINK),),
         (403, *_SIGNED_IN),
         roles=(PUSH_ADMIN_ROLE,),
     ),
