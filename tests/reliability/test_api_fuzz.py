@@ -39,6 +39,7 @@ EXCLUDED_CHECKS = ("ignored_auth",)
 ALL_CHECKS = [check for check in CHECKS.get_all() if check.__name__ not in EXCLUDED_CHECKS]
 # Every role, so the operator and publisher routes are exercised past their authorization checks too.
 DEV_IDENTITY = {"X-Dev-User": "fuzzer", "X-Dev-Roles": "push.admin,lob.publisher"}
+EVENT_HEADERS = {**DEV_IDENTITY, "Content-Type": "application/cloudevents+json"}
 CLI_TIMEOUT = 900
 
 
@@ -65,6 +66,12 @@ def quarantined(stack: Stack) -> str:
     [item] = poll(listed, until=bool)
     assert (item["kind"], item["reason"]) == ("quarantine", "invalid_json")
     return str(item["id"])
+
+
+def assert_no_traceback_logged(stack: Stack) -> None:
+    """The dev host's own log (the app, the host, uvicorn): no request made anything raise unhandled."""
+    log = stack.devhost.log.read_text(errors="replace")
+    assert "Traceback" not in log, log[log.index("Traceback") - 2000 : log.index("Traceback") + 4000]
 
 
 def fuzz(operation: Any, mode: GenerationMode, examples: int, statuses: Counter[str], **fixed: Any) -> str | None:
@@ -115,6 +122,7 @@ class TestApiFuzzing:
         assert len(operations) >= 12
         assert statuses["202"] > 0, "no generated event or replay was accepted: the positive paths went untested"
         assert failures == [], "\n\n".join(failures)
+        assert_no_traceback_logged(stack)
 
     def test_examples_coverage_and_stateful_phases_pass_every_check(
         self, stack: Stack, sizes: Sizes, quarantined: str, tmp_path: Path
@@ -145,6 +153,7 @@ class TestApiFuzzing:
         assert result["operations"]["tested"] == result["operations"]["total"] >= 12
         assert (result["failures"], result["errors"]) == ([], []), run.stdout[-8000:]
         assert run.returncode == 0, run.stdout[-8000:]
+        assert_no_traceback_logged(stack)
 
 
 class TestMalformedRouteValues:
@@ -157,3 +166,26 @@ class TestMalformedRouteValues:
         assert response.status_code == 400
         assert response.headers.get("content-type", "").startswith("application/problem+json")
         assert response.json()["errors"][0]["location"] == "path:installationId"
+        assert_no_traceback_logged(stack)
+
+
+class TestHostileRequests:
+    """Over HTTP into the running dev host; the function tier covers each hostile body route by route."""
+
+    @pytest.mark.parametrize(
+        "body",
+        [b"[" * 100_000, b'{"id": "a", "id": "b"}', b'{"x": 1e400}', b'{"x": "\xff"}', b'{"x": "\\ud800"}'],
+        ids=["nested", "duplicate member", "number beyond a double", "invalid UTF-8", "lone surrogate"],
+    )
+    def test_hostile_json_is_a_400_problem(self, stack: Stack, body: bytes):
+        response = httpx.post(f"{stack.api}/events", headers=EVENT_HEADERS, content=body)
+        assert response.status_code == 400
+        assert response.headers["content-type"] == "application/problem+json"
+        assert_no_traceback_logged(stack)
+
+    def test_a_body_over_the_host_limit_is_refused_by_the_host(self, stack: Stack):
+        response = httpx.post(f"{stack.api}/events", headers=EVENT_HEADERS, content=b" " * (2 * 1024 * 1024))
+        assert response.status_code == 413
+        assert response.headers["content-type"] == "application/problem+json"
+        assert "FUNCTIONS_REQUEST_BODY_SIZE_LIMIT" in response.json()["detail"]
+        assert_no_traceback_logged(stack)
