@@ -79,6 +79,7 @@ def parse_json_object(request: ApiRequest, max_bytes: int = MAX_JSON_BODY_BYTES)
 
     The body is read with ``strict_json``: duplicate member names, deep nesting, numbers out of range, bytes that
     are not UTF-8 and lone surrogates are a ValidationError, never an exception the route does not expect.
+    Numbers with a fraction or exponent become Decimal, so a model sees every digit the client sent.
     """
     content_type = (request.header("content-type") or "").split(";")[0].strip().lower()
     if content_type != "application/json" and not (
@@ -91,7 +92,7 @@ def parse_json_object(request: ApiRequest, max_bytes: int = MAX_JSON_BODY_BYTES)
     if len(request.body) > max_bytes:
         raise PayloadTooLargeError(f"the body is larger than {max_bytes} bytes")
     try:
-        payload = strict_json.loads(request.body)
+        payload = strict_json.loads(request.body, decimal_numbers=True)
     except strict_json.UnsafeJsonError as exc:
         raise ValidationError("the body is not valid UTF-8 JSON", [FieldError("body", str(exc))]) from None
     if not isinstance(payload, dict):
