@@ -5,7 +5,8 @@ Python's ``json.loads`` accepts more than that, and some of it fails later, far 
 
 - bytes that are not UTF-8 (``json.loads`` would also guess UTF-16 and UTF-32), and a leading byte-order mark;
 - ``NaN``, ``Infinity`` and numbers a double cannot hold (``1e400`` would become ``inf`` and be written back as
-  ``Infinity``, which is not JSON); integers longer than Python's 4300-digit conversion limit;
+  ``Infinity``, which is not JSON), unless numbers are read as ``Decimal`` (then the model checks the range);
+  integers longer than Python's 4300-digit conversion limit;
 - an object naming the same member twice: RFC 8259 leaves the meaning to the parser (Python keeps the last,
   others the first), so two systems could act on different values of one request;
 - a string with a lone surrogate escape (``"\\ud800"``): it is not Unicode text and cannot be encoded as UTF-8
