@@ -51,6 +51,12 @@ class _Installation(BaseModel):
 class ApnsInstallationRequest(_Installation):
     """An iPhone or iPad: the APNs device token in hexadecimal."""
 
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"platform": "apns", "pushChannel": "a1" * 32, "language": "de-DE", "interests": ["hr"]}]
+        }
+    )
+
     platform: Literal["apns"]
     push_channel: Annotated[
         str, Matches(APNS_TOKEN_PATTERN, "an APNs device token is 64 to 200 hexadecimal characters")
@@ -60,6 +66,10 @@ class ApnsInstallationRequest(_Installation):
 class FcmInstallationRequest(_Installation):
     """An Android device: the FCM v1 registration token (FCM legacy, "gcm", is retired)."""
 
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"platform": "fcmv1", "pushChannel": "fcm_" + "Z" * 40, "language": "es"}]}
+    )
+
     platform: Literal["fcmv1"]
     push_channel: Annotated[
         str, Matches(FCM_TOKEN_PATTERN, "an FCM registration token is 20 to 4096 of A-Z a-z 0-9 _ : -")
@@ -68,6 +78,10 @@ class FcmInstallationRequest(_Installation):
 
 class WnsInstallationRequest(_Installation):
     """A Windows device: the WNS channel URI."""
+
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"platform": "wns", "pushChannel": "https://db5p.notify.windows.com/?token=A"}]}
+    )
 
     platform: Literal["wns"]
     push_channel: Annotated[
@@ -127,7 +141,20 @@ DebitThreshold = Annotated[
 class PreferencesRequest(BaseModel):
     """PUT /api/me/preferences: the whole preference set (omitted fields return to their defaults)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(
+        extra="forbid",
+        frozen=True,
+        json_schema_extra={
+            "examples": [
+                {
+                    "interests": ["hr", "finance"],
+                    "language": "de",
+                    "quietHours": {"start": "22:00", "end": "07:00", "timeZone": "Europe/Berlin"},
+                    "debitThreshold": "250.00",
+                }
+            ]
+        },
+    )
 
     interests: list[Interest] = Field(default_factory=list, max_length=MAX_INTERESTS)
     language: LanguageTag | None = None

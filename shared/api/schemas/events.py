@@ -8,7 +8,7 @@ from typing import Any, Literal
 from pydantic import Field
 
 from shared.api.schemas.views import View
-from shared.domain.catalog import CATALOG, CatalogEntry
+from shared.domain.catalog import CATALOG, CatalogEntry, example_cloud_event
 from shared.domain.events import CloudEventEnvelope
 from shared.domain.topics import TOPICS
 
@@ -57,6 +57,7 @@ def _event_schema(entry: CatalogEntry, payload_ref: str) -> dict[str, Any]:
     """The envelope, with this type's own ``type``, ``source`` and ``data`` (required)."""
     return {
         "description": f"{entry.event_type}, published by {entry.source}",
+        "examples": [example_cloud_event(entry)],
         "allOf": [
             {"$ref": _component(CloudEventEnvelope.__name__)},
             {
