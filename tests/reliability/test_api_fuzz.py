@@ -137,7 +137,8 @@ class TestApiFuzzing:
             "--workers", "2", "--generation-database", "none", "--no-color",
             "--report", "json", "--report-json-path", str(report),
         ]  # fmt: skip
-        run = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=CLI_TIMEOUT, check=False)
+        # In tmp_path: the CLI keeps a cache directory (.schemathesis/) in its working directory.
+        run = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, timeout=CLI_TIMEOUT, check=False)
         assert report.is_file(), run.stdout[-4000:] + run.stderr[-4000:]
         result = json.loads(report.read_text())
         BOOK.add_row(
