@@ -4,20 +4,25 @@ from __future__ import annotations
 
 import json
 import logging
+import os
+import re
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 from urllib.parse import unquote
 
 import azure.functions as func
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
+from local.devhost.body_limit import BodyLimit, request_body_limit
 from local.devhost.functions import FunctionSpec, TriggerKind
 from local.devhost.invoke import invoke
 from local.devhost.routes import RouteTable
+from shared.domain import strict_json
 
 __all__ = ["AdminRunner", "create_http_app", "function_routes"]
 
@@ -36,8 +41,15 @@ def function_routes(specs: list[FunctionSpec]) -> RouteTable[FunctionSpec]:
     return table
 
 
-def create_http_app(specs: list[FunctionSpec], *, route_prefix: str, run_admin: AdminRunner) -> Starlette:
-    """A Starlette app serving the functions at /{route_prefix}/... and /admin/... like the host."""
+def create_http_app(
+    specs: list[FunctionSpec], *, route_prefix: str, run_admin: AdminRunner, max_body_bytes: int | None = None
+) -> Starlette:
+    """A Starlette app serving the functions at /{route_prefix}/... and /admin/... like the host.
+
+    Request bodies over ``max_body_bytes`` (default: FUNCTIONS_REQUEST_BODY_SIZE_LIMIT, see body_limit) are
+    answered 413 before they are read. Raises ConfigError for an invalid route template or size limit.
+    """
+    limit = max_body_bytes if max_body_bytes is not None else request_body_limit(os.environ)
     table = function_routes(specs)
     prefix = "/" + route_prefix.strip("/") if route_prefix.strip("/") else ""
 
@@ -47,8 +59,8 @@ def create_http_app(specs: list[FunctionSpec], *, route_prefix: str, run_admin: 
     async def admin_run(request: Request) -> Response:
         name = request.path_params["name"]
         try:
-            payload = json.loads(await request.body() or b"{}")
-        except ValueError:
+            payload = strict_json.loads(await request.body() or b"{}")
+        except strict_json.UnsafeJsonError:
             return JSONResponse({"error": 'body must be JSON like {"input": ""}'}, status_code=400)
         raw_input = payload.get("input", "") if isinstance(payload, dict) else ""
         if not await run_admin(name, raw_input if isinstance(raw_input, str) else json.dumps(raw_input)):
@@ -91,7 +103,8 @@ def create_http_app(specs: list[FunctionSpec], *, route_prefix: str, run_admin: 
         routes=[
             Route("/admin/host/status", status, methods=["GET"]),
             Route("/admin/functions/{name}", admin_run, methods=["POST"]),
-        ]
+        ],
+        middleware=[Middleware(BodyLimit, limit=limit)],
     )
     # Everything else goes to the functions' own route table. Not a "/{path:path}" route: Starlette's path
     # pattern stops at a line break, and the app must see such route values to refuse them itself.
@@ -135,10 +148,17 @@ def _to_response(name: str, result: Any) -> Response:
     return response
 
 
+_ENCODED_SLASH = re.compile("(%2F)", re.IGNORECASE)
+
+
 def _decoded_path(request: Request) -> str:
-    """The request path percent-decoded from the raw bytes: uvicorn's decoded path drops control characters
-    (``a%09b`` arrives as ``ab``), which would hand the app a different route value than the client sent."""
+    """The request path percent-decoded from the raw bytes as the Functions host (Kestrel) does it: every escape
+    except ``%2F``, which stays as sent so that an encoded slash is part of a route value, not a separator.
+
+    uvicorn's decoded path would not do: it decodes ``%2F`` and drops control characters (``a%09b`` arrives as
+    ``ab``), which would hand the app a different route value than the client sent."""
     raw = request.scope.get("raw_path")
     if not raw:
         return request.url.path
-    return unquote(bytes(raw).decode("ascii", errors="replace"))
+    parts = _ENCODED_SLASH.split(bytes(raw).decode("ascii", errors="replace"))
+    return "".join(part if index % 2 else unquote(part) for index, part in enumerate(parts))

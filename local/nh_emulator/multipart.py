@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass
 
 from local.nh_emulator.wire import EmulatorError
+from shared.domain import strict_json
 
 __all__ = ["MAX_BATCH_HANDLES", "BatchBody", "parse_batch"]
 
@@ -70,9 +70,9 @@ def parse_batch(content_type: str, body: bytes) -> BatchBody:
     if "notification" not in named or "devices" not in named:
         raise _invalid("A batch send needs a 'notification' part and a 'devices' part")
     try:
-        handles = json.loads(named["devices"][1])
-    except ValueError as exc:
-        raise _invalid(f"The devices part is not a JSON array: {exc}") from exc
+        handles = strict_json.loads(named["devices"][1])
+    except strict_json.UnsafeJsonError as exc:
+        raise _invalid(f"The devices part is not a JSON array: {exc}") from None
     if not isinstance(handles, list) or not all(isinstance(h, str) and h for h in handles) or not handles:
         raise _invalid("The devices part must be a non-empty JSON array of handles")
     if len(handles) > MAX_BATCH_HANDLES:

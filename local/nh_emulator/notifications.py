@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from local.nh_emulator.wire import EmulatorError
+from shared.domain import strict_json
 from shared.notification_hubs.errors import NhValidationError
 from shared.notification_hubs.tag_expressions import TagExpression, parse_tag_expression
 
@@ -63,9 +64,9 @@ def _pns_headers(headers: Mapping[str, str]) -> dict[str, str]:
 
 def _template_properties(body: str) -> dict[str, str]:
     try:
-        parsed = json.loads(body)
-    except ValueError as exc:
-        raise _invalid(f"The template notification body is not valid JSON: {exc}") from exc
+        parsed = strict_json.loads(body)
+    except strict_json.UnsafeJsonError as exc:
+        raise _invalid(f"The template notification body is not valid JSON: {exc}") from None
     if not isinstance(parsed, dict):
         raise _invalid("The template notification body must be a JSON object of property values")
     properties: dict[str, str] = {}
@@ -80,9 +81,9 @@ def _template_properties(body: str) -> dict[str, str]:
 def _check_native_body(send_format: str, body: str, pns_headers: Mapping[str, str]) -> None:
     if send_format in _JSON_FORMATS:
         try:
-            parsed = json.loads(body)
-        except ValueError as exc:
-            raise _invalid(f"The {send_format} notification body is not valid JSON: {exc}") from exc
+            parsed = strict_json.loads(body)
+        except strict_json.UnsafeJsonError as exc:
+            raise _invalid(f"The {send_format} notification body is not valid JSON: {exc}") from None
         if not isinstance(parsed, dict):
             raise _invalid(f"The {send_format} notification body must be a JSON object")
         if send_format == "fcmv1" and not isinstance(parsed.get("message"), dict):

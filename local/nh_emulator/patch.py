@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import copy
-import json
 from typing import Any
 
 from local.nh_emulator.installations import Installation, normalize_installation
 from local.nh_emulator.wire import EmulatorError
+from shared.domain import strict_json
 from shared.notification_hubs.tags import MAX_TAGS_PER_INSTALLATION
 
 __all__ = ["apply_patch"]
@@ -30,8 +30,8 @@ def _json_or_text(value: object) -> object:
     """SDKs send every value as a string; some of them carry JSON (templates, tag arrays, headers)."""
     if isinstance(value, str) and value[:1] in ("{", "["):
         try:
-            return json.loads(value)
-        except ValueError:
+            return strict_json.loads(value)
+        except strict_json.UnsafeJsonError:
             return value
     return value
 

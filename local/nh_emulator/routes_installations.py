@@ -13,6 +13,7 @@ from local.nh_emulator.context import api_version, emulator_of, read_body
 from local.nh_emulator.installations import normalize_installation
 from local.nh_emulator.patch import apply_patch
 from local.nh_emulator.wire import EmulatorError, nh_response
+from shared.domain import strict_json
 
 __all__ = ["delete_installation", "get_installation", "patch_installation", "put_installation"]
 
@@ -23,9 +24,9 @@ _DEVICE_RIGHTS = frozenset({Right.LISTEN, Right.MANAGE})
 async def _json_body(request: Request) -> object:
     body = await read_body(request)
     try:
-        return json.loads(body)
-    except ValueError as exc:
-        raise EmulatorError(400, f"The request body is not valid JSON: {exc}") from exc
+        return strict_json.loads(body)
+    except strict_json.UnsafeJsonError as exc:  # also too deep, duplicate names, not UTF-8
+        raise EmulatorError(400, f"The request body is not valid JSON: {exc}") from None
 
 
 def _start(request: Request) -> str:

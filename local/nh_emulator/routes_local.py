@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import json
-
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from local.nh_emulator.context import emulator_of
 from local.nh_emulator.fanout import DEAD_CHANNEL_OUTCOMES
 from local.nh_emulator.faults import FaultRule
+from shared.domain import strict_json
 
 __all__ = [
     "clear_faults",
@@ -79,7 +78,7 @@ async def dead_channel(request: Request) -> Response:
         return JSONResponse({"detail": "no such installation"}, status_code=404)
     raw = await request.body()
     try:
-        outcome = json.loads(raw).get("outcome", "ExpiredChannel") if raw.strip() else "ExpiredChannel"
+        outcome = strict_json.loads(raw).get("outcome", "ExpiredChannel") if raw.strip() else "ExpiredChannel"
     except (ValueError, AttributeError):
         return JSONResponse({"detail": "expected a JSON object"}, status_code=400)
     if outcome not in DEAD_CHANNEL_OUTCOMES:
@@ -91,7 +90,7 @@ async def dead_channel(request: Request) -> Response:
 async def set_faults(request: Request) -> Response:
     """Replace the fault rules: ``{"seed": 1, "rules": [{"route", "rate", "status", "retryAfter", ...}]}``."""
     try:
-        data = json.loads(await request.body())
+        data = strict_json.loads(await request.body())
         if not isinstance(data, dict) or not isinstance(data.get("rules"), list):
             raise ValueError("expected an object with a 'rules' array")
         rules = [FaultRule.from_json(item) for item in data["rules"]]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from shared.api.http import ApiRequest, ApiResponse, UnsupportedMediaTypeError, json_response
 from shared.api.runtime import authenticate
+from shared.api.schemas import AcceptedEvent, CatalogDocument
 from shared.composition.correlation import invocation, trace_properties
 from shared.composition.services import Services
 from shared.domain.catalog import catalog_document
@@ -38,9 +39,9 @@ async def post_event(request: ApiRequest, services: Services) -> ApiResponse:
     carrier = {} if request.header("traceparent") or not isinstance(extension, str) else {"traceparent": extension}
     with invocation(f"publish {topic}", carrier, event_id=event.id, kind="producer"):
         await services.publisher.publish(topic, [to_outgoing_message(event.raw, trace_properties())])
-    return json_response({"id": event.id, "type": event.type, "topic": topic}, status=202)
+    return json_response(AcceptedEvent(id=event.id, type=event.type, topic=topic).wire(), status=202)
 
 
 async def get_catalog(request: ApiRequest, services: Services) -> ApiResponse:
     require_role(authenticate(request, services), LOB_PUBLISHER_ROLE)
-    return json_response(catalog_document())
+    return json_response(CatalogDocument.model_validate(catalog_document()).wire())

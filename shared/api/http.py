@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from shared.domain import strict_json
 from shared.domain.errors import (
     AuthenticationRequiredError,
     ConfigError,
@@ -74,7 +75,12 @@ def json_response(payload: Any, status: int = 200, headers: Mapping[str, str] | 
 
 
 def parse_json_object(request: ApiRequest, max_bytes: int = MAX_JSON_BODY_BYTES) -> dict[str, Any]:
-    """The body as a JSON object; raises UnsupportedMediaTypeError, PayloadTooLargeError or ValidationError."""
+    """The body as a JSON object; raises UnsupportedMediaTypeError, PayloadTooLargeError or ValidationError.
+
+    The body is read with ``strict_json``: duplicate member names, deep nesting, numbers out of range, bytes that
+    are not UTF-8 and lone surrogates are a ValidationError, never an exception the route does not expect.
+    Numbers with a fraction or exponent become Decimal, so a model sees every digit the client sent.
+    """
     content_type = (request.header("content-type") or "").split(";")[0].strip().lower()
     if content_type != "application/json" and not (
         content_type.startswith("application/") and content_type.endswith("+json")
@@ -86,9 +92,9 @@ def parse_json_object(request: ApiRequest, max_bytes: int = MAX_JSON_BODY_BYTES)
     if len(request.body) > max_bytes:
         raise PayloadTooLargeError(f"the body is larger than {max_bytes} bytes")
     try:
-        payload = json.loads(request.body.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError) as exc:
-        raise ValidationError("the body is not valid UTF-8 JSON", [FieldError("body", str(exc))]) from exc
+        payload = strict_json.loads(request.body, decimal_numbers=True)
+    except strict_json.UnsafeJsonError as exc:
+        raise ValidationError("the body is not valid UTF-8 JSON", [FieldError("body", str(exc))]) from None
     if not isinstance(payload, dict):
         raise ValidationError("the body must be a JSON object", [FieldError("body", "expected an object")])
     return payload

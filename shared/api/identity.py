@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import base64
 import binascii
-import json
 import logging
 from collections.abc import Mapping
 from functools import cache
 from typing import Any
 
 from shared.composition.settings import AuthMode
+from shared.domain import strict_json
 from shared.domain.errors import AuthenticationRequiredError
 from shared.domain.identity import Identity
 
@@ -106,8 +106,8 @@ def _from_easy_auth(headers: Mapping[str, str]) -> Identity:
 def _decode_principal(encoded: str) -> dict[str, Any]:
     try:
         decoded = base64.b64decode(encoded + "=" * (-len(encoded) % 4), validate=True)
-        principal = json.loads(decoded)
-    except (binascii.Error, ValueError, UnicodeDecodeError) as exc:
+        principal = strict_json.loads(decoded)
+    except (binascii.Error, ValueError) as exc:  # strict_json.UnsafeJsonError is a ValueError
         raise AuthenticationRequiredError("the client principal header is not base64-encoded JSON") from exc
     if not isinstance(principal, dict):
         raise AuthenticationRequiredError("the client principal is not a JSON object")

@@ -1,384 +1,186 @@
-"""The OpenAPI 3.1 description of every route, request, response and problem type, built from the models."""
+"""The OpenAPI 3.1 document served at GET /api/openapi.json, generated from the operations table and the pydantic
+models that validate each request and render each response.
+
+Run ``python -m shared.api.openapi > docs/openapi.json`` after changing a route or a model (a unit test compares).
+"""
 
 from __future__ import annotations
 
 from functools import cache
-from typing import Any
+from typing import Any, Final
 
 from pydantic import BaseModel
+from pydantic.json_schema import models_json_schema
 
 from shared.api.campaign_openapi import campaign_paths, campaign_schemas
 from shared.api.deliveries import DecisionView, DeliveriesPage
 from shared.api.openapi_ledger import ledger_paths
 from shared.api.openapi_orders import ORDER_MODELS, order_paths
-from shared.api.openapi_parts import _JSON, _REF, _SECURED, _json, _problems, _ref
 from shared.api.openapi_realtime import realtime_paths
+from shared.api.operations import OPERATIONS, Body, Operation
 from shared.api.realtime_schemas import InboxItem, InboxPageResponse, NegotiateResponse
-from shared.api.schemas import InstallationRequest, PreferencesRequest
+from shared.api.schemas import Problem, cloud_event_schemas
+from shared.domain.strict_json import MAX_DEPTH
 
 __all__ = ["openapi_document"]
 
+_REF: Final = "#/components/schemas/{model}"
+_PROBLEM: Final = "application/problem+json"
 
-_PROBLEM_SCHEMA: dict[str, Any] = {
-    "type": "object",
-    "description": "RFC 9457 problem details",
-    "required": ["type", "title", "status"],
-    "properties": {
-        "type": {"type": "string"},
-        "title": {"type": "string"},
-        "status": {"type": "integer"},
-        "detail": {"type": "string"},
-        "instance": {"type": "string"},
-        "errors": {
-            "type": "array",
-            "items": {
-                "type": "object",
-                "required": ["location", "message"],
-                "properties": {"location": {"type": "string"}, "message": {"type": "string"}},
-            },
-        },
+_PROBLEM_DESCRIPTIONS: Final = {
+    400: "invalid request; `errors` lists the fields at fault",
+    401: "no identity this deployment trusts",
+    403: "the caller may not do this",
+    404: "not found, or not the caller's",
+    413: "body too large",
+    415: "body is not JSON (Content-Type)",
+    500: "the app is misconfigured or failed unexpectedly; nothing internal is shown",
+    502: "a dependency refused the request",
+    503: "a dependency is unavailable; retry later (Retry-After when known)",
+}
+
+_DESCRIPTION: Final = f"""\
+Device registration, preferences, LoB event intake and operator tools.
+
+Every error is `application/problem+json` (RFC 9457). Request bodies are UTF-8 JSON (RFC 8259) read strictly: \
+an object naming a member twice, nesting deeper than {MAX_DEPTH} levels, `NaN`/`Infinity`, a number beyond \
+the range of a double, or a lone surrogate escape is refused with 400 like any other invalid body. Sizes are \
+limited per route (413); the host refuses larger bodies before reading them.
+
+Sign-in: in Azure, App Service Authentication (Entra ID) authenticates the caller in front of the app. Locally, \
+with AUTH_MODE=dev only, `X-Dev-User` names the caller and `X-Dev-Roles` (comma-separated) grants roles. The \
+roles an operation needs are listed in its security requirement."""
+
+_SECURITY_SCHEMES: Final = {
+    "easyAuth": {
+        "type": "http",
+        "scheme": "bearer",
+        "description": "Entra ID token; App Service Authentication validates it in front of the app",
+    },
+    "devUser": {
+        "type": "apiKey",
+        "in": "header",
+        "name": "X-Dev-User",
+        "description": "local dev mode only (AUTH_MODE=dev); X-Dev-Roles adds roles",
     },
 }
 
-_INSTALLATION_SCHEMA: dict[str, Any] = {
-    "type": "object",
-    "required": ["installationId", "platform", "pushChannelHint", "language", "interests", "tags", "state"],
-    "properties": {
-        "installationId": {"type": "string"},
-        "platform": {"type": "string", "enum": ["apns", "fcmv1", "wns"]},
-        "pushChannelHint": {"type": "string", "description": "last characters of the push channel"},
-        "language": {"type": "string"},
-        "interests": {"type": "array", "items": {"type": "string"}},
-        "tags": {"type": "array", "items": {"type": "string"}, "description": "server-assigned NH tags"},
-        "templates": {"type": "array", "items": {"type": "string"}},
-        "state": {"type": "string", "enum": ["pending", "active"]},
-        "createdAt": {"type": "string", "format": "date-time"},
-    },
-}
 
-_PREFERENCES_SCHEMA: dict[str, Any] = {
-    "type": "object",
-    "required": ["interests", "language", "quietHours", "debitThreshold"],
-    "properties": {
-        "interests": {"type": "array", "items": {"type": "string"}},
-        "language": {"type": ["string", "null"]},
-        "quietHours": {
-            "oneOf": [
-                {"type": "null"},
-                {
-                    "type": "object",
-                    "required": ["start", "end", "timeZone"],
-                    "properties": {
-                        "start": {"type": "string"},
-                        "end": {"type": "string"},
-                        "timeZone": {"type": "string"},
-                    },
-                },
-            ]
-        },
-        "debitThreshold": {"type": ["string", "null"], "description": "decimal number as a string"},
-    },
-}
-
-_OUTCOME_SCHEMA: dict[str, Any] = {
-    "type": "object",
-    "required": ["success", "failure", "results"],
-    "properties": {
-        "success": {"type": "integer"},
-        "failure": {"type": "integer"},
-        "results": {
-            "type": "array",
-            "items": {
-                "type": "object",
-                "properties": {
-                    "platform": {"type": ["string", "null"]},
-                    "pushChannelHint": {"type": "string"},
-                    "outcome": {"type": ["string", "null"]},
-                },
-            },
-        },
-    },
-}
-
-_CLOUD_EVENT_SCHEMA: dict[str, Any] = {
-    "type": "object",
-    "description": "CloudEvents 1.0, JSON structured mode; `data` per the event type's schema in the catalog",
-    "required": ["specversion", "id", "source", "type", "data"],
-    "properties": {
-        "specversion": {"const": "1.0"},
-        "id": {"type": "string"},
-        "source": {"type": "string"},
-        "type": {"type": "string"},
-        "time": {"type": "string", "format": "date-time"},
-        "datacontenttype": {"type": "string"},
-        "data": {"type": "object"},
-    },
-}
-
-_ACCEPTED_SCHEMA: dict[str, Any] = {
-    "type": "object",
-    "required": ["id", "type", "topic"],
-    "properties": {"id": {"type": "string"}, "type": {"type": "string"}, "topic": {"type": "string"}},
-}
-
-_DEAD_LETTER_SCHEMA: dict[str, Any] = {
-    "type": "object",
-    "required": ["id", "kind", "topic", "subscription", "reason"],
-    "properties": {
-        "id": {"type": "string"},
-        "kind": {"type": "string", "enum": ["quarantine", "deadletter"]},
-        "topic": {"type": "string"},
-        "subscription": {"type": "string"},
-        "messageId": {"type": ["string", "null"]},
-        "reason": {"type": ["string", "null"]},
-        "description": {"type": ["string", "null"]},
-        "subject": {"type": ["string", "null"]},
-        "at": {"type": ["string", "null"]},
-        "replayedAt": {"type": ["string", "null"]},
-        "body": {"type": "string"},
-    },
-}
-
-_HEALTH_SCHEMA: dict[str, Any] = {
-    "type": "object",
-    "required": ["status", "checks"],
-    "properties": {
-        "status": {"type": "string", "enum": ["ok", "degraded"]},
-        "checks": {"type": "object", "additionalProperties": {"type": "object"}},
-    },
-}
-
-_LIVENESS_SCHEMA: dict[str, Any] = {
-    "type": "object",
-    "required": ["status"],
-    "properties": {"status": {"type": "string", "enum": ["ok", "unavailable"]}},
-}
+def _ref(name: str) -> dict[str, str]:
+    return {"$ref": _REF.format(model=name)}
 
 
-_INSTALLATION_ID = {
-    "name": "installationId",
-    "in": "path",
-    "required": True,
-    "schema": {"type": "string", "pattern": "^[-_@#.:=A-Za-z0-9]{1,128}$"},
-}
-_USER_ERRORS = (400, 401, 403, 502, 503)
+def _security(roles: tuple[str, ...] | None) -> list[dict[str, list[str]]]:
+    if roles is None:
+        return []
+    return [{name: list(roles)} for name in _SECURITY_SCHEMES]
 
 
-def _model_schemas(*models: type[BaseModel]) -> dict[str, Any]:
-    schemas: dict[str, Any] = {}
-    for model in models:
-        schema = model.model_json_schema(by_alias=True, ref_template=_REF)
-        schemas.update(schema.pop("$defs", {}))
-        schemas[model.__name__] = schema
-    return schemas
+def _request_body(body: Body) -> dict[str, Any]:
+    schema = _ref(body.schema if isinstance(body.schema, str) else body.schema.__name__)
+    return {
+        "required": True,
+        "description": f"at most {body.max_bytes} bytes",
+        "content": {media_type: {"schema": schema} for media_type in body.media_types},
+    }
+
+
+def _responses(operation: Operation) -> dict[str, Any]:
+    responses: dict[str, Any] = {}
+    for reply in operation.replies:
+        answer: dict[str, Any] = {"description": reply.description}
+        if reply.status != 204:
+            schema = _ref(reply.model.__name__) if reply.model else {"type": "object"}
+            answer["content"] = {reply.media_type: {"schema": schema}}
+        if reply.links:
+            answer["links"] = reply.links
+        responses[str(reply.status)] = answer
+    for status in operation.problems:
+        responses[str(status)] = {"$ref": f"#/components/responses/Problem{status}"}
+    return dict(sorted(responses.items()))
+
+
+def _problem_responses() -> dict[str, Any]:
+    """One reusable problem+json response per error status."""
+    responses: dict[str, Any] = {}
+    for status, description in _PROBLEM_DESCRIPTIONS.items():
+        response: dict[str, Any] = {
+            "description": description,
+            "content": {_PROBLEM: {"schema": _ref(Problem.__name__)}},
+        }
+        if status == 503:
+            response["headers"] = {"Retry-After": {"description": "seconds", "schema": {"type": "integer"}}}
+        responses[f"Problem{status}"] = response
+    return responses
+
+
+def _operation(operation: Operation) -> dict[str, Any]:
+    described: dict[str, Any] = {
+        "operationId": operation.operation_id,
+        "summary": operation.summary,
+        "security": _security(operation.roles),
+    }
+    if operation.parameters:
+        described["parameters"] = list(operation.parameters)
+    if operation.body:
+        described["requestBody"] = _request_body(operation.body)
+    described["responses"] = _responses(operation)
+    return described
+
+
+# Models of the feature routes described in their own modules (ledger, orders, real-time), beside OPERATIONS.
+_FEATURE_MODELS: Final[tuple[type[BaseModel], ...]] = (
+    DecisionView,
+    DeliveriesPage,
+    NegotiateResponse,
+    InboxItem,
+    InboxPageResponse,
+    *ORDER_MODELS,
+)
+
+
+def _feature_paths() -> dict[str, dict[str, Any]]:
+    """The paths of the routes whose descriptions live with their feature (the decision ledger, orders, in-app
+    delivery and its inbox, campaigns); OPERATIONS describes the rest."""
+    merged: dict[str, dict[str, Any]] = {}
+    for described in (ledger_paths(), order_paths(), realtime_paths(), campaign_paths()):
+        for path, methods in described.items():
+            merged.setdefault(path, {}).update(methods)
+    return merged
+
+
+def _component_schemas() -> dict[str, Any]:
+    requests = {op.body.schema for op in OPERATIONS if op.body and not isinstance(op.body.schema, str)}
+    responses = {reply.model for op in OPERATIONS for reply in op.replies if reply.model}
+    models: list[tuple[type[BaseModel], Any]] = [
+        *((model, "validation") for model in sorted(requests, key=lambda m: m.__name__)),
+        *((model, "serialization") for model in sorted(responses | {Problem}, key=lambda m: m.__name__)),
+        *((model, "validation") for model in _FEATURE_MODELS if model not in requests | responses),
+    ]
+    _, definitions = models_json_schema(models, by_alias=True, ref_template=_REF)
+    schemas: dict[str, Any] = dict(definitions.get("$defs", {}))
+    schemas.update(cloud_event_schemas(_REF))
+    schemas.update(campaign_schemas())
+    return dict(sorted(schemas.items()))
 
 
 @cache
 def openapi_document() -> dict[str, Any]:
     """The API description served at GET /api/openapi.json."""
-
-    body = {"required": True, "content": {_JSON: {"schema": {}}}}
-    paths: dict[str, Any] = {
-        "/installations/{installationId}": {
-            "parameters": [_INSTALLATION_ID],
-            "put": {
-                "operationId": "register_device",
-                "summary": "Register or refresh a device; the server assigns tags and templates",
-                "security": _SECURED,
-                "requestBody": {**body, "content": {_JSON: {"schema": _ref("InstallationRequest")}}},
-                "responses": {
-                    "200": _json(_ref("Installation"), "the registered device"),
-                    **_problems(*_USER_ERRORS, 404, 413, 415),
-                },
-            },
-            "get": {
-                "operationId": "get_device",
-                "summary": "Read one of the caller's devices",
-                "security": _SECURED,
-                "responses": {"200": _json(_ref("Installation"), "the device"), **_problems(*_USER_ERRORS, 404)},
-            },
-            "delete": {
-                "operationId": "unregister_device",
-                "summary": "Remove one of the caller's devices; 404 when the caller has none by that id",
-                "security": _SECURED,
-                "responses": {"204": {"description": "removed"}, **_problems(*_USER_ERRORS, 404)},
-            },
-        },
-        "/me/installations": {
-            "get": {
-                "operationId": "list_my_devices",
-                "summary": "The caller's devices",
-                "security": _SECURED,
-                "responses": {
-                    "200": _json(
-                        {
-                            "type": "object",
-                            "required": ["installations"],
-                            "properties": {"installations": {"type": "array", "items": _ref("Installation")}},
-                        },
-                        "the caller's devices",
-                    ),
-                    **_problems(*_USER_ERRORS),
-                },
-            }
-        },
-        "/me/preferences": {
-            "get": {
-                "operationId": "get_my_preferences",
-                "security": _SECURED,
-                "responses": {"200": _json(_ref("Preferences"), "saved or default preferences"), **_problems(401, 503)},
-            },
-            "put": {
-                "operationId": "update_my_preferences",
-                "summary": "Replace preferences; every device of the caller is updated",
-                "security": _SECURED,
-                "requestBody": {**body, "content": {_JSON: {"schema": _ref("PreferencesRequest")}}},
-                "responses": {
-                    "200": _json(_ref("Preferences"), "saved preferences"),
-                    **_problems(*_USER_ERRORS, 413, 415),
-                },
-            },
-        },
-        "/me/test-notification": {
-            "post": {
-                "operationId": "send_test_notification",
-                "summary": "A test push to the caller's own devices, with NH's outcome",
-                "security": _SECURED,
-                "responses": {"200": _json(_ref("NotificationOutcome"), "NH's outcome"), **_problems(*_USER_ERRORS)},
-            }
-        },
-        "/events": {
-            "post": {
-                "operationId": "publish_event",
-                "summary": "A LoB system posts a CloudEvent (role lob.publisher)",
-                "security": _SECURED,
-                "requestBody": {
-                    "required": True,
-                    "content": {"application/cloudevents+json": {"schema": _ref("CloudEvent")}},
-                },
-                "responses": {"202": _json(_ref("AcceptedEvent"), "published"), **_problems(*_USER_ERRORS, 415)},
-            }
-        },
-        "/events/catalog": {
-            "get": {
-                "operationId": "get_event_catalog",
-                "summary": "Every event type with its JSON Schema and an example (role lob.publisher)",
-                "security": _SECURED,
-                "responses": {
-                    "200": _json({"type": "object"}, "the catalog"),
-                    **_problems(401, 403),
-                },
-            }
-        },
-        "/deadletters": {
-            "get": {
-                "operationId": "list_dead_letters",
-                "summary": "Quarantined and dead-lettered events with reasons (role push.admin)",
-                "security": _SECURED,
-                "responses": {
-                    "200": _json(
-                        {
-                            "type": "object",
-                            "required": ["items"],
-                            "properties": {"items": {"type": "array", "items": _ref("DeadLetter")}},
-                        },
-                        "the items",
-                    ),
-                    **_problems(401, 403, 503),
-                },
-            }
-        },
-        "/deadletters/{id}/replay": {
-            "post": {
-                "operationId": "replay_dead_letter",
-                "summary": "Re-publish one quarantined or dead-lettered event (role push.admin)",
-                "security": _SECURED,
-                "parameters": [{"name": "id", "in": "path", "required": True, "schema": {"type": "string"}}],
-                "responses": {
-                    "202": _json({"type": "object"}, "re-published"),
-                    **_problems(401, 403, 404, 503),
-                },
-            }
-        },
-        **ledger_paths(),
-        **order_paths(),
-        **realtime_paths(),
-        "/health": {
-            "get": {
-                "operationId": "health",
-                "summary": "Liveness, without configuration detail",
-                "security": [],
-                "responses": {
-                    "200": _json(_ref("Liveness"), "the app can serve its API"),
-                    "503": _json(_ref("Liveness"), "it cannot as configured; the reason is in the logs"),
-                },
-            }
-        },
-        "/health/dependencies": {
-            "get": {
-                "operationId": "check_dependencies",
-                "summary": "Configuration and reachability of Tables and Notification Hubs (role push.admin)",
-                "security": _SECURED,
-                "responses": {
-                    "200": _json(_ref("Health"), "every dependency answers"),
-                    "503": _json(_ref("Health"), "a dependency fails"),
-                    **_problems(401, 403),
-                },
-            }
-        },
-        "/openapi.json": {
-            "get": {
-                "operationId": "openapi",
-                "security": [],
-                "responses": {"200": _json({"type": "object"}, "this document")},
-            }
-        },
-    }
+    paths: dict[str, dict[str, Any]] = {}
+    for operation in OPERATIONS:
+        paths.setdefault(operation.path, {})[operation.method] = _operation(operation)
+    for path, methods in _feature_paths().items():
+        paths.setdefault(path, {}).update(methods)
     return {
         "openapi": "3.1.0",
-        "info": {
-            "title": "Enterprise Push API",
-            "version": "1.0.0",
-            "description": "Device registration, preferences, LoB event intake and operator tools.",
-        },
+        "info": {"title": "Enterprise Push API", "version": "1.0.0", "description": _DESCRIPTION},
         "servers": [{"url": "/api"}],
-        "paths": {**paths, **campaign_paths()},
+        "paths": paths,
         "components": {
-            "schemas": {
-                **_model_schemas(
-                    InstallationRequest,
-                    PreferencesRequest,
-                    DecisionView,
-                    DeliveriesPage,
-                    NegotiateResponse,
-                    InboxItem,
-                    InboxPageResponse,
-                    *ORDER_MODELS,
-                ),
-                "Problem": _PROBLEM_SCHEMA,
-                "Installation": _INSTALLATION_SCHEMA,
-                "Preferences": _PREFERENCES_SCHEMA,
-                "NotificationOutcome": _OUTCOME_SCHEMA,
-                "CloudEvent": _CLOUD_EVENT_SCHEMA,
-                "AcceptedEvent": _ACCEPTED_SCHEMA,
-                "DeadLetter": _DEAD_LETTER_SCHEMA,
-                "Health": _HEALTH_SCHEMA,
-                "Liveness": _LIVENESS_SCHEMA,
-                **campaign_schemas(),
-            },
-            "securitySchemes": {
-                "easyAuth": {
-                    "type": "http",
-                    "scheme": "bearer",
-                    "description": "Entra ID token; App Service Authentication validates it in front of the app",
-                },
-                "devUser": {
-                    "type": "apiKey",
-                    "in": "header",
-                    "name": "X-Dev-User",
-                    "description": "local dev mode only (AUTH_MODE=dev); X-Dev-Roles adds roles",
-                },
-            },
+            "schemas": _component_schemas(),
+            "responses": _problem_responses(),
+            "securitySchemes": _SECURITY_SCHEMES,
         },
     }
 

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import base64
 import binascii
-import json
 from datetime import datetime
-from typing import Any
+from typing import Literal
 
 from shared.api.http import ApiRequest, ApiResponse, json_response
 from shared.api.runtime import authenticate
+from shared.api.schemas import DeadLetterItem, DeadLetterList, ReplayResult
 from shared.composition.services import Services
+from shared.domain import strict_json
 from shared.domain.errors import NotFoundError
 from shared.domain.events import event_key
 from shared.domain.identity import require_role
@@ -27,7 +28,7 @@ async def list_dead_letters(request: ApiRequest, services: Services) -> ApiRespo
     require_role(authenticate(request, services), PUSH_ADMIN_ROLE)
     quarantined = [_quarantine_view(item) for item in await services.quarantine.list()]
     dead_lettered = [_dead_letter_view(item) for item in await services.dead_letters.list_dead_letters()]
-    return json_response({"items": quarantined + dead_lettered})
+    return json_response(DeadLetterList(items=quarantined + dead_lettered).wire())
 
 
 async def replay_dead_letter(request: ApiRequest, services: Services) -> ApiResponse:
@@ -35,12 +36,12 @@ async def replay_dead_letter(request: ApiRequest, services: Services) -> ApiResp
     require_role(authenticate(request, services), PUSH_ADMIN_ROLE)
     item_id = request.route_params.get("id", "")
     if item_id.startswith("q-"):
-        return json_response(await _replay_quarantined(services, item_id), status=202)
+        return json_response((await _replay_quarantined(services, item_id)).wire(), status=202)
     replayed = await services.dead_letters.replay(_bus_id(item_id))
-    return json_response({"id": item_id, "kind": "deadletter", "topic": replayed.topic, "replayed": True}, status=202)
+    return json_response(ReplayResult(id=item_id, kind="deadletter", topic=replayed.topic, replayed=True).wire(), 202)
 
 
-async def _replay_quarantined(services: Services, item_id: str) -> dict[str, Any]:
+async def _replay_quarantined(services: Services, item_id: str) -> ReplayResult:
     item = await services.quarantine.get(item_id)
     if item is None:
         raise NotFoundError(f"no quarantined message {item_id!r}")
@@ -63,14 +64,14 @@ async def _replay_quarantined(services: Services, item_id: str) -> dict[str, Any
         ],
     )
     await services.quarantine.mark_replayed(item.id, now)
-    return {"id": item.id, "kind": "quarantine", "topic": item.topic, "replayed": True, "messageId": message_id}
+    return ReplayResult(id=item.id, kind="quarantine", topic=item.topic, replayed=True, message_id=message_id)
 
 
 def _event_key(body: bytes) -> str | None:
     """The delivery-log key (``source#id``) of the event in a quarantined body, when it has both."""
     try:
-        parsed = json.loads(body)
-    except (UnicodeDecodeError, ValueError):
+        parsed = strict_json.loads(body)
+    except strict_json.UnsafeJsonError:  # a quarantined body may be anything; replay it without an event id
         return None
     if not isinstance(parsed, dict):
         return None
@@ -103,29 +104,32 @@ def _iso(value: datetime | None) -> str | None:
 
 
 def _view(
-    item: QuarantinedMessage | DeadLetteredMessage, *, item_id: str, kind: str, at: datetime | None
-) -> dict[str, Any]:
+    item: QuarantinedMessage | DeadLetteredMessage,
+    *,
+    item_id: str,
+    kind: Literal["quarantine", "deadletter"],
+    at: datetime | None,
+    replayed_at: datetime | None = None,
+) -> DeadLetterItem:
     """The fields quarantined and dead-lettered messages share, as the listing shows them."""
-    return {
-        "id": item_id,
-        "kind": kind,
-        "topic": item.topic,
-        "subscription": item.subscription,
-        "messageId": item.message_id,
-        "reason": item.reason,
-        "description": item.description,
-        "subject": item.subject,
-        "at": _iso(at),
-        "replayedAt": None,
-        "body": _preview(item.body),
-    }
+    return DeadLetterItem(
+        id=item_id,
+        kind=kind,
+        topic=item.topic,
+        subscription=item.subscription,
+        message_id=item.message_id,
+        reason=item.reason,
+        description=item.description,
+        subject=item.subject,
+        at=_iso(at),
+        replayed_at=_iso(replayed_at),
+        body=_preview(item.body),
+    )
 
 
-def _quarantine_view(item: QuarantinedMessage) -> dict[str, Any]:
-    view = _view(item, item_id=item.id, kind="quarantine", at=item.quarantined_at)
-    view["replayedAt"] = _iso(item.replayed_at)
-    return view
+def _quarantine_view(item: QuarantinedMessage) -> DeadLetterItem:
+    return _view(item, item_id=item.id, kind="quarantine", at=item.quarantined_at, replayed_at=item.replayed_at)
 
 
-def _dead_letter_view(item: DeadLetteredMessage) -> dict[str, Any]:
+def _dead_letter_view(item: DeadLetteredMessage) -> DeadLetterItem:
     return _view(item, item_id=_api_id(item.id), kind="deadletter", at=item.enqueued_time)

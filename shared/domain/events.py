@@ -2,22 +2,26 @@
 
 from __future__ import annotations
 
-import json
+import re
 from dataclasses import dataclass
 from datetime import datetime
-from decimal import Decimal
-from typing import Any, Final, Literal, NoReturn
+from typing import Annotated, Any, Final, Literal, NoReturn
 
 import pydantic
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema
 
+from shared.domain import strict_json
 from shared.domain.catalog import CATALOG, MAX_EVENT_BYTES, LobPayload
 from shared.domain.catalog.links import LINK_ALLOWLIST
+from shared.domain.catalog.wire_types import DATE_TIME_PATTERN, Matches, python_regex
 from shared.domain.errors import FieldError, ValidationError
 from shared.domain.link_policy import link_problems
 
 __all__ = [
     "EVENT_KEY_SEPARATOR",
+    "JSON_MEDIA_TYPE_PATTERN",
     "MAX_EVENT_ID_LENGTH",
+    "CloudEventEnvelope",
     "LobEvent",
     "PermanentEventError",
     "ReasonCode",
@@ -47,6 +51,61 @@ def event_key(source: str, event_id: str) -> str:
     """What identifies one event across LoB systems: CloudEvents 1.0 makes ``source`` + ``id`` unique, not ``id``
     alone, so ``/lob/hr``'s event "42" and ``/lob/finance``'s "42" are two events (``/lob/hr#42``)."""
     return f"{source}{EVENT_KEY_SEPARATOR}{event_id}"
+
+
+def _any_case(text: str) -> str:
+    return "".join(f"[{c.upper()}{c}]" if c.isalpha() else re.escape(c) for c in text)
+
+
+_NAME = "[A-Za-z0-9!#$&^_.+-]+"  # RFC 6838 type and subtype names
+# ``datacontenttype``: JSON as application/json, text/json or a +json type, any case, parameters allowed.
+JSON_MEDIA_TYPE_PATTERN: Final = (
+    rf"^(?:{_any_case('application/json')}|{_any_case('text/json')}|{_NAME}/{_NAME}{_any_case('+json')})"
+    r"(?:[ \t]*;[\t -~]*)?$"
+)
+
+
+def _rfc3339(value: Any) -> datetime:
+    if isinstance(value, datetime) and value.tzinfo is not None:
+        return value
+    if isinstance(value, str) and _DATE_TIME.fullmatch(value):
+        return datetime.fromisoformat(value)  # every match parses, keeping its offset
+    raise ValueError("an RFC 3339 timestamp with a UTC offset, such as 2025-03-10T09:30:00Z")
+
+
+def _refuse_binary(_value: Any) -> None:
+    raise ValueError("binary data is not accepted; send data as a JSON object")
+
+
+_DATE_TIME = python_regex(DATE_TIME_PATTERN)
+_JSON_MEDIA_TYPE = Matches(JSON_MEDIA_TYPE_PATTERN, "data must be JSON: application/json, text/json or a +json type")
+_RFC3339_TIME = Annotated[
+    datetime,
+    BeforeValidator(_rfc3339),
+    WithJsonSchema({"type": "string", "format": "date-time", "pattern": DATE_TIME_PATTERN}),
+]
+
+
+def _binary_data_is_refused(schema: dict[str, Any]) -> None:
+    schema["properties"]["data_base64"] = False
+
+
+class CloudEventEnvelope(BaseModel):
+    """The CloudEvents 1.0 attributes ``parse_cloud_event`` checks, as the contract publishes them.
+
+    ``data`` is checked by the payload model of the event's type. Extension attributes are allowed and kept;
+    ``data_base64`` (binary data) is refused whatever its value.
+    """
+
+    model_config = ConfigDict(extra="allow", frozen=True, json_schema_extra=_binary_data_is_refused)
+
+    specversion: Literal["1.0"]
+    id: str = Field(min_length=1, max_length=MAX_EVENT_ID_LENGTH)
+    source: str = Field(min_length=1)
+    type: str = Field(min_length=1)
+    time: _RFC3339_TIME | None = None
+    datacontenttype: Annotated[str, _JSON_MEDIA_TYPE] | None = None
+    data_base64: Annotated[None, BeforeValidator(_refuse_binary)] = None
 
 
 class PermanentEventError(ValidationError):
@@ -101,7 +160,7 @@ def parse_cloud_event(body: bytes, content_type: str | None) -> LobEvent:
         )
     data = _data(raw, body)
     try:
-        payload = entry.payload.model_validate(data)
+        payload = entry.payload.model_validate(data, by_alias=True, by_name=False)
     except pydantic.ValidationError as exc:
         errors = [_field_error(error) for error in exc.errors(include_url=False)]
         fields = ", ".join(error.location for error in errors)
@@ -129,17 +188,11 @@ def _check_media_type(content_type: str | None) -> None:
         )
 
 
-def _reject_constant(name: str) -> NoReturn:
-    raise ValueError(f"{name} is not JSON")
-
-
-def _load_json(body: bytes, *, parse_float: type[float] | type[Decimal] = float) -> Any:
+def _load_json(body: bytes, *, decimal_numbers: bool = False) -> Any:
     try:
-        return json.loads(body, parse_float=parse_float, parse_constant=_reject_constant)
-    except RecursionError:
-        _fail("invalid_json", "the body nests too deeply to be an event")
-    except ValueError as exc:  # JSONDecodeError, undecodable bytes, NaN/Infinity
-        _fail("invalid_json", f"the body is not JSON: {exc}")
+        return strict_json.loads(body, decimal_numbers=decimal_numbers)
+    except strict_json.UnsafeJsonError as exc:  # not UTF-8 JSON, NaN, duplicate names, too deep, lone surrogates
+        _fail("invalid_json", str(exc))
 
 
 def _json_kind(value: Any) -> str:
@@ -147,48 +200,18 @@ def _json_kind(value: Any) -> str:
 
 
 def _envelope(raw: dict[str, Any]) -> tuple[str, str, str, datetime | None]:
-    errors: list[FieldError] = []
-    if raw.get("specversion") != "1.0":
-        errors.append(FieldError("/specversion", 'must be "1.0"'))
-    for name in _REQUIRED_STRINGS:
-        value = raw.get(name)
-        if not isinstance(value, str) or not value:
-            errors.append(FieldError(f"/{name}", "required, a non-empty string"))
-    event_id = raw.get("id")
-    if isinstance(event_id, str) and len(event_id) > MAX_EVENT_ID_LENGTH:
-        errors.append(FieldError("/id", f"at most {MAX_EVENT_ID_LENGTH} characters"))
-    time = _time(raw.get("time"), errors)
-    data_content_type = raw.get("datacontenttype")
-    if data_content_type is not None and not _is_json_media_type(data_content_type):
-        errors.append(FieldError("/datacontenttype", "data must be JSON (application/json)"))
-    if "data_base64" in raw:
-        errors.append(FieldError("/data_base64", "binary data is not accepted; send data as a JSON object"))
-    if errors:
-        fields = ", ".join(error.location for error in errors)
+    try:
+        envelope = CloudEventEnvelope.model_validate(raw)
+    except pydantic.ValidationError as exc:
+        errors = [_attribute_error(error) for error in exc.errors(include_url=False)]
+        fields = ", ".join(dict.fromkeys(error.location for error in errors))
         _fail("not_a_cloud_event", f"the body is not a CloudEvents 1.0 event: {fields}", errors)
-    return raw["id"], raw["type"], raw["source"], time
+    return envelope.id, envelope.type, envelope.source, envelope.time
 
 
-def _time(value: Any, errors: list[FieldError]) -> datetime | None:
-    if value is None:
-        return None
-    if isinstance(value, str):
-        try:
-            parsed = datetime.fromisoformat(value)
-        except ValueError:
-            pass
-        else:
-            if parsed.tzinfo is not None:
-                return parsed
-    errors.append(FieldError("/time", "an RFC 3339 timestamp with a UTC offset"))
-    return None
-
-
-def _is_json_media_type(value: Any) -> bool:
-    if not isinstance(value, str):
-        return False
-    media_type = value.split(";", 1)[0].strip().lower()
-    return media_type in _JSON_DATA_TYPES or media_type.endswith("+json")
+def _attribute_error(error: Any) -> FieldError:
+    location = "/" + str(error["loc"][0]) if error["loc"] else "/"
+    return FieldError(location, str(error["msg"]).removeprefix("Value error, "))
 
 
 def _data(raw: dict[str, Any], body: bytes) -> dict[str, Any]:
@@ -196,7 +219,7 @@ def _data(raw: dict[str, Any], body: bytes) -> dict[str, Any]:
         problem = "missing" if "data" not in raw else f"a JSON {_json_kind(raw['data'])}, not an object"
         _fail("invalid_payload", f"data is {problem}", [FieldError("/data", "required, a JSON object")])
     # Parsed again with Decimal floats so that amounts keep every digit the LoB system sent.
-    data: dict[str, Any] = _load_json(body, parse_float=Decimal)["data"]
+    data: dict[str, Any] = _load_json(body, decimal_numbers=True)["data"]
     return data
 
 

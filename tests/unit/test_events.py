@@ -73,7 +73,20 @@ class TestReasonCodes:
         body = _body(_debit(padding="x" * MAX_EVENT_BYTES))
         assert _reason(body).reason == "oversized"
 
-    @pytest.mark.parametrize("body", [b"", b"{", b"\xff\xfe\x00", b'{"a": NaN}', b"[" * 100_000])
+    @pytest.mark.parametrize(
+        "body",
+        [
+            b"",
+            b"{",
+            b"\xff\xfe\x00",
+            b'{"a": NaN}',
+            b"[" * 100_000,
+            b'{"id": "a", "id": "b"}',
+            b'{"x": 1e400}',
+            b'{"x": "\\ud800"}',
+            "{}".encode("utf-16"),
+        ],
+    )
     def test_invalid_json(self, body):
         assert _reason(body).reason == "invalid_json"
 
@@ -121,7 +134,7 @@ class TestReasonCodes:
         assert locations == {"/data/ownerId", "/data/amount", "/data/currency", "/data/merchant"}
         assert "/data/ownerId" in error.detail
 
-    @pytest.mark.parametrize("number", [b"1e400", b"1e-400", b"123456789012345678901234567890", b"true"])
+    @pytest.mark.parametrize("number", [b"1e-400", b"123456789012345678901234567890", b"true"])
     def test_invalid_payload_for_amounts_out_of_range(self, number):
         body = _body(_debit()).replace(b'"249.99"', number)
         error = _reason(body)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from decimal import Decimal
 
 import pytest
 
@@ -46,6 +47,27 @@ class TestParseJsonObject:
     def test_refuses_malformed_or_non_object_json(self, body):
         with pytest.raises(ValidationError):
             parse_json_object(request(body))
+
+    @pytest.mark.parametrize(
+        "body",
+        [
+            b"[" * 10_000,
+            b'{"a": 1, "a": 2}',
+            b'{"a": ' + b"9" * 5000 + b"}",
+            b'{"a": "\\ud800"}',
+            '{"a": 1}'.encode("utf-16"),
+            b'\xef\xbb\xbf{"a": 1}',
+        ],
+        ids=["nested", "duplicate", "long integer", "lone surrogate", "UTF-16", "BOM"],
+    )
+    def test_refuses_hostile_json_as_a_validation_error_naming_the_body(self, body):
+        with pytest.raises(ValidationError) as caught:
+            parse_json_object(request(body))
+        assert [error.location for error in caught.value.errors] == ["body"]
+
+    def test_keeps_every_digit_of_a_number_and_leaves_the_range_to_the_model(self):
+        parsed = parse_json_object(request(b'{"a": 999999999999.9999, "b": 1e400}'))
+        assert parsed == {"a": Decimal("999999999999.9999"), "b": Decimal("1e400")}
 
     def test_refuses_oversized_bodies(self):
         with pytest.raises(PayloadTooLargeError):

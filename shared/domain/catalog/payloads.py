@@ -1,14 +1,26 @@
-"""The ``data`` schemas of every LoB event type: required fields per DESIGN.md, extra fields accepted and ignored."""
+"""The ``data`` schemas of every LoB event type: required fields per DESIGN.md, extra fields accepted and ignored.
+
+Field types come from ``wire_types``, whose checks are exactly their JSON Schemas (published in the catalog and
+the OpenAPI document). Wire data is validated by alias only (``parse_cloud_event``); field names work in code.
+"""
 
 from __future__ import annotations
 
-from datetime import date
-from decimal import Decimal
-from typing import Annotated, Literal
+from typing import Literal
 
-from babel.numbers import list_currencies
-from pydantic import AfterValidator, AnyUrl, BaseModel, ConfigDict, Field, StringConstraints, UrlConstraints
+from pydantic import BaseModel, ConfigDict
 from pydantic.alias_generators import to_camel
+
+from shared.domain.catalog.wire_types import (
+    Currency,
+    HttpsUrl,
+    Identifier,
+    IsoDate,
+    Name,
+    NonNegativeAmount,
+    PositiveAmount,
+    Text,
+)
 
 __all__ = [
     "BudgetApprovalDecided",
@@ -22,25 +34,6 @@ __all__ = [
     "OrderRejected",
     "OrderShipped",
 ]
-
-_CURRENCIES = frozenset(list_currencies())
-
-
-def _known_currency(code: str) -> str:
-    if code not in _CURRENCIES:
-        raise ValueError(f"{code!r} is not an ISO 4217 currency code")
-    return code
-
-
-# Identifiers and names must contain something besides whitespace; lengths keep deep links and tags bounded.
-Identifier = Annotated[str, StringConstraints(min_length=1, max_length=100, pattern=r"\S")]
-Name = Annotated[str, StringConstraints(min_length=1, max_length=200, pattern=r"\S")]
-Text = Annotated[str, StringConstraints(min_length=1, max_length=500, pattern=r"\S")]
-Currency = Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$"), AfterValidator(_known_currency)]
-# A JSON number or a numeric string; four decimal places cover every ISO 4217 minor unit.
-PositiveAmount = Annotated[Decimal, Field(gt=0, max_digits=18, decimal_places=4, allow_inf_nan=False)]
-Total = Annotated[Decimal, Field(ge=0, max_digits=18, decimal_places=4, allow_inf_nan=False)]
-HttpsUrl = Annotated[AnyUrl, UrlConstraints(max_length=2048, allowed_schemes=["https"], host_required=True)]
 
 
 class LobPayload(BaseModel):
@@ -101,14 +94,14 @@ class OrderEvent(LobPayload):
 
     order_id: Identifier
     customer_id: Identifier
-    total: Total
+    total: NonNegativeAmount
     currency: Currency
 
 
 class OrderShipped(OrderEvent):
     carrier: Name
     tracking_url: HttpsUrl
-    estimated_delivery: date | None = None  # optional; named in the notification when present
+    estimated_delivery: IsoDate | None = None  # optional; named in the notification when present
 
 
 class OrderRejected(OrderEvent):
