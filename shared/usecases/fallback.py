@@ -41,11 +41,11 @@ async def _settle(message: IncomingMessage, ports: DeliveryPorts) -> DispatchRes
     if not user or ports.inbox is None:
         await quarantine(ports, message, "unroutable", "a fallback message needs a userId and an inbox")
         return DispatchResult.QUARANTINED
-    claim = await claim_delivery(ports, event.id, message.subscription)
+    claim = await claim_delivery(ports, event.key, message.subscription)
     if claim.status is ClaimStatus.DONE:
         return DispatchResult.DUPLICATE
     record = DeliveryRecord(
-        event.id, message.subscription, DeliveryState.SKIPPED, claim.attempt, ports.now(), event.type
+        event.key, message.subscription, DeliveryState.SKIPPED, claim.attempt, ports.now(), event.type
     )
     try:
         entry = await ports.inbox.get(user, event.id)

@@ -47,6 +47,8 @@ class PlannedDelivery:
     plan: NotificationPlan | Skip
     record: DeliveryRecord
     preferences: Preferences | None = None
+    # The recipient has no device in the mirror: a push would reach nobody (in-app still can).
+    no_device: bool = False
 
 
 async def plan_delivery(
@@ -57,7 +59,8 @@ async def plan_delivery(
     recipient = recipient_user_id(event)
     preferences, devices = await asyncio.gather(
         ports.preferences.get(recipient) if recipient else _none(),
-        ports.installations.list_for_user(recipient) if recipient and ports.installations else _none(),
+        # Only a deployment that records decisions asks the mirror whether the recipient has any device at all.
+        ports.installations.list_for_user(recipient) if recipient and ports.installations and ports.ledger else _none(),
     )
     record = DeliveryRecord(
         event_id=event.key,
@@ -68,9 +71,8 @@ async def plan_delivery(
         event_type=event.type,
     )
     plan = plan_notification(event, preferences, ports.now())
-    if devices == [] and not isinstance(plan, Skip):
-        plan = Skip(Reason.NO_DEVICE)  # the mirror has every device NH has (it is written first): nobody to tell
-    return PlannedDelivery(message, event, plan, record, preferences)
+    # The mirror has every device NH has (it is written first): with none, a push would tell nobody.
+    return PlannedDelivery(message, event, plan, record, preferences, no_device=devices == [])
 
 
 async def _none() -> None:
@@ -83,6 +85,8 @@ async def send_planned(planned: PlannedDelivery, ports: DeliveryPorts) -> Attemp
     Quarantines on a permanent NH refusal. Raises UpstreamUnavailableError when the send should be tried again later.
     """
     message, event, plan, record = planned.message, planned.event, planned.plan, planned.record
+    if planned.no_device and not isinstance(plan, Skip):
+        plan = Skip(Reason.NO_DEVICE)
     if isinstance(plan, Skip):
         logger.info("skipped event_id=%s: %s", event.id, plan.reason)
         await note_skipped(ports, message, event, plan.reason)

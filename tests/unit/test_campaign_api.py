@@ -29,6 +29,7 @@ from tests.fakes import (
     RecordingPublisher,
     RecordingPushGateway,
 )
+from tests.fakes_orders import InMemoryOrderStore
 
 NOW = datetime(2026, 6, 1, 10, 0, tzinfo=UTC)
 ADMIN = {"x-dev-user": "ops", "x-dev-roles": "push.admin"}
@@ -54,6 +55,8 @@ def services() -> Iterator[Services]:
         quarantine=InMemoryQuarantineStore(),
         publisher=RecordingPublisher(),
         dead_letters=InMemoryDeadLetters(),
+        orders=(orders := InMemoryOrderStore()),
+        outbox=orders,
         campaigns=InMemoryCampaignStore(),
         secure_content=InMemorySecureContentStore(),
         now=lambda: NOW,

@@ -128,17 +128,17 @@ class TestSecureCatalogEntries:
 
     def test_the_debit_content_goes_to_the_owners_inbox_in_every_language(self):
         plan = _debit(merchant="Casino Royale", amount="999.00", currency="EUR")
-        assert plan.inbox is not None
-        assert plan.inbox.user_id == "s.brown"
-        assert plan.inbox.notification_id == "evt-7f3a"
-        assert "Casino Royale" in plan.inbox.bodies["en"]
-        assert "999,00" in plan.inbox.bodies["de"]
-        assert plan.inbox.deep_link == "enterprisepush://accounts/ACC-88120"
+        assert plan.secure_item is not None
+        assert plan.secure_item.user_id == "s.brown"
+        assert plan.secure_item.notification_id == "evt-7f3a"
+        assert "Casino Royale" in plan.secure_item.bodies["en"]
+        assert "999,00" in plan.secure_item.bodies["de"]
+        assert plan.secure_item.deep_link == "enterprisepush://accounts/ACC-88120"
 
     def test_events_that_are_not_sensitive_push_their_text(self):
         event = example_cloud_event(CATALOG["finance.budget_approval.requested"])
         parsed = parse_cloud_event(json.dumps(event).encode(), None)
         plan = plan_notification(parsed, None, NOON)
         assert isinstance(plan, NotificationPlan)
-        assert plan.inbox is None
+        assert plan.secure_item is None
         assert plan.properties == send_properties(parsed)

@@ -14,6 +14,7 @@ import pytest
 from shared.domain.catalog import CATALOG
 from shared.domain.channels import CHANNEL_POLICIES, FALLBACK_TOPIC, Route, choose_route
 from shared.domain.errors import NotFoundError, UpstreamError, UpstreamUnavailableError
+from shared.domain.events import event_key
 from shared.domain.identity import Identity
 from shared.domain.inbox import Decision
 from shared.domain.publishing import topic_for
@@ -111,7 +112,7 @@ class TestInAppFirst:
         [(topic, scheduled, at)] = online.publisher.scheduled
         assert (topic, at) == (FALLBACK_TOPIC, NOW + timedelta(seconds=5))
         assert scheduled.application_properties["userId"] == "anna"
-        record = await online.deliveries.get(sent["id"], "push")
+        record = await online.deliveries.get(event_key(sent["source"], sent["id"]), "push")
         assert (record.state, record.channel, record.outcome) == (
             DeliveryState.SENT,
             "inapp",
@@ -126,7 +127,7 @@ class TestInAppFirst:
         assert offline.publisher.scheduled == []
         entry = await offline.inbox.get("anna", sent["id"])
         assert (entry.channels, entry.decision) == (("push",), Decision.NONE)
-        assert (await offline.deliveries.get(sent["id"], "push")).channel == "push"
+        assert (await offline.deliveries.get(event_key(sent["source"], sent["id"]), "push")).channel == "push"
 
     async def test_seen_in_time_means_no_push(self, online):
         sent = approval()
@@ -136,7 +137,7 @@ class TestInAppFirst:
         assert online.push.sends == []
         entry = await online.inbox.get("anna", sent["id"])
         assert (entry.decision, entry.channels, entry.pushed_at) == (Decision.SEEN, ("inapp",), None)
-        assert (await online.deliveries.get(sent["id"], "fallback")).outcome == "seen-in-app"
+        assert (await online.deliveries.get(event_key(sent["source"], sent["id"]), "fallback")).outcome == "seen-in-app"
 
     async def test_not_seen_in_time_pushes_exactly_once_even_when_the_fallback_is_redelivered(self, online):
         sent = approval()
@@ -148,7 +149,7 @@ class TestInAppFirst:
         assert json.loads(notification.body)["eventId"] == sent["id"]  # the collapse id is the in-app id
         entry = await online.inbox.get("anna", sent["id"])
         assert (entry.decision, entry.channels) == (Decision.PUSH, ("inapp", "push"))
-        record = await online.deliveries.get(sent["id"], "fallback")
+        record = await online.deliveries.get(event_key(sent["source"], sent["id"]), "fallback")
         assert (record.state, record.channel, record.outcome) == (DeliveryState.SENT, "push", "not-seen-in-time")
 
     async def test_seen_after_the_push_was_decided_is_recorded_but_changes_nothing(self, online):
@@ -243,7 +244,7 @@ class TestStorageAfterASend:
         assert await deliver_message(message(sent), offline) is DispatchResult.SENT
         assert await deliver_message(message(sent), offline) is DispatchResult.DUPLICATE
         assert len(offline.push.sends) == 1
-        assert (await offline.deliveries.get(sent["id"], "push")).channel == "push"
+        assert (await offline.deliveries.get(event_key(sent["source"], sent["id"]), "push")).channel == "push"
 
     async def test_the_inbox_failing_after_the_in_app_send_never_sends_it_again(self, online):
         online.inbox.fail_replace.append(UpstreamUnavailableError("Tables 503"))
@@ -282,7 +283,7 @@ class TestInAppAndPush:
         assert online.publisher.scheduled == []
         entry = await online.inbox.get("anna", debit["id"])
         assert entry.channels == ("inapp", "push")
-        assert (await online.deliveries.get(debit["id"], "push")).channel == "inapp+push"
+        assert (await online.deliveries.get(event_key(debit["source"], debit["id"]), "push")).channel == "inapp+push"
 
     async def test_a_debit_under_the_threshold_reaches_neither_channel(self, online):
         await online.preferences.put(Preferences("anna", debit_threshold=Decimal(1000)))

@@ -66,7 +66,7 @@ class TestRegisterDevice:
 
     async def test_an_invalid_request_claims_nothing(self, ports):
         with pytest.raises(ValidationError):
-            await register_device(ports, ALICE, request("dev-1", interests=["gossip"]))
+            await register_device(ports, ALICE, RegisterDevice("dev-1", Platform.APNS, APNS, interests=("gossip",)))
         await register_device(ports, BOB, request("dev-1", channel="b" * 64))
         assert ports.push.installations["dev-1"].user_id == "bob"
 
