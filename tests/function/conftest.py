@@ -70,6 +70,15 @@ async def emulator(emulator_url: str) -> AsyncIterator[Emulator]:
         yield Emulator(emulator_url, http)
 
 
+# What App Service sets where authentication is on (tests set it by hand: only the platform may in Azure).
+BEHIND_APP_SERVICE_AUTHENTICATION = {
+    "AUTH_MODE": "easyauth",
+    "WEBSITE_SITE_NAME": "func-push-test",
+    "WEBSITE_INSTANCE_ID": "0123abcd",
+    "WEBSITE_AUTH_ENABLED": "True",
+}
+
+
 def settings_for(emulator_url: str, **overrides: str) -> Settings:
     return support_settings_for(emulator_url, HUB, **overrides)
 

@@ -16,7 +16,7 @@ import function_app
 from shared.composition.services import Services
 from shared.domain.catalog import CATALOG, example_cloud_event
 from shared.domain.records import QuarantinedMessage
-from tests.function.conftest import Emulator, body_of, call, settings_for
+from tests.function.conftest import BEHIND_APP_SERVICE_AUTHENTICATION, Emulator, body_of, call, settings_for
 
 pytestmark = pytest.mark.function
 
@@ -146,7 +146,7 @@ class TestIdentityHeader:
     async def test_a_hostile_principal_is_401(
         self, services: Services, emulator: Emulator, caplog, monkeypatch: pytest.MonkeyPatch, principal: str
     ):
-        monkeypatch.setattr(services, "settings", settings_for(emulator.base_url, AUTH_MODE="easyauth"))
+        monkeypatch.setattr(services, "settings", settings_for(emulator.base_url, **BEHIND_APP_SERVICE_AUTHENTICATION))
         response = await call(
             function_app.list_my_devices, "GET", "me/installations", headers={"X-MS-CLIENT-PRINCIPAL": principal}
         )
@@ -156,7 +156,7 @@ class TestIdentityHeader:
     async def test_the_same_principal_well_formed_signs_in(
         self, services: Services, emulator: Emulator, monkeypatch: pytest.MonkeyPatch
     ):
-        monkeypatch.setattr(services, "settings", settings_for(emulator.base_url, AUTH_MODE="easyauth"))
+        monkeypatch.setattr(services, "settings", settings_for(emulator.base_url, **BEHIND_APP_SERVICE_AUTHENTICATION))
         principal = _principal(b'{"auth_typ": "aad", "claims": ' + _CLAIMS + b"}")
         response = await call(
             function_app.list_my_devices, "GET", "me/installations", headers={"X-MS-CLIENT-PRINCIPAL": principal}

@@ -76,3 +76,6 @@ def listening(url: str, *, user: str | None = None, token: str | None = None, ti
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+        for stream in (process.stdout, process.stderr):
+            if stream is not None:
+                stream.close()

@@ -33,7 +33,11 @@ class CatalogEvent(View):
     source: str
     audience: str = Field(description="tag expression of who is told: topic:<name> or user:{<payload field>}")
     delivery: Literal["alert", "silent"]
+    channels: Literal["push", "inapp-first", "inapp-and-push"] = Field(
+        description="push only, in-app with the push as fallback, or both at once"
+    )
     priority: Literal["high", "normal"]
+    sensitive: bool = Field(description="secure payload: the push carries a neutral text, the app reads the content")
     ttl_seconds: int = Field(ge=0)
     deep_link: str
     data_schema: dict[str, Any] = Field(description="JSON Schema of the event's data")
