@@ -64,5 +64,8 @@ def realtime_paths() -> dict[str, Any]:
             "security": [],
             "responses": {"204": {"description": "no body"}},
         }
+        in_path = [parameter for parameter in operation.get("parameters", []) if parameter.get("in") == "path"]
+        if in_path:
+            preflight["parameters"] = in_path  # the path's own parameters are declared per operation
         paths[path] = {**item, "options": preflight}
     return paths
