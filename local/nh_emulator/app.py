@@ -13,7 +13,14 @@ from starlette.responses import Response
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
-from local.nh_emulator import page, routes_installations, routes_local, routes_messages, routes_scheduled
+from local.nh_emulator import (
+    page,
+    routes_devices,
+    routes_installations,
+    routes_local,
+    routes_messages,
+    routes_scheduled,
+)
 from local.nh_emulator.config import EmulatorConfig
 from local.nh_emulator.context import Emulator
 from local.nh_emulator.faults import FaultInjector
@@ -31,7 +38,8 @@ class EmulatorApp(Starlette):
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Inject a configured fault, or serve the request normally."""
-        if scope["type"] == "http" and await self.emulator.faults.apply(scope, receive, send, self.emulator.config.hub):
+        faults, hub = self.emulator.faults, self.emulator.config.hub
+        if scope["type"] == "http" and await faults.apply(scope, receive, send, hub, super().__call__):
             return
         await super().__call__(scope, receive, send)
 
@@ -69,7 +77,11 @@ def _routes(hub: str) -> list[Route]:
         Route("/_emulator/deliveries", routes_local.deliveries, methods=["GET"]),
         Route("/_emulator/installations", routes_local.installations, methods=["GET"]),
         Route("/_emulator/installations/{installation_id}/expire", routes_local.expire_channel, methods=["POST"]),
+        Route("/_emulator/notifications", routes_devices.notifications, methods=["GET"]),
         Route("/_emulator/notifications/{notification_id}", routes_local.notification, methods=["GET"]),
+        Route("/_emulator/devices", routes_devices.devices, methods=["GET"]),
+        Route("/_emulator/devices/{installation_id}", routes_devices.device, methods=["GET"]),
+        Route("/_emulator/faults", routes_local.faults, methods=["GET"]),
         Route("/_emulator/faults", routes_local.set_faults, methods=["POST"]),
         Route("/_emulator/faults", routes_local.clear_faults, methods=["DELETE"]),
         Route("/_emulator/state", routes_local.reset_state, methods=["DELETE"]),
