@@ -24,7 +24,7 @@ from typing import Any
 
 from local.nh_emulator.state import Delivery
 
-__all__ = ["Shown", "collapse_key", "is_alert", "notification_centre"]
+__all__ = ["Shown", "collapse_key", "delivery_from_json", "is_alert", "notification_centre"]
 
 
 @dataclass(frozen=True)
@@ -38,6 +38,20 @@ class Shown:
     def to_json(self) -> dict[str, Any]:
         """The /_emulator/devices JSON shape: the delivery's fields plus ``collapseId`` and ``replaced``."""
         return {**self.delivery.to_json(), "collapseId": self.collapse_id, "replaced": self.replaced}
+
+
+def delivery_from_json(data: Mapping[str, Any]) -> Delivery:
+    """A Delivery back from its /_emulator/ JSON shape (for callers judging pushes they fetched)."""
+    return Delivery(
+        notification_id=str(data["notificationId"]),
+        installation_id=data.get("installationId"),
+        template_name=data.get("templateName"),
+        platform=str(data["platform"]),
+        push_channel=str(data["pushChannel"]),
+        headers=dict(data.get("headers") or {}),
+        payload=str(data.get("payload") or ""),
+        received_at=float(data.get("receivedAt") or 0.0),
+    )
 
 
 def _json_payload(delivery: Delivery) -> Mapping[str, Any]:

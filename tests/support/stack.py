@@ -24,13 +24,20 @@ HUB = "e2e"
 START_TIMEOUT = 30.0
 
 
-def wait_for(check: Callable[[], bool], what: str, timeout: float = START_TIMEOUT) -> None:
+def poll_until(check: Callable[[], bool], *, timeout: float, interval: float = 0.1) -> bool:
+    """Call ``check`` every ``interval`` seconds until it holds (True) or ``timeout`` passed (False)."""
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+    while True:
         if check():
-            return
-        time.sleep(0.1)
-    raise TimeoutError(f"timed out waiting for {what}")
+            return True
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(interval)
+
+
+def wait_for(check: Callable[[], bool], what: str, timeout: float = START_TIMEOUT) -> None:
+    if not poll_until(check, timeout=timeout):
+        raise TimeoutError(f"timed out waiting for {what}")
 
 
 @dataclass
@@ -73,13 +80,18 @@ class Process:
 
 @dataclass
 class Stack:
-    """URLs of the running app and a handle on each process."""
+    """URLs of the running app and a handle on each process. With several dev hosts (as several Function App
+    instances) they share the local bus and the storage; ``api`` is the first one's."""
 
     api: str
     emulator: str
     emulator_process: Process
-    devhost: Process
+    devhosts: list[Process]
     state_dir: Path
+
+    @property
+    def devhost(self) -> Process:
+        return self.devhosts[0]
 
     def restart_devhost(self, sig: signal.Signals = signal.SIGTERM) -> None:
         self.devhost.stop(sig)
@@ -102,13 +114,19 @@ def devhost_env(emulator_url: str, tables_connection: str, **overrides: str) -> 
 
 @contextlib.contextmanager
 def running_stack(
-    tables_connection: str, workdir: Path, *, topology: Path | None = None, **env_overrides: str
+    tables_connection: str,
+    workdir: Path,
+    *,
+    topology: Path | None = None,
+    devhosts: int = 1,
+    **env_overrides: str,
 ) -> Iterator[Stack]:
-    """Start the emulator and the dev host as subprocesses; stop both at exit, even when a test fails.
+    """Start the emulator and ``devhosts`` dev hosts (sharing one local bus and the storage) as subprocesses; stop
+    them all at exit, even when a test fails.
 
-    ``topology`` replaces infra/servicebus-topology.json for the dev host's local bus (e.g. a shorter lock).
+    ``topology`` replaces infra/servicebus-topology.json for the dev hosts' local bus (e.g. a shorter lock).
     """
-    emulator_port, api_port = free_port(), free_port()
+    emulator_port = free_port()
     emulator_url = f"http://127.0.0.1:{emulator_port}/"
     state_dir = workdir / "devhost-state"
     emulator = Process(
@@ -117,28 +135,36 @@ def running_stack(
         f"{emulator_url}_emulator/health",
         workdir / "nh-emulator.log",
     )
-    devhost = Process(
-        "dev host",
-        [
-            sys.executable,
-            "-m",
-            "local.devhost",
-            "--port",
-            str(api_port),
-            "--state-dir",
-            str(state_dir),
-            *(["--topology", str(topology)] if topology else []),
-        ],
-        f"http://127.0.0.1:{api_port}/admin/host/status",
-        workdir / "devhost.log",
-        env=devhost_env(emulator_url, tables_connection, **env_overrides),
-    )
+    hosts: list[Process] = []
+    for index in range(devhosts):
+        port = free_port()
+        hosts.append(
+            Process(
+                "dev host" if index == 0 else f"dev host {index + 1}",
+                [
+                    sys.executable,
+                    "-m",
+                    "local.devhost",
+                    "--port",
+                    str(port),
+                    "--state-dir",
+                    str(state_dir),
+                    *(["--topology", str(topology)] if topology else []),
+                ],
+                f"http://127.0.0.1:{port}/admin/host/status",
+                workdir / ("devhost.log" if index == 0 else f"devhost-{index + 1}.log"),
+                env=devhost_env(emulator_url, tables_connection, **env_overrides),
+            )
+        )
     try:
         emulator.start()
-        devhost.start()
-        yield Stack(f"http://127.0.0.1:{api_port}/api", emulator_url, emulator, devhost, state_dir)
+        for host in hosts:
+            host.start()
+        api = hosts[0].ready_url.replace("/admin/host/status", "/api")
+        yield Stack(api, emulator_url, emulator, hosts, state_dir)
     finally:
-        devhost.stop()
+        for host in hosts:
+            host.stop()
         emulator.stop()
 
 
