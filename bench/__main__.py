@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from bench import audience, machine, pipeline, plots, reference, registration, report, sends
+from bench import audience, machine, pipeline, reference, registration, report, sends, tools
 from bench.procs import ROOT, azurite
 from bench.target import nh_target
 
@@ -143,6 +143,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     wanted = [name.strip() for name in args.only.split(",") if name.strip()]
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     RESULTS.mkdir(parents=True, exist_ok=True)
+    wrk = tools.ensure_wrk() if "sends" in wanted else None
     results: dict[str, Any] = {"quick": args.quick, "machine": machine.describe(), "timings": {}}
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="push-bench-") as directory:
@@ -158,7 +159,7 @@ def main(argv: Sequence[str] | None = None) -> None:
                     return registration.run(emulator, tables, workdir, quick=args.quick, children=emulator_children)
 
             sections: dict[str, tuple[str, Callable[[], dict[str, Any]]]] = {
-                "sends": ("1. NH send throughput", lambda: sends.run(sink, workdir, quick=args.quick)),
+                "sends": ("1. NH send throughput", lambda: sends.run(sink, workdir, quick=args.quick, wrk=wrk)),
                 "pipeline": (
                     "2. Pipeline throughput",
                     lambda: asyncio.run(_pipeline(sink, tables, workdir, quick=args.quick, children=children)),
@@ -189,14 +190,19 @@ def main(argv: Sequence[str] | None = None) -> None:
 
 
 def _write_outputs(results: dict[str, Any], json_path: Path) -> None:
-    for section_name, draw in (
-        ("sends", plots.sends),
-        ("pipeline", plots.pipeline),
-        ("registration", plots.registration),
-        ("audience", plots.audience),
-    ):
-        if section_name in results and "error" not in results[section_name]:
-            draw(results[section_name], DOCS / f"bench-{section_name}.png")
+    try:
+        from bench import plots
+    except ImportError as exc:  # matplotlib comes with requirements-bench.txt
+        print(f"plots not drawn ({exc}); install requirements-bench.txt to draw them")
+    else:
+        for section_name, draw in (
+            ("sends", plots.sends),
+            ("pipeline", plots.pipeline),
+            ("registration", plots.registration),
+            ("audience", plots.audience),
+        ):
+            if section_name in results and "error" not in results[section_name]:
+                draw(results[section_name], DOCS / f"bench-{section_name}.png")
     (DOCS / "benchmarks.md").write_text(report.render(results, json_path), encoding="utf-8")
 
 
