@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Iterator
 
 import httpx
@@ -11,6 +10,7 @@ import pytest
 
 from local.nh_emulator.config import EmulatorConfig
 from local.nh_emulator.testing import authorization, running_emulator
+from tests.support.stack import poll
 
 pytestmark = pytest.mark.contract
 
@@ -202,8 +202,7 @@ class TestOptions:
         ):
             put(client, installation())
             assert get(client).status_code == 404
-            time.sleep(0.35)
-            assert get(client).status_code == 200
+            assert poll(lambda: get(client).status_code, until=lambda status: status == 200, timeout=5) == 200
 
     def test_installations_survive_a_restart_when_a_state_file_is_configured(self, tmp_path):
         config = EmulatorConfig(state_file=tmp_path / "nh-state.json")
