@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import re
 from pathlib import Path
 
 from shared.domain.catalog import CATALOG
@@ -19,3 +21,22 @@ def test_the_readme_opens_with_make_run_and_make_test():
     lines = [line for line in (ROOT / "README.md").read_text().splitlines() if line.strip()]
     assert lines[2].startswith("make run")
     assert lines[3].startswith("make test")
+
+
+def test_the_reliability_page_is_its_results_json_rendered():
+    """Every figure on docs/reliability.md comes from docs/reliability.json (written by the same full run)."""
+    from tests.reliability.document import render
+
+    results = json.loads((ROOT / "docs" / "reliability.json").read_text(encoding="utf-8"))
+    assert (ROOT / "docs" / "reliability.md").read_text(encoding="utf-8") == render(results)
+
+
+def test_the_benchmarks_page_is_the_results_json_it_names_rendered():
+    """docs/benchmarks.md names the results file it was made from; rendering that file again gives the page."""
+    from bench import report
+
+    page = (ROOT / "docs" / "benchmarks.md").read_text(encoding="utf-8")
+    named = re.search(r"Tables come from `(bench/results/[\w-]+\.json)`", page)
+    assert named is not None
+    source = ROOT / named.group(1)
+    assert page == report.render(json.loads(source.read_text(encoding="utf-8")), source)
