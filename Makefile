@@ -57,7 +57,8 @@ test-reliability: setup
 reliability-full: setup
 	$(PY) -m tests.reliability --full
 
-# Benchmarks (bench-only packages and Debian's wrk); write docs/benchmarks.md and docs/bench-*.png.
+# Benchmarks: install the bench-only packages, then run (wrk comes from Debian via apt-get when running as root and
+# missing; otherwise the run says so and skips the wrk rows); write docs/benchmarks.md and docs/bench-*.png.
 bench: setup
 	$(PY) -m pip install --quiet -r requirements-bench.txt
 	$(PY) -m bench

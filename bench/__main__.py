@@ -23,7 +23,6 @@ from bench import (
     latency,
     machine,
     pipeline,
-    plots,
     profiles,
     realtime,
     reference,
@@ -31,6 +30,7 @@ from bench import (
     registration_grown,
     report,
     sends,
+    tools,
 )
 from bench.procs import ROOT, azurite
 from bench.target import nh_target
@@ -160,6 +160,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     wanted = [name.strip() for name in args.only.split(",") if name.strip()]
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     RESULTS.mkdir(parents=True, exist_ok=True)
+    wrk = tools.ensure_wrk() if "sends" in wanted else None
     results: dict[str, Any] = {"quick": args.quick, "machine": machine.describe(), "timings": {}}
     partial = set(wanted) != set(SECTIONS)
     if partial:  # a subset never overwrites the full run's JSON, doc or plots
@@ -183,7 +184,7 @@ def main(argv: Sequence[str] | None = None) -> None:
 
             sections: dict[str, tuple[str, Callable[[], dict[str, Any]]]] = {
                 "profile": ("5. Profiles (pyinstrument)", run_profiles),
-                "sends": ("1. NH send throughput", lambda: sends.run(sink, workdir, quick=args.quick)),
+                "sends": ("1. NH send throughput", lambda: sends.run(sink, workdir, quick=args.quick, wrk=wrk)),
                 "pipeline": (
                     "2. Pipeline throughput",
                     lambda: asyncio.run(_pipeline(sink, tables, workdir, quick=args.quick, children=children)),
@@ -228,18 +229,21 @@ def main(argv: Sequence[str] | None = None) -> None:
 
 
 def _write_outputs(results: dict[str, Any], json_path: Path) -> None:
-    for section_name, draw in (
-        ("sends", plots.sends),
-        ("pipeline", plots.pipeline),
-        ("registration", plots.registration),
-        ("audience", plots.audience),
-    ):
-        if section_name in results and "error" not in results[section_name]:
-            draw(results[section_name], DOCS / f"bench-{section_name}.png")
-    saved = realtime.RESULTS / ("realtime-quick.json" if results.get("quick") else "realtime.json")
-    if "realtime" not in results and saved.is_file():  # `python -m bench.realtime` ran on its own
-        results = {**results, "realtime": json.loads(saved.read_text(encoding="utf-8"))}
-    (DOCS / "benchmarks.md").write_text(report.render(results, json_path), encoding="utf-8")
+    try:
+        from bench import plots
+    except ImportError as exc:  # matplotlib comes with requirements-bench.txt
+        print(f"plots not drawn ({exc}); install requirements-bench.txt to draw them")
+    else:
+        for section_name, draw in (
+            ("sends", plots.sends),
+            ("pipeline", plots.pipeline),
+            ("registration", plots.registration),
+            ("audience", plots.audience),
+        ):
+            if section_name in results and "error" not in results[section_name]:
+                draw(results[section_name], DOCS / f"bench-{section_name}.png")
+    page = report.page_results(results)  # with the real-time section when `python -m bench.realtime` ran on its own
+    (DOCS / "benchmarks.md").write_text(report.render(page, json_path), encoding="utf-8")
 
 
 if __name__ == "__main__":

@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib
 import inspect
 import json
+import typing
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
@@ -12,6 +13,7 @@ from typing import Any
 
 import azure.functions as func
 
+from local.devhost.worker_input import check_annotation
 from shared.domain.errors import ConfigError
 
 __all__ = ["FunctionSpec", "TriggerKind", "index_app", "load_app"]
@@ -101,6 +103,13 @@ def _spec(function: func.Function) -> FunctionSpec:
             raise ConfigError(f"function {name!r}: parameter {parameter.name!r} has no binding")
     if trigger_arg not in parameters:
         raise ConfigError(f"function {name!r}: the trigger binding {trigger_arg!r} is not a parameter")
+    annotation = _annotation(handler, trigger_arg)
+    if not check_annotation(kind.value, annotation):
+        # The worker refuses to load such a function: its converter could not produce the annotated type.
+        raise ConfigError(
+            f"function {name!r}: the {kind.value} binding cannot be given to parameter {trigger_arg!r}"
+            f" annotated {annotation!r}"
+        )
     return FunctionSpec(
         name=name,
         kind=kind,
@@ -110,3 +119,11 @@ def _spec(function: func.Function) -> FunctionSpec:
         context_arg=context_arg,
         is_async=inspect.iscoroutinefunction(handler),
     )
+
+
+def _annotation(handler: Callable[..., Any], parameter: str) -> Any:
+    """The parameter's resolved annotation (None when there is none or it cannot be resolved)."""
+    try:
+        return typing.get_type_hints(handler).get(parameter)
+    except (NameError, TypeError):
+        return None

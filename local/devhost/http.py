@@ -6,11 +6,12 @@ import json
 import logging
 import os
 import re
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import unquote
 
 import azure.functions as func
+from azure.functions.http import HttpResponseConverter
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
@@ -22,6 +23,7 @@ from local.devhost.body_limit import BodyLimit, request_body_limit
 from local.devhost.functions import FunctionSpec, TriggerKind
 from local.devhost.invoke import invoke
 from local.devhost.routes import RouteTable
+from local.devhost.worker_input import decode, http_input
 from shared.domain import strict_json
 
 __all__ = ["AdminRunner", "create_http_app", "function_routes"]
@@ -80,14 +82,15 @@ def create_http_app(
                 return Response(status_code=405, headers=headers)
             return Response(status_code=404)
         spec = found.target
-        http_request = func.HttpRequest(
+        data = http_input(
             method=request.method,
             url=str(request.url),
-            headers=_headers(request),
-            params=_query(request),
+            headers=[(key.decode("latin-1"), value.decode("latin-1")) for key, value in request.headers.raw],
+            query=request.query_params.multi_items(),
             route_params=found.route_params,
             body=await request.body(),
         )
+        http_request: func.HttpRequest = decode("httpTrigger", data)
         try:
             result = await invoke(spec, http_request, trigger="httpTrigger", detail=f"{request.method} {path}")
         except Exception:
@@ -112,21 +115,6 @@ def create_http_app(
     return app
 
 
-def _headers(request: Request) -> dict[str, str]:
-    headers: dict[str, str] = {}
-    for key, value in request.headers.items():
-        headers[key] = f"{headers[key]}, {value}" if key in headers else value
-    return headers
-
-
-def _query(request: Request) -> dict[str, str]:
-    # The host hands the worker one string per key; repeated keys are joined with a comma.
-    params: dict[str, str] = {}
-    for key, value in request.query_params.multi_items():
-        params[key] = f"{params[key]},{value}" if key in params else value
-    return params
-
-
 def _to_response(name: str, result: Any) -> Response:
     if result is None:
         return Response(status_code=204)
@@ -135,16 +123,15 @@ def _to_response(name: str, result: Any) -> Response:
     if not isinstance(result, func.HttpResponse):
         logger.error("function %s returned %s, not an HttpResponse; answering 500", name, type(result).__name__)
         return Response(status_code=500)
-    headers: Mapping[str, str] = dict(result.headers.items())
-    response = Response(content=result.get_body(), status_code=result.status_code)
-    for key, value in headers.items():
-        response.headers.append(key, value)
-    if "content-type" not in {k.lower() for k in headers}:
-        mimetype = result.mimetype
-        charset = result.charset
-        response.headers["content-type"] = (
-            f"{mimetype}; charset={charset}" if mimetype.startswith("text/") else mimetype
-        )
+    # What the worker sends back: azure.functions' own encoding (content-type filled in, Set-Cookie split out).
+    encoded = HttpResponseConverter.encode(result, expected_type=None)
+    value: dict[str, Any] = encoded.value
+    response = Response(content=value["body"].value, status_code=int(value["status_code"].value))
+    for key, header in value["headers"].items():
+        response.headers.append(key, header.value)
+    for cookie in value["cookies"] or []:
+        for morsel in cookie.values():
+            response.headers.append("set-cookie", morsel.OutputString())
     return response
 
 

@@ -7,25 +7,23 @@ and settles them together, as the Service Bus extension does; like in Azure, no 
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import time
 from collections.abc import Mapping
 from typing import Any
 
-from azure.functions import meta
 from azure.functions.servicebus import ServiceBusMessage
 
 from local.bus import LocalBus, LockLostError, ReceivedMessage
 from local.devhost.functions import FunctionSpec
 from local.devhost.in_flight import InFlight
 from local.devhost.invoke import invoke
+from local.devhost.worker_input import BrokerMessage, decode, service_bus_batch_input, service_bus_input
 from local.settings import resolve_setting_refs
 
-__all__ = ["LocalBusTrigger", "to_function_message", "trigger_entity"]
+__all__ = ["LocalBusTrigger", "broker_message", "to_function_message", "to_function_messages", "trigger_entity"]
 
 logger = logging.getLogger("local.devhost")
-_ACTIVE_STATE = 0
 
 
 def trigger_entity(spec: FunctionSpec, environ: Mapping[str, str]) -> tuple[str, str]:
@@ -35,53 +33,38 @@ def trigger_entity(spec: FunctionSpec, environ: Mapping[str, str]) -> tuple[str,
     return topic, subscription
 
 
-def to_function_message(received: ReceivedMessage) -> ServiceBusMessage:
-    """The func.ServiceBusMessage the host would hand over for this delivery, trigger metadata included."""
-    props = dict(received.application_properties)
-    metadata: dict[str, Any] = {
-        "MessageId": received.message_id,
-        "DeliveryCount": received.delivery_count,
-        "SequenceNumber": received.sequence_number,
-        "EnqueuedTimeUtc": received.enqueued_time.isoformat(),
-        "LockedUntil": received.locked_until.isoformat(),
-        "LockToken": received.lock_token,
-        "ContentType": received.content_type,
-        "CorrelationId": received.correlation_id,
-        "Subject": received.subject,
-        "Label": received.subject,
-        "ExpiresAtUtc": received.expires_at.isoformat() if received.expires_at else None,
-        "ApplicationProperties": props,
-        "UserProperties": props,
-    }
-    datums = {key: _datum(value) for key, value in metadata.items() if value is not None}
-    return ServiceBusMessage(
+def broker_message(received: ReceivedMessage) -> BrokerMessage:
+    """What the Service Bus extension would read from this delivery of the local bus."""
+    return BrokerMessage(
+        message_id=received.message_id,
         body=received.body,
-        trigger_metadata=datums,
-        application_properties=dict(props),
+        delivery_count=received.delivery_count,
+        sequence_number=received.sequence_number,
+        enqueued_time=received.enqueued_time,
+        lock_token=received.lock_token,
+        expires_at=received.expires_at,
         content_type=received.content_type,
         correlation_id=received.correlation_id,
-        delivery_count=received.delivery_count,
-        enqueued_sequence_number=received.sequence_number,
-        enqueued_time_utc=received.enqueued_time,
-        expires_at_utc=received.expires_at,
-        label=received.subject,
-        locked_until=received.locked_until,
-        lock_token=received.lock_token,
-        message_id=received.message_id,
-        sequence_number=received.sequence_number,
-        state=_ACTIVE_STATE,
         subject=received.subject,
-        time_to_live=received.time_to_live,
-        user_properties=dict(props),
+        application_properties=dict(received.application_properties),
     )
 
 
-def _datum(value: Any) -> meta.Datum:
-    if isinstance(value, bool | int):
-        return meta.Datum(int(value), "int")
-    if isinstance(value, dict):
-        return meta.Datum(json.dumps(value), "json")
-    return meta.Datum(str(value), "string")
+def to_function_message(received: ReceivedMessage, *, binary: bool = False) -> ServiceBusMessage:
+    """The func.ServiceBusMessage the worker would hand over for this delivery: the host's input for it, decoded
+    by azure.functions' ServiceBusMessageInConverter (``binary``: the binding's dataType is binary)."""
+    message: ServiceBusMessage = decode(
+        "serviceBusTrigger", *service_bus_input(broker_message(received), binary=binary)
+    )
+    return message
+
+
+def to_function_messages(batch: list[ReceivedMessage], *, binary: bool = False) -> list[ServiceBusMessage]:
+    """The list a batch function (cardinality "many") gets, decoded the same way from the host's array input."""
+    messages: list[ServiceBusMessage] = decode(
+        "serviceBusTrigger", *service_bus_batch_input([broker_message(r) for r in batch], binary=binary)
+    )
+    return messages
 
 
 class LocalBusTrigger:
@@ -100,6 +83,7 @@ class LocalBusTrigger:
         max_batch_size: int = 1000,
     ) -> None:
         self._spec = spec
+        self._binary = str(spec.binding.get("dataType") or "").lower() == "binary"
         self._max_batch_size = max_batch_size
         self._bus = bus
         self._topic = topic
@@ -140,7 +124,7 @@ class LocalBusTrigger:
         detail = f"{self._topic}/{self._subscription} {len(batch)} messages"
         tokens = [received.lock_token for received in batch]
         try:
-            messages = [to_function_message(received) for received in batch]
+            messages = to_function_messages(batch, binary=self._binary)
             await invoke(self._spec, messages, trigger="serviceBusTrigger", detail=detail)
         except Exception:
             logger.exception("function %s failed; abandoning its batch of %s messages", self._spec.name, len(batch))
@@ -161,7 +145,8 @@ class LocalBusTrigger:
             detail = f"{self._topic}/{self._subscription} message_id={received.message_id}"
             detail += f" delivery={received.delivery_count}"
             try:
-                await invoke(self._spec, to_function_message(received), trigger="serviceBusTrigger", detail=detail)
+                message = to_function_message(received, binary=self._binary)
+                await invoke(self._spec, message, trigger="serviceBusTrigger", detail=detail)
             except Exception:
                 renewer.cancel()
                 logger.exception("function %s failed; abandoning message %s", self._spec.name, received.message_id)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any
+from datetime import UTC, datetime
 
 from azure.functions.servicebus import ServiceBusMessage
 from azure.servicebus import ServiceBusReceivedMessage
@@ -19,6 +19,7 @@ from azure.servicebus.exceptions import ServiceBusError
 from local.devhost.functions import FunctionSpec
 from local.devhost.in_flight import InFlight
 from local.devhost.invoke import invoke
+from local.devhost.worker_input import BrokerMessage, decode, service_bus_batch_input, service_bus_input
 from shared.adapters.service_bus import decode_application_properties, message_body
 
 __all__ = ["AzureServiceBusTrigger", "from_received"]
@@ -26,32 +27,34 @@ __all__ = ["AzureServiceBusTrigger", "from_received"]
 logger = logging.getLogger("local.devhost")
 
 
-def from_received(message: ServiceBusReceivedMessage) -> ServiceBusMessage:
-    """The func.ServiceBusMessage for an azure-servicebus received message."""
-    props: dict[str, Any] = dict(decode_application_properties(message.application_properties))
-    return ServiceBusMessage(
+def from_received(message: ServiceBusReceivedMessage, *, binary: bool = False) -> ServiceBusMessage:
+    """The func.ServiceBusMessage for an azure-servicebus received message, decoded from the host's input for it
+    by azure.functions' own converter (as local.devhost.servicebus does for the local bus)."""
+    data, metadata = service_bus_input(broker_message(message), binary=binary)
+    decoded: ServiceBusMessage = decode("serviceBusTrigger", data, metadata)
+    return decoded
+
+
+def broker_message(message: ServiceBusReceivedMessage) -> BrokerMessage:
+    """What the Service Bus extension reads from an azure-servicebus received message."""
+    return BrokerMessage(
+        message_id=str(message.message_id),
         body=message_body(message),
-        application_properties=props,
+        delivery_count=message.delivery_count or 0,
+        sequence_number=message.sequence_number or 0,
+        enqueued_time=message.enqueued_time_utc or datetime.now(UTC),
+        lock_token=str(message.lock_token),
+        expires_at=message.expires_at_utc,
         content_type=message.content_type,
         correlation_id=message.correlation_id,
-        delivery_count=message.delivery_count,
-        enqueued_sequence_number=message.enqueued_sequence_number,
-        enqueued_time_utc=message.enqueued_time_utc,
-        expires_at_utc=message.expires_at_utc,
-        label=message.subject,
-        locked_until=message.locked_until_utc,
-        lock_token=str(message.lock_token),
-        message_id=str(message.message_id),
-        partition_key=message.partition_key,
-        reply_to=message.reply_to,
-        reply_to_session_id=message.reply_to_session_id,
-        scheduled_enqueue_time_utc=message.scheduled_enqueue_time_utc,
-        sequence_number=message.sequence_number,
-        session_id=message.session_id,
         subject=message.subject,
-        time_to_live=message.time_to_live,
+        reply_to=message.reply_to,
         to=message.to,
-        user_properties=dict(props),
+        session_id=message.session_id,
+        reply_to_session_id=message.reply_to_session_id,
+        partition_key=message.partition_key,
+        dead_letter_source=message.dead_letter_source,
+        application_properties=dict(decode_application_properties(message.application_properties)),
     )
 
 
@@ -70,6 +73,7 @@ class AzureServiceBusTrigger:
         max_batch_size: int = 1000,
     ) -> None:
         self._spec = spec
+        self._binary = str(spec.binding.get("dataType") or "").lower() == "binary"
         self._max_batch_size = max_batch_size
         self._client = client
         self._topic = topic
@@ -117,7 +121,10 @@ class AzureServiceBusTrigger:
     async def _handle_batch(self, receiver: ServiceBusReceiver, batch: list[ServiceBusReceivedMessage]) -> None:
         detail = f"{self._topic}/{self._subscription} {len(batch)} messages"
         try:
-            await invoke(self._spec, [from_received(m) for m in batch], trigger="serviceBusTrigger", detail=detail)
+            data, metadata = service_bus_batch_input([broker_message(m) for m in batch], binary=self._binary)
+            await invoke(
+                self._spec, decode("serviceBusTrigger", data, metadata), trigger="serviceBusTrigger", detail=detail
+            )
         except Exception:
             logger.exception("function %s failed; abandoning its batch of %s messages", self._spec.name, len(batch))
             settle = receiver.abandon_message
@@ -141,7 +148,8 @@ class AzureServiceBusTrigger:
         detail = f"{self._topic}/{self._subscription} message_id={message.message_id} delivery={message.delivery_count}"
         try:
             try:
-                await invoke(self._spec, from_received(message), trigger="serviceBusTrigger", detail=detail)
+                decoded = from_received(message, binary=self._binary)
+                await invoke(self._spec, decoded, trigger="serviceBusTrigger", detail=detail)
             except Exception:
                 logger.exception("function %s failed; abandoning message %s", self._spec.name, message.message_id)
                 await receiver.abandon_message(message)

@@ -17,6 +17,7 @@ from croniter import croniter
 
 from local.devhost.functions import FunctionSpec
 from local.devhost.invoke import invoke
+from local.devhost.worker_input import decode, timer_input
 from local.settings import resolve_setting_refs
 from shared.domain.errors import ConfigError
 
@@ -122,15 +123,10 @@ class TimerRunner:
         spec = self._specs[name]
         async with self._running[name]:
             state = self._load_state().get(name, {})
-            request = TimerRequest(
-                past_due=past_due,
-                schedule_status={
-                    "Last": state.get("Last"),
-                    "Next": state.get("Next"),
-                    "LastUpdated": state.get("LastUpdated"),
-                },
-                schedule={"AdjustForDST": True},
-            )
+            status = {"Last": state.get("Last"), "Next": state.get("Next"), "LastUpdated": state.get("LastUpdated")}
+            # The host sends ScheduleStatus only for monitored schedules; the worker's converter builds the request.
+            data = timer_input(past_due=past_due, schedule_status=status if self._uses_monitor(name) else None)
+            request: TimerRequest = decode("timerTrigger", data)
             started = time.monotonic()
             try:
                 await invoke(spec, request, trigger="timerTrigger", detail="past due" if past_due else "")

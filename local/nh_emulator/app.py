@@ -15,6 +15,7 @@ from starlette.types import Receive, Scope, Send
 
 from local.nh_emulator import (
     page,
+    routes_devices,
     routes_installations,
     routes_local,
     routes_messages,
@@ -38,7 +39,8 @@ class EmulatorApp(Starlette):
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Inject a configured fault, or serve the request normally."""
-        if scope["type"] == "http" and await self.emulator.faults.apply(scope, receive, send, self.emulator.config.hub):
+        faults, hub = self.emulator.faults, self.emulator.config.hub
+        if scope["type"] == "http" and await faults.apply(scope, receive, send, hub, super().__call__):
             return
         await super().__call__(scope, receive, send)
 
@@ -79,7 +81,11 @@ def _routes(hub: str) -> list[Route]:
         Route("/_emulator/installations", routes_local.installations, methods=["GET"]),
         Route("/_emulator/installations/{installation_id}/expire", routes_local.expire_channel, methods=["POST"]),
         Route("/_emulator/installations/{installation_id}/dead-channel", routes_local.dead_channel, methods=["POST"]),
+        Route("/_emulator/notifications", routes_devices.notifications, methods=["GET"]),
         Route("/_emulator/notifications/{notification_id}", routes_local.notification, methods=["GET"]),
+        Route("/_emulator/devices", routes_devices.devices, methods=["GET"]),
+        Route("/_emulator/devices/{installation_id}", routes_devices.device, methods=["GET"]),
+        Route("/_emulator/faults", routes_local.faults, methods=["GET"]),
         Route("/_emulator/faults", routes_local.set_faults, methods=["POST"]),
         Route("/_emulator/faults", routes_local.clear_faults, methods=["DELETE"]),
         Route("/_emulator/state", routes_local.reset_state, methods=["DELETE"]),

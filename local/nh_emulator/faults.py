@@ -1,4 +1,5 @@
-"""Injected faults per route: throttling (429/403 + Retry-After), 5xx, latency, dropped connections."""
+"""Injected faults per route: throttling (429/403 + Retry-After), 5xx, latency, dropped connections, and answers
+lost after the request was processed (the duplicate window: NH accepted the send, the sender never heard so)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from starlette.requests import Request
-from starlette.types import Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from local.nh_emulator.wire import EmulatorError, error_response
 
@@ -30,7 +31,11 @@ _DETAILS = {
 
 @dataclass
 class FaultRule:
-    """With probability ``rate``, on ``route``: wait ``latency`` s, then drop, or answer ``status``."""
+    """With probability ``rate``, on ``route``: wait ``latency`` s, then drop, or answer ``status``.
+
+    With ``after_processing`` the request is served first (a send is accepted and reaches the devices), then the
+    answer is held back ``latency`` s (past the client's timeout) and/or the connection dropped instead of it.
+    """
 
     route: str = "*"
     rate: float = 1.0
@@ -40,6 +45,9 @@ class FaultRule:
     drop: bool = False
     times: int | None = None
     """Stop after this many injections (None: forever)."""
+    after_processing: bool = False
+    fired: int = 0
+    """How many requests this rule has hit so far."""
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> FaultRule:
@@ -52,6 +60,7 @@ class FaultRule:
             latency=float(data.get("latency", 0.0)),
             drop=bool(data.get("drop", False)),
             times=int(data["times"]) if data.get("times") is not None else None,
+            after_processing=bool(data.get("afterProcessing", False)),
         )
         if rule.route not in ROUTES:
             raise ValueError(f"route must be one of {', '.join(ROUTES)}")
@@ -59,9 +68,25 @@ class FaultRule:
             raise ValueError(f"status must be one of {sorted(_DETAILS)}")
         if not 0.0 <= rule.rate <= 1.0 or rule.latency < 0:
             raise ValueError("rate must be within [0, 1] and latency >= 0")
+        if rule.after_processing and (rule.status is not None or not (rule.drop or rule.latency)):
+            raise ValueError("afterProcessing takes drop and/or latency (the answer is lost or late), not a status")
         if rule.status in (429, 403) and rule.retry_after is None:
             rule.retry_after = 1
         return rule
+
+    def to_json(self) -> dict[str, Any]:
+        """The rule as GET /_emulator/faults shows it, with how often it fired."""
+        return {
+            "route": self.route,
+            "rate": self.rate,
+            "status": self.status,
+            "retryAfter": self.retry_after,
+            "latency": self.latency,
+            "drop": self.drop,
+            "times": self.times,
+            "afterProcessing": self.after_processing,
+            "fired": self.fired,
+        }
 
 
 def route_labels(method: str, path: str, hub: str) -> set[str]:
@@ -87,10 +112,12 @@ class FaultInjector:
     def __init__(self) -> None:
         self.rules: list[FaultRule] = []
         self._random = random.Random()
+        self.seed: int | None = None
 
     def configure(self, rules: list[FaultRule], seed: int | None) -> None:
         """Replace the rules."""
         self.rules = rules
+        self.seed = seed
         self._random = random.Random(seed)
 
     def clear(self) -> None:
@@ -103,15 +130,27 @@ class FaultInjector:
             if rule.route in labels and not exhausted and self._random.random() < rule.rate:
                 if rule.times is not None:
                     rule.times -= 1
+                rule.fired += 1
                 return rule
         return None
 
-    async def apply(self, scope: Scope, receive: Receive, send: Send, hub: str) -> bool:
-        """Inject a fault for this request if a rule fires; True when the request is fully handled."""
+    async def apply(
+        self, scope: Scope, receive: Receive, send: Send, hub: str, downstream: ASGIApp | None = None
+    ) -> bool:
+        """Inject a fault for this request if a rule fires; True when the request is fully handled.
+
+        ``downstream`` serves the request for the rules that lose its answer after processing (without it, those
+        rules leave the request alone).
+        """
         labels = route_labels(scope["method"], scope["path"], hub)
         rule = self._pick(labels) if labels and self.rules else None
         if rule is None:
             return False
+        if rule.after_processing:
+            if downstream is None:
+                return False
+            await _lose_answer(rule, downstream, scope, receive, send)
+            return True
         if rule.latency:
             await asyncio.sleep(rule.latency)
         if rule.drop:
@@ -124,6 +163,27 @@ class FaultInjector:
         error = EmulatorError(rule.status, _DETAILS[rule.status], retry_after=rule.retry_after)
         await error_response(request, error)(scope, receive, send)
         return True
+
+
+async def _lose_answer(rule: FaultRule, downstream: ASGIApp, scope: Scope, receive: Receive, send: Send) -> None:
+    """Serve the request with its answer held back, then wait ``latency`` and drop the connection or answer late."""
+    held: list[Message] = []
+
+    async def hold(message: Message) -> None:
+        held.append(message)
+
+    await downstream(scope, receive, hold)
+    if rule.latency:
+        await asyncio.sleep(rule.latency)
+    if rule.drop:
+        logger.info(
+            "Fault: %s %s was processed; dropping the connection instead of the answer", scope["method"], scope["path"]
+        )
+        await _drop(send)
+        return
+    logger.info("Fault: %s %s was processed; answering %.1f s late", scope["method"], scope["path"], rule.latency)
+    for message in held:
+        await send(message)
 
 
 async def _drop(send: Send) -> None:

@@ -15,6 +15,7 @@ __all__ = [
     "dead_channel",
     "deliveries",
     "expire_channel",
+    "faults",
     "health",
     "inbox",
     "installations",
@@ -99,6 +100,12 @@ async def set_faults(request: Request) -> Response:
     except (ValueError, TypeError, KeyError) as exc:
         return JSONResponse({"detail": str(exc)}, status_code=400)
     return JSONResponse({"rules": len(rules)})
+
+
+async def faults(request: Request) -> Response:
+    """The active fault rules, each with how many requests it hit."""
+    injector = emulator_of(request).faults
+    return JSONResponse({"seed": injector.seed, "rules": [rule.to_json() for rule in injector.rules]})
 
 
 async def clear_faults(request: Request) -> Response:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Mapping
 from types import MappingProxyType
@@ -18,6 +19,7 @@ __all__ = [
     "TEMPLATE_NAMES",
     "TITLE_MAX_CHARS",
     "TemplateName",
+    "collapse_id",
     "templates_for",
 ]
 
@@ -39,9 +41,9 @@ def templates_for(platform: Platform, language: str) -> dict[str, InstallationTe
     """The "alert" and "silent" templates for a device of ``platform`` that reads ``language``.
 
     Both use the send properties of CONTRACTS §D: ``title_{language}``, ``body_{language}``, ``eventId``,
-    ``eventType``, ``deepLink`` and ``category``. The silent template carries the localized title and body as
-    data too, so the app can show the message quietly (quiet hours). Raises ValidationError for an
-    unsupported language.
+    ``eventType``, ``deepLink`` and ``category``; the alert also ``collapseId`` (``collapse_id`` of the event
+    id). The silent template carries the localized title and body as data too, so the app can show the message
+    quietly (quiet hours). Raises ValidationError for an unsupported language.
     """
     if language not in SUPPORTED_LANGUAGES:
         raise ValidationError(
@@ -58,10 +60,21 @@ def templates_for(platform: Platform, language: str) -> dict[str, InstallationTe
     return _wns(title, body)
 
 
-# If a push is ever sent twice (a crash between NH accepting it and the delivery log recording it), the device
-# replaces the first notification with the second instead of showing both: APNs collapse id, FCM tag, WNS tag.
-COLLAPSE_ID = "$(eventId,64)"
-WNS_TAG = "$(eventId,16)"  # WNS tags are at most 16 characters
+# If a push is ever sent twice (NH accepted it but the answer was lost, or the process died before the delivery log
+# recorded it), the device replaces the first notification with the second instead of showing both: APNs
+# apns-collapse-id, FCM android.notification.tag, WNS X-WNS-Tag. All three carry collapse_id(event id).
+COLLAPSE_ID = "$(collapseId)"
+_COLLAPSE_ID_CHARS = 16
+
+
+def collapse_id(event_id: str) -> str:
+    """The collapse identifier of ``event_id``'s alerts: the first 16 hex digits of its SHA-256.
+
+    The same for every send of one event, different for different events (64 bits), and within every platform's
+    limit whatever the id: WNS takes at most 16 characters (a prefix of the id would make two events with ids like
+    ``evt-2026-11-22T10:15:01`` and ``...:02`` replace each other on a Windows device), APNs at most 64 bytes.
+    """
+    return hashlib.sha256(event_id.encode("utf-8")).hexdigest()[:_COLLAPSE_ID_CHARS]
 
 
 def _event_data() -> dict[str, str]:
@@ -123,6 +136,6 @@ def _wns(title: str, body: str) -> dict[str, InstallationTemplate]:
         "</event>"
     )
     return {
-        "alert": InstallationTemplate(body=toast, headers={"X-WNS-Type": "wns/toast", "X-WNS-Tag": WNS_TAG}),
+        "alert": InstallationTemplate(body=toast, headers={"X-WNS-Type": "wns/toast", "X-WNS-Tag": COLLAPSE_ID}),
         "silent": InstallationTemplate(body=raw, headers={"X-WNS-Type": "wns/raw"}),
     }

@@ -7,7 +7,7 @@ from datetime import datetime
 
 from shared.domain.catalog import CATALOG, CatalogEntry, Priority, localized_message
 from shared.domain.catalog.payloads import DebitPosted
-from shared.domain.device_templates import TemplateName
+from shared.domain.device_templates import TemplateName, collapse_id
 from shared.domain.events import LobEvent
 from shared.domain.languages import SUPPORTED_LANGUAGES
 from shared.domain.records import Preferences
@@ -114,7 +114,13 @@ def send_properties(event: LobEvent) -> dict[str, str]:
         message = localized_message(key, event.data, language)
         properties[f"title_{language}"] = message.title
         properties[f"body_{language}"] = message.body
-    properties.update(eventId=event.id, eventType=event.type, deepLink=entry.link(event.data), category=entry.category)
+    properties.update(
+        eventId=event.id,
+        collapseId=collapse_id(event.id),
+        eventType=event.type,
+        deepLink=entry.link(event.data),
+        category=entry.category,
+    )
     return properties
 
 

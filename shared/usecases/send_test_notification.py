@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from shared.domain.device_templates import collapse_id
 from shared.domain.identity import Identity
 from shared.domain.languages import SUPPORTED_LANGUAGES
 from shared.domain.tag_policy import user_tag
@@ -24,6 +25,7 @@ async def send_test_notification(push: PushGateway, identity: Identity) -> Notif
     """NH's debug send to the caller's devices (alert template). Raises UpstreamError subclasses."""
     properties = {
         "eventId": "test",
+        "collapseId": collapse_id("test"),  # a second test notification replaces the first on the device
         "eventType": "push.test",
         "deepLink": "enterprisepush://settings",
         "category": "test",

@@ -233,10 +233,11 @@ class TestFailures:
         assert len(hub.heads) == 1
 
     async def test_waiting_longer_than_the_connect_timeout_for_a_free_connection_is_a_connect_timeout(self) -> None:
-        release = asyncio.Event()
+        release, arrived = asyncio.Event(), asyncio.Event()
 
         async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
             await reader.readuntil(b"\r\n\r\n")
+            arrived.set()
             await release.wait()
             writer.write(CREATED)
             await writer.drain()
@@ -246,7 +247,7 @@ class TestFailures:
         timeout = httpx.Timeout(5.0, connect=0.2)
         async with server, httpx.AsyncClient(transport=Http11Transport(max_connections=1), timeout=timeout) as client:
             busy = asyncio.create_task(client.get(f"http://127.0.0.1:{port}/"))
-            await asyncio.sleep(0.05)
+            await asyncio.wait_for(arrived.wait(), 5)  # the one connection is taken
             with pytest.raises(httpx.ConnectTimeout):
                 await client.get(f"http://127.0.0.1:{port}/")
             release.set()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import time
 import uuid
 
 import pytest
@@ -11,8 +10,9 @@ import pytest
 from local.bus.broker import LocalBus
 from local.bus.topology import load_topology
 from shared.domain.records import OutgoingMessage
+from shared.domain.topics import TOPICS
 from tests.e2e.api_client import ApiClient, People, event, fcm_token, payload_text
-from tests.support.stack import ROOT, Stack, poll
+from tests.support.stack import ROOT, Stack, poll, poll_until
 
 pytestmark = pytest.mark.e2e
 
@@ -27,9 +27,18 @@ def wait_for_delivery(client: ApiClient, installation_id: str, event_id: str) ->
     return poll(lambda: received(client, installation_id, event_id), until=bool)
 
 
-def settle() -> None:
-    """Give the pipeline time to (wrongly) deliver something more before asserting that nothing else arrived."""
-    time.sleep(1.5)
+def settle(stack: Stack) -> None:
+    """Wait until the bus holds no message for the push functions (every delivery finished: nothing more can be
+    pushed for what was published), before asserting that nothing else arrived."""
+
+    async def active() -> int:
+        bus = LocalBus(stack.state_dir / "bus.sqlite3", load_topology(ROOT / "infra" / "servicebus-topology.json"))
+        try:
+            return sum([await bus.count_active(topic, "push") for topic in TOPICS])
+        finally:
+            bus.close()
+
+    assert poll_until(lambda: asyncio.run(active()) == 0, timeout=60), "the push subscriptions never drained"
 
 
 def approval(approver: str, requester: str) -> dict:
@@ -47,27 +56,29 @@ def approval(approver: str, requester: str) -> dict:
 
 
 class TestScenarios:
-    def test_a_finance_approval_reaches_only_the_approver_in_their_language(self, client: ApiClient, people: People):
+    def test_a_finance_approval_reaches_only_the_approver_in_their_language(
+        self, client: ApiClient, people: People, stack: Stack
+    ):
         request = approval(people.alice, people.bob)
         assert client.publish(request).status_code == 202
         [delivery] = wait_for_delivery(client, people.devices[people.alice], request["id"])
         assert "Freigabe erforderlich" in payload_text(delivery)
         assert "1.234,50" in payload_text(delivery)
-        settle()
+        settle(stack)
         assert received(client, people.devices[people.bob], request["id"]) == []
         assert received(client, people.devices[people.carol], request["id"]) == []
 
-    def test_hr_news_reaches_every_hr_follower_in_their_language(self, client: ApiClient, people: People):
+    def test_hr_news_reaches_every_hr_follower_in_their_language(self, client: ApiClient, people: People, stack: Stack):
         news = event("hr.employee.joined", "/lob/hr", employeeId="E-1", displayName="Jana Novák", team="Platform")
         assert client.publish(news).status_code == 202
         [for_alice] = wait_for_delivery(client, people.devices[people.alice], news["id"])
         [for_bob] = wait_for_delivery(client, people.devices[people.bob], news["id"])
         assert "Neu im Team" in payload_text(for_alice)
         assert "Nueva incorporación" in payload_text(for_bob)
-        settle()
+        settle(stack)
         assert received(client, people.devices[people.carol], news["id"]) == []
 
-    def test_a_debit_under_the_threshold_reaches_nobody(self, client: ApiClient, people: People):
+    def test_a_debit_under_the_threshold_reaches_nobody(self, client: ApiClient, people: People, stack: Stack):
         assert client.set_preferences(people.bob, interests=["hr"], debitThreshold="500").status_code == 200
         small = event(
             "accounts.debit.posted", "/lob/accounts", accountId="A-1", ownerId=people.bob, amount="120.00",
@@ -77,15 +88,15 @@ class TestScenarios:
         assert client.publish(small).status_code == 202
         assert client.publish(large).status_code == 202
         wait_for_delivery(client, people.devices[people.bob], large["id"])
-        settle()
+        settle(stack)
         assert received(client, people.devices[people.bob], small["id"]) == []
 
-    def test_a_duplicate_event_pushes_once(self, client: ApiClient, people: People):
+    def test_a_duplicate_event_pushes_once(self, client: ApiClient, people: People, stack: Stack):
         request = approval(people.alice, people.bob)
         assert client.publish(request).status_code == 202
         assert client.publish(request).status_code == 202
         wait_for_delivery(client, people.devices[people.alice], request["id"])
-        settle()
+        settle(stack)
         assert len(received(client, people.devices[people.alice], request["id"])) == 1
 
     def test_a_malformed_event_shows_up_in_the_dead_letter_listing(self, client: ApiClient, stack: Stack):
@@ -107,7 +118,9 @@ class TestScenarios:
         [item] = [i for i in items if i["messageId"] == message_id]
         assert (item["kind"], item["reason"], item["topic"]) == ("quarantine", "invalid_json", "hr")
 
-    def test_with_nh_faults_switched_on_every_event_still_arrives_once(self, client: ApiClient, people: People):
+    def test_with_nh_faults_switched_on_every_event_still_arrives_once(
+        self, client: ApiClient, people: People, stack: Stack
+    ):
         client.faults(
             {
                 "seed": 5,
@@ -118,19 +131,21 @@ class TestScenarios:
                 ],
             }
         )
-        requests = [approval(people.alice, people.bob) for _ in range(8)]
-        for request in requests:
-            assert client.publish(request).status_code == 202
-        device = people.devices[people.alice]
-        for request in requests:
-            poll(lambda r=request: received(client, device, r["id"]), until=bool, timeout=60)
-        client.faults(None)
-        settle()
+        try:
+            requests = [approval(people.alice, people.bob) for _ in range(8)]
+            for request in requests:
+                assert client.publish(request).status_code == 202
+            device = people.devices[people.alice]
+            for request in requests:
+                poll(lambda r=request: received(client, device, r["id"]), until=bool, timeout=60)
+            settle(stack)
+        finally:
+            client.faults(None)
         counts = [len(received(client, device, r["id"])) for r in requests]
         assert counts == [1] * len(requests)
 
     def test_a_phone_that_changes_hands_stops_receiving_the_previous_owners_notifications(
-        self, client: ApiClient, people: People
+        self, client: ApiClient, people: People, stack: Stack
     ):
         channel = fcm_token()
         dave = f"dave{uuid.uuid4().hex[:8]}"
@@ -140,7 +155,7 @@ class TestScenarios:
         assert client.publish(for_alice).status_code == 202
         assert client.publish(for_dave).status_code == 202
         wait_for_delivery(client, "shared-phone-d", for_dave["id"])
-        settle()
+        settle(stack)
         assert client.inbox("shared-phone-a") == []
         assert received(client, "shared-phone-d", for_alice["id"]) == []
 

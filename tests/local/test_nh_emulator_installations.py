@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import json
-import time
 
 import httpx
 import pytest
 
 from local.nh_emulator.config import EmulatorConfig
 from local.nh_emulator.testing import authorization, running_emulator
+from tests.support.stack import poll
 
 pytestmark = pytest.mark.local
 
@@ -188,8 +188,7 @@ class TestOptions:
         ):
             put(hub, installation())
             assert get(hub).status_code == 404
-            time.sleep(0.35)
-            assert get(hub).status_code == 200
+            assert poll(lambda: get(hub).status_code, until=lambda status: status == 200, timeout=5) == 200
 
     def test_installations_survive_a_restart_when_a_state_file_is_configured(self, tmp_path):
         config = EmulatorConfig(state_file=tmp_path / "nh-state.json")

@@ -71,11 +71,13 @@ class TestScheduledSends:
         assert json.loads(str(delivery["payload"])) == {"aps": {"alert": "later"}}
 
     def test_cancelled_scheduled_send_never_fires(self, hub, emulator_url):
-        location = schedule(hub, iso_in(0.3)).headers["Location"]
+        location = schedule(hub, iso_in(0.3), "cancelled").headers["Location"]
         scheduled_id = location.split("?")[0].rsplit("/", 1)[1]
         assert hub.delete(f"schedulednotifications/{scheduled_id}{VERSION}").status_code == 200
-        time.sleep(0.5)
-        assert inbox(emulator_url) == []
+        # A later send that is not cancelled: once it has fired, the cancelled one's time has passed too.
+        schedule(hub, iso_in(0.5), "sentinel")
+        delivered = wait_for_inbox(emulator_url, 1)
+        assert [json.loads(str(d["payload"]))["aps"]["alert"] for d in delivered] == ["sentinel"]
         assert hub.delete(f"schedulednotifications/{scheduled_id}{VERSION}").status_code == 404
 
     def test_dotnet_schedule_time_without_zone_is_read_as_utc(self, hub, emulator_url):

@@ -1,6 +1,6 @@
-"""Crash: the dev host is killed (SIGKILL) mid-run and started again; every event is still pushed exactly once
-or dead-lettered with its reason. The topology is a copy with a 5 s LockDuration (PT1M in infra/), so the messages
-the killed process held come back within seconds instead of a minute."""
+"""Crash: the dev host is killed (SIGKILL) mid-run and started again; every event still reaches its device, nothing
+is dead-lettered, and nobody sees a notification twice. The topology is a copy with a 5 s LockDuration (PT1M in
+infra/), so the messages the killed process held come back within seconds instead of a minute."""
 
 from __future__ import annotations
 
@@ -8,7 +8,6 @@ import asyncio
 import json
 import re
 import signal
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,6 +25,7 @@ from tests.reliability.traffic import (
     make_events,
     publish,
     register_fleet,
+    wait_for_share,
 )
 from tests.support.stack import Stack, running_stack
 
@@ -55,17 +55,6 @@ def crash_stack(azurite_tables: str, tmp_path_factory: pytest.TempPathFactory) -
         yield running, topology
 
 
-def wait_for_share(
-    observer: Observer, expected: dict[str, str], share: float, timeout: float = 60, poll: float = 0.1
-) -> float:
-    deadline = time.monotonic() + timeout
-    reached = observer.delivered_share(expected)
-    while reached < share and time.monotonic() < deadline:
-        time.sleep(poll)
-        reached = observer.delivered_share(expected)
-    return reached
-
-
 @dataclass(frozen=True)
 class CrashRun:
     tally: Tally
@@ -88,7 +77,7 @@ def crash_run(crash_stack: tuple[Stack, Path], sizes: Sizes) -> CrashRun:
         asyncio.run(publish(stack.state_dir / "bus.sqlite3", events[:first], topology))
         settled = wait_for_share(observer, expected, 0.8 * first / len(events))
         asyncio.run(publish(stack.state_dir / "bus.sqlite3", events[first:], topology))
-        share_at_kill = wait_for_share(observer, expected, settled + 0.02, poll=0.02)
+        share_at_kill = wait_for_share(observer, expected, settled + 0.02)
         stack.restart_devhost(signal.SIGKILL)
         tally = observer.wait_until_accounted(
             "dev host SIGKILL mid-run, restarted", expected, STALE_CLAIM_SECONDS + 60 + 0.05 * len(events)
@@ -107,19 +96,22 @@ _TAKEN_OVER = re.compile(r"took over stale delivery claim event_id=(\S+) ")
 
 
 class TestDevHostCrash:
-    def test_no_event_is_lost_or_misrouted_when_the_dev_host_is_killed_mid_run(self, crash_run: CrashRun):
+    def test_every_event_reaches_its_device_when_the_dev_host_is_killed_mid_run(self, crash_run: CrashRun):
         tally = crash_run.tally
-        assert (tally.lost, tally.misrouted, tally.delivered_and_dead_lettered) == (0, 0, 0), tally.lost_ids[:5]
-        assert tally.delivered + sum(tally.dead_lettered.values()) + sum(tally.quarantined.values()) == tally.sent
+        assert (tally.lost, tally.misrouted) == (0, 0), tally.lost_ids[:5]
+        assert tally.delivered == tally.expected_delivered == tally.sent
+        assert (sum(tally.dead_lettered.values()), sum(tally.quarantined.values())) == (0, 0)
+        assert tally.not_shown == 0
 
-    def test_only_deliveries_the_killed_host_left_unfinished_are_pushed_again(self, crash_run: CrashRun):
-        """The one window left open: NH accepted the send, then the process died before the delivery log said so."""
-        assert set(crash_run.tally.duplicate_ids) <= crash_run.taken_over
+    def test_nobody_sees_a_notification_twice_after_the_crash(self, crash_run: CrashRun):
+        """Sends NH accepted just before the kill, whose outcome the delivery log had not recorded, are sent again
+        when their claims are taken over; the alert's collapse id makes the copy replace the first on the screen."""
+        assert crash_run.tally.visible_duplicates == 0, crash_run.tally.visible_duplicate_ids[:5]
 
-    def test_pushes_doubled_by_the_crash_are_few_and_named(self, crash_run: CrashRun):
-        """Exactly-once holds except in the window NH leaves open: a send NH accepted just before the kill, whose
-        outcome the delivery log had not recorded yet, is sent again when its claim is resumed. Alerts carry the
-        event id as collapse key, so the phone replaces the first copy. The count is in the reliability report."""
+    def test_only_deliveries_the_killed_host_left_unfinished_are_sent_to_nh_again(self, crash_run: CrashRun):
+        """The one window left open: NH accepted the send, then the process died before the delivery log said so.
+        How many that were is measured (the reliability report), not bounded here beyond this."""
         tally = crash_run.tally
-        assert tally.duplicates <= len(crash_run.taken_over)
-        assert tally.duplicates == len(tally.duplicate_ids)  # none more than twice
+        assert set(tally.nh_duplicate_ids) <= crash_run.taken_over
+        assert tally.nh_duplicate_sends == len(tally.nh_duplicate_ids)  # none sent more than twice
+        assert tally.received_duplicates == tally.nh_duplicate_sends

@@ -1,5 +1,6 @@
-"""Load: concurrent clients register and refresh devices (PUT /installations) for a while; no errors, latency
-percentiles reported (figures only, never timed assertions)."""
+"""Load: concurrent clients register and refresh devices (PUT /installations) for a while; no errors, and Notification
+Hubs (the emulator's record) holds every device as its last successful registration left it; latency percentiles
+reported (figures only, never timed assertions)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import time
 import uuid
 from collections import Counter
 from dataclasses import dataclass, field
+from typing import Any
 
 import httpx
 import pytest
@@ -26,6 +28,8 @@ _LANGUAGES = ("en-GB", "de-DE", "es-ES")
 class LoadResult:
     latencies_ms: list[float] = field(default_factory=list)
     errors: Counter[str] = field(default_factory=Counter)
+    last_registered: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """Installation id -> the body of its last PUT answered 200."""
 
     def percentile(self, share: float) -> float:
         ordered = sorted(self.latencies_ms)
@@ -54,6 +58,8 @@ async def one_client(api: str, index: int, until: float, result: LoadResult) -> 
                 result.latencies_ms.append((time.perf_counter() - started) * 1000)
                 if response.status_code != 200:
                     result.errors[f"HTTP {response.status_code}"] += 1
+                else:
+                    result.last_registered[installation] = body
             turn += 1
 
 
@@ -87,3 +93,15 @@ class TestRegistrationLoad:
         )
         assert result.errors == Counter()
         assert requests >= sizes.load_clients
+        assert len(result.last_registered) == sizes.load_clients
+        async with httpx.AsyncClient(timeout=30) as http:
+            installations = (await http.get(f"{stack.emulator}_emulator/installations")).json()
+        held = {item["installationId"]: item for item in installations}
+        stale = [
+            installation
+            for installation, body in result.last_registered.items()
+            if installation not in held
+            or held[installation]["pushChannel"] != body["pushChannel"]
+            or f"lang:{body['language'][:2]}" not in held[installation]["tags"]
+        ]
+        assert stale == [], f"NH does not hold the last registration of {len(stale)} devices, e.g. {stale[:3]}"

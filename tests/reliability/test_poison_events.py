@@ -1,37 +1,49 @@
-"""Generated CloudEvents and Service Bus messages into the push functions (function level, in process, real
-ServiceBusMessage objects, Azurite and the NH emulator): every one ends pushed, skipped with a reason, or
-quarantined with a reason; none raises (without injected faults no transient upstream error can occur)."""
+"""Generated Service Bus messages into the push functions (in process, with the input the Functions host would give
+them, Azurite and the NH emulator), judged afterwards from outside: what the emulator's devices received and what
+the operator's dead-letter listing (GET /api/deadletters) shows.
+
+Three kinds of message, each with its expected end:
+
+- valid: an unmodified event of a catalogued type on its own topic. It must reach exactly the devices it addresses
+  (the addressee's, or every HR follower's), once, and not be listed.
+- poison: a message that breaks the contract in one known way (not JSON, not an object, a required CloudEvent
+  attribute or data field missing or of the wrong JSON type, an unknown type, a source of another system, a media
+  type that is not JSON, an event on another system's topic). It must be quarantined with a reason and sent to no
+  one.
+- fuzzed: an event with arbitrary JSON in some data fields, an optional attribute dropped, or its type swapped.
+  Whether it is valid is not known in advance: it must end either sent to NH or quarantined, never both, never
+  neither.
+
+Every function call must also return (complete the message): an exception would make the bus retry a message that
+can never succeed.
+"""
 
 from __future__ import annotations
 
 import json
-import random
+import uuid
 from collections import Counter
 from collections.abc import AsyncIterator, Iterator
-from datetime import UTC, datetime
 from typing import Any
 
+import httpx
 import pytest
-from azure.functions.servicebus import ServiceBusMessage
+import pytest_asyncio
 from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
 
 import function_app
 from local.nh_emulator.config import EmulatorConfig
 from local.nh_emulator.testing import running_emulator
 from shared.composition.services import Services
-from shared.domain.catalog import CATALOG
-from shared.domain.errors import UpstreamUnavailableError
-from shared.domain.events import event_key
-from shared.domain.records import DeliveryState
-from shared.domain.simulated_events import simulate_event
-from shared.notification_hubs.errors import NhRetryableError
-from shared.usecases.delivery import IncomingMessage, quarantine_id
+from tests.reliability.ledger import observe
+from tests.reliability.poison_messages import DEVICES, USERS, Case, as_case, judge, messages
 from tests.reliability.report import BOOK
 from tests.reliability.sizes import Sizes
+from tests.support.host_input import call_http, service_bus_message
 from tests.support.services import app_services
 
-pytestmark = pytest.mark.reliability
+# One event loop for the module: the services (and their HTTP clients) outlive a single test.
+pytestmark = [pytest.mark.reliability, pytest.mark.asyncio(loop_scope="module")]
 
 HUB = "function-tier"
 TRIGGERS = {
@@ -40,9 +52,9 @@ TRIGGERS = {
     "accounts": function_app.dispatch_accounts_event,
     "orders": function_app.dispatch_orders_event,
 }
-USERS = ("alice", "bob", "carmen")
-OUTCOMES: Counter[str] = Counter()
-PROBLEMS: list[str] = []
+ADMIN = {"x-dev-user": "ops", "x-dev-roles": "push.admin"}
+CASES: list[Case] = []
+RAISED: list[str] = []
 
 
 @pytest.fixture(scope="module")
@@ -51,128 +63,107 @@ def emulator_url() -> Iterator[str]:
         yield base_url
 
 
-@pytest.fixture
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
 async def services(azurite_tables: str, emulator_url: str) -> AsyncIterator[Services]:
+    """The app's services, with one phone per user (every user follows HR news and hears of every debit)."""
     async with app_services(azurite_tables, emulator_url, HUB) as built:
+        for index, user in enumerate(USERS):
+            platform, channel = [
+                ("apns", uuid.uuid4().hex * 2),
+                ("fcmv1", f"fcm_poison_{user}_" + "A" * 40),
+                ("wns", f"https://db5p.notify.windows.com/?token=AwYAAAB{user}"),
+            ][index]
+            body = {"platform": platform, "pushChannel": channel, "language": "en-GB", "interests": ["hr"]}
+            registered = await call_http(
+                function_app.register_device,
+                "PUT",
+                f"installations/{DEVICES[user]}",
+                headers={"x-dev-user": user},
+                route_params={"installationId": DEVICES[user]},
+                json_body=body,
+            )
+            assert registered.status_code == 200, registered.get_body()
+            preferences = {"interests": ["hr"], "debitThreshold": "0"}
+            updated = await call_http(
+                function_app.update_my_preferences, "PUT", "me/preferences", headers={"x-dev-user": user},
+                json_body=preferences,
+            )  # fmt: skip
+            assert updated.status_code == 200, updated.get_body()
         yield built
 
 
-# ------------------------------------------------------------------------------------------- strategies
-
-_json_leaf = st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=40)
-json_values = st.recursive(
-    _json_leaf,
-    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=12), inner, max_size=4),
-    max_leaves=12,
-)
-
-
-@st.composite
-def catalog_events(draw: st.DrawFn) -> dict[str, Any]:
-    """A plausible event of any catalogued type, then some of its data fields replaced by arbitrary JSON."""
-    event_type = draw(st.sampled_from(sorted(CATALOG)))
-    event = simulate_event(
-        event_type, random.Random(draw(st.integers(0, 2**32))), now=datetime.now(UTC), user_ids=USERS
-    )
-    event["id"] = draw(st.uuids().map(str) | st.text(min_size=1, max_size=60))
-    for key in draw(st.lists(st.sampled_from(sorted(event["data"])), unique=True, max_size=3)):
-        event["data"][key] = draw(json_values | st.text(max_size=300))
-    if draw(st.booleans()):
-        del_key = draw(st.sampled_from(["specversion", "source", "type", "datacontenttype", "time", "data"]))
-        event.pop(del_key, None)
-    if draw(st.integers(0, 9)) == 0:
-        event["type"] = draw(st.sampled_from(sorted(CATALOG)))  # possibly on the wrong topic now
-    return event
-
-
-@st.composite
-def messages(draw: st.DrawFn) -> tuple[str, ServiceBusMessage]:
-    """A message on some push subscription: a (mutated) CloudEvent, arbitrary JSON, or arbitrary bytes."""
-    topic = draw(st.sampled_from(sorted(TRIGGERS)))
-    kind = draw(st.sampled_from(["event", "event", "event", "json", "bytes"]))
-    content_type: str | None = "application/cloudevents+json; charset=utf-8"
-    if kind == "event":
-        event = draw(catalog_events())
-        topic = CATALOG[event["type"]].topic if "type" in event and draw(st.integers(0, 4)) else topic
-        body = json.dumps(event, ensure_ascii=draw(st.booleans())).encode()
-    elif kind == "json":
-        body = json.dumps(draw(json_values)).encode()
-    else:
-        body = draw(st.binary(max_size=300))
-    if draw(st.integers(0, 5)) == 0:
-        content_type = draw(st.none() | st.sampled_from(["application/json", "text/plain", "application/xml"]))
-    message = ServiceBusMessage(
-        body=body,
-        message_id=draw(st.uuids().map(str)),
-        content_type=content_type,
-        subject=draw(st.none() | st.text(max_size=40)),
-        application_properties={},
-        user_properties={},
-        delivery_count=1,
-        enqueued_time_utc=datetime.now(UTC),
-    )
-    return topic, message
-
-
-# ---------------------------------------------------------------------------------------------- outcome
-
-
-def _event_key(body: bytes) -> str | None:
-    """The delivery-log key of the event in ``body``: its source and id."""
-    try:
-        parsed = json.loads(body)
-    except ValueError:
-        return None
-    if not isinstance(parsed, dict):
-        return None
-    source, value = parsed.get("source"), parsed.get("id")
-    return event_key(source, value) if isinstance(source, str) and isinstance(value, str) else None
-
-
-async def outcome_of(services: Services, topic: str, message: ServiceBusMessage) -> str:
-    """``pushed``/``skipped: reason``/``quarantined: reason``, ``raised ...`` or ``unaccounted``."""
-    try:
-        await TRIGGERS[topic].build().get_user_function()(message)
-    except (NhRetryableError, UpstreamUnavailableError) as exc:
-        return f"transient {type(exc).__name__}"
-    except Exception as exc:  # any other exception would abandon the message until it dead-letters: a finding
-        return f"raised {type(exc).__name__}: {str(exc)[:200]}"
-    incoming = IncomingMessage(topic, "push", message.message_id, b"")
-    parked = await services.quarantine.get(quarantine_id(incoming))
-    if parked is not None:
-        return f"quarantined: {parked.reason}"
-    key = _event_key(message.get_body())
-    record = await services.deliveries.get(key, "push") if key else None
-    if record is not None and record.state is DeliveryState.SENT:
-        return "pushed"
-    if record is not None and record.state is DeliveryState.SKIPPED:
-        return f"skipped: {record.outcome}"
-    return "unaccounted"
-
-
 class TestGeneratedMessages:
-    @given(sample=messages())
+    @given(sample=messages)
     @settings(
         max_examples=Sizes.from_env().poison_examples,
         deadline=None,
         suppress_health_check=list(HealthCheck),
         database=None,
     )
-    async def test_every_generated_message_is_pushed_skipped_or_quarantined_with_a_reason(
-        self, services: Services, sample: tuple[str, ServiceBusMessage]
+    async def test_every_generated_message_is_completed_without_an_exception(
+        self, services: Services, sample: tuple[str, tuple[str, dict[str, Any] | bytes, str | None]]
     ):
-        topic, message = sample
-        outcome = await outcome_of(services, topic, message)
-        OUTCOMES[outcome.split(":")[0] if outcome.startswith("raised") else outcome] += 1
-        if outcome.startswith(("raised", "transient", "unaccounted")):
-            PROBLEMS.append(f"{topic}: {outcome}; body={message.get_body()[:300]!r}")
-        assert not outcome.startswith(("raised", "transient", "unaccounted")), (topic, outcome, message.get_body())
-
-    def test_the_generated_messages_reached_every_outcome(self):
-        """Runs after the generator: the mix must have produced pushes and quarantines, or it proved little."""
-        BOOK.add_row(
-            "Generated messages into the push functions (Hypothesis)",
-            {"messages": sum(OUTCOMES.values()), **{k: v for k, v in sorted(OUTCOMES.items())}},
+        kind, (topic, event, content_type) = sample
+        case = as_case(kind, topic, event)
+        message = service_bus_message(
+            case.body, message_id=case.message_id, content_type=content_type, subject="generated"
         )
-        assert OUTCOMES["pushed"] > 0
-        assert any(key.startswith("quarantined") for key in OUTCOMES)
+        try:
+            await TRIGGERS[topic].build().get_user_function()(message)
+        except Exception as exc:  # the message would be retried until it dead-letters: a finding
+            RAISED.append(f"{kind} on {topic}: {type(exc).__name__}: {exc}")
+            raise
+        CASES.append(case)
+
+    async def test_every_generated_message_ended_as_its_kind_requires_judged_from_outside(
+        self, services: Services, emulator_url: str
+    ):
+        """Runs after the generator: valid events on exactly their devices once, poison quarantined and unsent,
+        fuzzed either sent or quarantined; from the emulator and the operator's listing."""
+        async with httpx.AsyncClient(timeout=60) as http:
+            emulator = {
+                path: (await http.get(f"{emulator_url}_emulator/{path}")).json()
+                for path in ("notifications", "deliveries", "devices")
+            }
+        listing = await call_http(
+            function_app.list_dead_letters,
+            "GET",
+            "deadletters",
+            headers={"x-dev-user": "ops", "x-dev-roles": "push.admin"},
+        )
+        assert listing.status_code == 200
+        observed = observe(
+            emulator["notifications"],
+            emulator["deliveries"],
+            emulator["devices"],
+            json.loads(listing.get_body())["items"],
+        )
+        verdicts = [(case, judge(case, observed)) for case in CASES]
+        problems = [
+            f"{case.kind} on {case.topic}: {verdict}; body={case.body[:200]!r}"
+            for case, verdict in verdicts
+            if verdict != "ok"
+        ]
+        kinds = Counter(case.kind for case in CASES)
+        fuzzed = [case for case in CASES if case.kind == "fuzzed"]
+        fuzzed_sent = sum(1 for case in fuzzed if observed.sends.get(case.event_id or "", 0) > 0)
+        fuzzed_parked = sum(1 for case in fuzzed if case.message_id in observed.parked)
+        BOOK.add_row(
+            "Generated messages into the push functions (Hypothesis), judged from the devices and the listing",
+            {
+                "messages": len(CASES),
+                "valid: on exactly their devices once": sum(1 for c, v in verdicts if c.kind == "valid" and v == "ok"),
+                "valid": kinds["valid"],
+                "poison: quarantined, unsent": sum(1 for c, v in verdicts if c.kind == "poison" and v == "ok"),
+                "poison": kinds["poison"],
+                "fuzzed: sent to NH": fuzzed_sent,
+                "fuzzed: quarantined": fuzzed_parked,
+                "fuzzed": kinds["fuzzed"],
+                "raised": len(RAISED),
+                "wrong end": len(problems),
+            },
+        )
+        assert not RAISED, RAISED[:5]
+        assert problems == [], problems[:5]
+        assert kinds["valid"] > 0
+        assert kinds["poison"] > 0

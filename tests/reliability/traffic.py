@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import random
 import re
 import time
 import uuid
 from collections import Counter
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -19,11 +18,11 @@ import httpx
 
 from local.bus.broker import LocalBus
 from local.bus.topology import load_topology
-from shared.domain.publishing import to_outgoing_message, topic_for
+from shared.domain.publishing import replay_message_id, to_outgoing_message, topic_for
 from shared.domain.simulated_events import simulate_event
 from shared.domain.topics import TOPICS
-from tests.reliability.ledger import Tally, count_outcomes, event_id_in
-from tests.support.stack import ROOT, Stack
+from tests.reliability.ledger import Observed, Tally, count_outcomes, observe
+from tests.support.stack import ROOT, Stack, poll_until
 
 __all__ = [
     "ADDRESSED_TYPES",
@@ -36,6 +35,7 @@ __all__ = [
     "make_events",
     "publish",
     "register_fleet",
+    "wait_for_share",
 ]
 
 TOPOLOGY = ROOT / "infra" / "servicebus-topology.json"
@@ -109,14 +109,25 @@ def expected_installations(events: Sequence[dict[str, Any]], fleet: Fleet) -> di
 
 
 async def publish(
-    bus_file: Path, events: Sequence[dict[str, Any]], topology: Path = TOPOLOGY, batch: int = 100
+    bus_file: Path,
+    events: Sequence[dict[str, Any]],
+    topology: Path = TOPOLOGY,
+    batch: int = 100,
+    *,
+    resend: Collection[str] = (),
 ) -> None:
-    """Publish ``events`` straight onto the dev host's local bus, in batches per topic (as a LoB system on AMQP)."""
+    """Publish ``events`` straight onto the dev host's local bus, in batches per topic (as a LoB system on AMQP).
+
+    Each event whose id is in ``resend`` is published a second time right after itself, under a fresh message id
+    (as a LoB system resending it after the bus's duplicate detection window): two messages, one event.
+    """
     bus = LocalBus(bus_file, load_topology(topology))
     try:
         by_topic: dict[str, list[Any]] = {}
         for event in events:
-            by_topic.setdefault(topic_for(event["type"]), []).append(to_outgoing_message(event))
+            message = to_outgoing_message(event)
+            copies = [message, replace(message, message_id=replay_message_id(message.message_id))]
+            by_topic.setdefault(topic_for(event["type"]), []).extend(copies if event["id"] in resend else copies[:1])
         for topic, messages in by_topic.items():
             for start in range(0, len(messages), batch):
                 await bus.publish(topic, messages[start : start + batch])
@@ -126,30 +137,21 @@ async def publish(
 
 @dataclass
 class Observer:
-    """Reads the emulator's deliveries, the dead-letter listing and the bus, and tallies one scenario."""
+    """Reads what the outside world recorded (the emulator's sends, pushes and screens, the operator's dead-letter
+    listing) and the bus, and tallies one scenario."""
 
     stack: Stack
     http: httpx.Client
     topology: Path = TOPOLOGY
-    _send_events: dict[str, str | None] = field(default_factory=dict)
+
+    def _emulator(self, path: str) -> list[dict[str, Any]]:
+        response = self.http.get(f"{self.stack.emulator}_emulator/{path}")
+        response.raise_for_status()
+        return list(response.json())
 
     def deliveries(self) -> list[dict[str, Any]]:
-        """Every push the emulator delivered, each with the ``eventId`` of the send that caused it."""
-        response = self.http.get(f"{self.stack.emulator}_emulator/deliveries")
-        response.raise_for_status()
-        found = list(response.json())
-        for delivery in found:
-            delivery["eventId"] = event_id_in(delivery.get("payload")) or self._send_event(delivery["notificationId"])
-        return found
-
-    def _send_event(self, notification_id: str) -> str | None:
-        """The eventId property of a template send, from the emulator's record of it (a WNS toast has none)."""
-        if notification_id not in self._send_events:
-            response = self.http.get(f"{self.stack.emulator}_emulator/notifications/{notification_id}")
-            response.raise_for_status()
-            properties = json.loads(response.json()["body"])
-            self._send_events[notification_id] = properties.get("eventId") if isinstance(properties, dict) else None
-        return self._send_events[notification_id]
+        """Every push the emulator delivered."""
+        return self._emulator("deliveries")
 
     def dead_letters(self) -> list[dict[str, Any]] | None:
         """The listing, or None while the API cannot produce it (the dev host restarting, storage down)."""
@@ -158,6 +160,13 @@ class Observer:
         except httpx.HTTPError:
             return None
         return list(response.json()["items"]) if response.status_code == 200 else None
+
+    def observe(self) -> Observed | None:
+        """One look at everything, or None while the dead-letter listing is unavailable."""
+        dead = self.dead_letters()
+        if dead is None:
+            return None
+        return observe(self._emulator("notifications"), self.deliveries(), self._emulator("devices"), dead)
 
     def active_messages(self) -> int:
         """Messages waiting or locked on the push subscriptions."""
@@ -171,35 +180,73 @@ class Observer:
 
         return asyncio.run(count())
 
-    def tally(self, scenario: str, expected: dict[str, str]) -> Tally | None:
-        dead = self.dead_letters()
-        return None if dead is None else count_outcomes(scenario, expected, self.deliveries(), dead)
-
-    def delivered_share(self, expected: dict[str, str]) -> float:
-        tally = count_outcomes("progress", expected, self.deliveries(), [])
-        return tally.delivered / max(1, tally.sent)
+    def delivered_share(self, expected: Mapping[str, str | None]) -> float:
+        """The share of ``expected`` events the right device has received so far."""
+        received = observe([], self.deliveries(), [], []).received
+        reached = sum(1 for event_id, target in expected.items() if target and _got(received, event_id, target))
+        return reached / max(1, len(expected))
 
     def wait_until_accounted(
-        self, scenario: str, expected: dict[str, str], timeout: float, settle: float = 2.0
+        self,
+        scenario: str,
+        expected: Mapping[str, str | None],
+        timeout: float,
+        *,
+        expected_dead_lettered: int = 0,
+        expected_quarantined: int = 0,
     ) -> Tally:
-        """Poll until every event is delivered or dead-lettered and the bus is idle, then once more after ``settle``
-        seconds (late duplicates); at the deadline return the last tally, lost events and all."""
-        deadline = time.monotonic() + timeout
+        """Poll until every expected event is delivered or parked and the bus holds none of the run's messages any
+        more (so nothing can be sent again: every delivery finished), then tally; at the deadline tally what there
+        is, lost events and all."""
         started = time.monotonic()
-        last: Tally | None = None
-        while time.monotonic() < deadline:
-            last = self.tally(scenario, expected) or last
-            if last is not None and last.lost == 0 and self.active_messages() == 0:
-                time.sleep(settle)
-                settled = self.tally(scenario, expected) or last
-                settled.notes["drain seconds"] = round(time.monotonic() - started - settle, 1)
-                return settled
-            time.sleep(1.0)
-        final = self.tally(scenario, expected) or last
+        last: Observed | None = None
+
+        def settled() -> bool:
+            nonlocal last
+            last = self.observe() or last
+            if last is None:
+                return False
+            pending = [
+                event_id
+                for event_id, target in expected.items()
+                if target and not _got(last.received, event_id, target) and event_id not in last.parked
+            ]
+            return not pending and self.active_messages() == 0
+
+        done = poll_until(settled, timeout=timeout, interval=1.0)
+        final = self.observe() or last
         assert final is not None, "the dead-letter listing never answered"
-        final.notes["drain seconds"] = f"timed out after {timeout:.0f}"
-        final.notes["still on the bus"] = self.active_messages()
-        return final
+        tally = count_outcomes(
+            scenario,
+            expected,
+            final,
+            expected_dead_lettered=expected_dead_lettered,
+            expected_quarantined=expected_quarantined,
+        )
+        if done:
+            tally.notes["drain seconds"] = round(time.monotonic() - started, 1)
+        else:
+            tally.notes["drain seconds"] = f"timed out after {timeout:.0f}"
+            tally.notes["still on the bus"] = self.active_messages()
+        return tally
+
+
+def _got(received: Mapping[str, Counter[str]], event_id: str, installation: str) -> bool:
+    counts = received.get(event_id)
+    return counts is not None and counts[installation] > 0
+
+
+def wait_for_share(observer: Observer, expected: Mapping[str, str | None], share: float, timeout: float = 60) -> float:
+    """Wait until ``share`` of the events reached their device (or the timeout); return the share reached."""
+    reached = 0.0
+
+    def arrived() -> bool:
+        nonlocal reached
+        reached = observer.delivered_share(expected)
+        return reached >= share
+
+    poll_until(arrived, timeout=timeout, interval=0.02)
+    return reached
 
 
 _RETRY_LINE = re.compile(r"NH (\w+) attempt \d+ failed \((\w+), HTTP (\w+)\)")

@@ -26,13 +26,20 @@ HUB = "e2e"
 START_TIMEOUT = 30.0
 
 
-def wait_for(check: Callable[[], bool], what: str, timeout: float = START_TIMEOUT) -> None:
+def poll_until(check: Callable[[], bool], *, timeout: float, interval: float = 0.1) -> bool:
+    """Call ``check`` every ``interval`` seconds until it holds (True) or ``timeout`` passed (False)."""
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+    while True:
         if check():
-            return
-        time.sleep(0.1)
-    raise TimeoutError(f"timed out waiting for {what}")
+            return True
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(interval)
+
+
+def wait_for(check: Callable[[], bool], what: str, timeout: float = START_TIMEOUT) -> None:
+    if not poll_until(check, timeout=timeout):
+        raise TimeoutError(f"timed out waiting for {what}")
 
 
 @dataclass
@@ -75,15 +82,20 @@ class Process:
 
 @dataclass
 class Stack:
-    """URLs of the running app and a handle on each process."""
+    """URLs of the running app and a handle on each process. With several dev hosts (as several Function App
+    instances) they share the local bus and the storage; ``api`` is the first one's."""
 
     api: str
     emulator: str
     emulator_process: Process
-    devhost: Process
+    devhosts: list[Process]
     state_dir: Path
     signalr: str = ""
     signalr_process: Process | None = None
+
+    @property
+    def devhost(self) -> Process:
+        return self.devhosts[0]
 
     def restart_devhost(self, sig: signal.Signals = signal.SIGTERM) -> None:
         self.devhost.stop(sig)
@@ -119,12 +131,17 @@ def devhost_env(
 
 @contextlib.contextmanager
 def running_stack(
-    tables_connection: str, workdir: Path, *, topology: Path | None = None, **env_overrides: str
+    tables_connection: str,
+    workdir: Path,
+    *,
+    topology: Path | None = None,
+    devhosts: int = 1,
+    **env_overrides: str,
 ) -> Iterator[Stack]:
-    """Start the emulator, the SignalR stand-in and the dev host as subprocesses; stop them all at exit, even when
-    a test fails.
+    """Start the emulator, the SignalR stand-in and ``devhosts`` dev hosts (sharing one local bus and the storage)
+    as subprocesses; stop them all at exit, even when a test fails.
 
-    ``topology`` replaces infra/servicebus-topology.json for the dev host's local bus (e.g. a shorter lock).
+    ``topology`` replaces infra/servicebus-topology.json for the dev hosts' local bus (e.g. a shorter lock).
     """
     emulator_port, api_port, signalr_port = free_port(), free_port(), free_port()
     emulator_url = f"http://127.0.0.1:{emulator_port}/"
@@ -145,31 +162,36 @@ def running_stack(
         f"{signalr_url}/_signalr/health",
         workdir / "signalr.log",
     )
-    devhost = Process(
-        "dev host",
-        [
-            sys.executable,
-            "-m",
-            "local.devhost",
-            "--port",
-            str(api_port),
-            "--state-dir",
-            str(state_dir),
-            *(["--topology", str(topology)] if topology else []),
-        ],
-        f"http://127.0.0.1:{api_port}/admin/host/status",
-        workdir / "devhost.log",
-        env=devhost_env(emulator_url, tables_connection, signalr_port, **env_overrides),
-    )
+    hosts: list[Process] = []
+    for index in range(devhosts):
+        port = api_port if index == 0 else free_port()
+        hosts.append(
+            Process(
+                "dev host" if index == 0 else f"dev host {index + 1}",
+                [
+                    sys.executable,
+                    "-m",
+                    "local.devhost",
+                    "--port",
+                    str(port),
+                    "--state-dir",
+                    str(state_dir),
+                    *(["--topology", str(topology)] if topology else []),
+                ],
+                f"http://127.0.0.1:{port}/admin/host/status",
+                workdir / ("devhost.log" if index == 0 else f"devhost-{index + 1}.log"),
+                env=devhost_env(emulator_url, tables_connection, signalr_port, **env_overrides),
+            )
+        )
     try:
         emulator.start()
         signalr.start()
-        devhost.start()
-        yield Stack(
-            f"http://127.0.0.1:{api_port}/api", emulator_url, emulator, devhost, state_dir, signalr_url, signalr
-        )
+        for host in hosts:
+            host.start()
+        yield Stack(f"http://127.0.0.1:{api_port}/api", emulator_url, emulator, hosts, state_dir, signalr_url, signalr)
     finally:
-        devhost.stop()
+        for host in hosts:
+            host.stop()
         signalr.stop()
         emulator.stop()
 

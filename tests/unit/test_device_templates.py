@@ -7,7 +7,7 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from shared.domain.device_templates import TEMPLATE_NAMES, templates_for
+from shared.domain.device_templates import TEMPLATE_NAMES, collapse_id, templates_for
 from shared.domain.errors import ValidationError
 from shared.domain.records import Platform
 from shared.notification_hubs.expressions import BodyFormat, body_format_for, validate_template
@@ -21,6 +21,7 @@ PROPS = {
     "title_en": "Title",
     "body_en": "Body",
     "eventId": "ev-1",
+    "collapseId": "c0ffee0123456789",
     "eventType": "orders.order.shipped",
     "deepLink": "enterprisepush://orders/SO-1?x=1&y=2",
     "category": "orders.status",
@@ -58,7 +59,7 @@ class TestTemplatesFor:
         assert payload["eventType"] == "orders.order.shipped"
         assert payload["deepLink"] == PROPS["deepLink"]
         headers = templates_for(Platform.APNS, "de")["alert"].headers
-        assert headers == {"apns-push-type": "alert", "apns-priority": "10", "apns-collapse-id": "$(eventId,64)"}
+        assert headers == {"apns-push-type": "alert", "apns-priority": "10", "apns-collapse-id": "$(collapseId)"}
 
     def test_apns_silent_is_a_background_push(self):
         payload = json.loads(_render(Platform.APNS, "silent"))
@@ -70,7 +71,7 @@ class TestTemplatesFor:
     def test_fcm_alert_has_notification_and_string_only_data(self):
         message = json.loads(_render(Platform.FCMV1, "alert"))["message"]
         assert message["notification"] == {"title": "Titel", "body": "Text & <mehr>"}
-        assert message["android"] == {"priority": "high", "notification": {"tag": "ev-1"}}
+        assert message["android"] == {"priority": "high", "notification": {"tag": "c0ffee0123456789"}}
         assert set(message["data"]) == {"eventId", "eventType", "deepLink", "category"}
         assert all(isinstance(value, str) for value in message["data"].values())
 
@@ -91,7 +92,7 @@ class TestTemplatesFor:
         assert [text.text for text in binding.findall("text")] == ["Titel", "Text & <mehr>"]
         assert templates_for(Platform.WNS, "de")["alert"].headers == {
             "X-WNS-Type": "wns/toast",
-            "X-WNS-Tag": "$(eventId,16)",
+            "X-WNS-Tag": "$(collapseId)",
         }
 
     def test_wns_silent_is_a_raw_push_with_an_xml_body(self):
@@ -129,14 +130,29 @@ class TestAgainstTheNhClient:
 
 
 class TestCollapse:
-    """A push sent twice (the crash window) replaces the first notification on the device instead of adding one."""
+    """A push sent twice (a lost answer, a crash) replaces the first notification on the device instead of adding
+    one; different events never replace each other."""
 
-    def test_each_alert_carries_the_event_id_as_its_collapse_key(self):
-
-        properties = {"eventId": "0b5e6f1c-5d8f-4a56-9d1f-3c1d2e4f5a6b"}
+    def test_each_alert_carries_the_collapse_id_on_every_platform(self):
+        properties = {**PROPS, "collapseId": collapse_id("0b5e6f1c-5d8f-4a56-9d1f-3c1d2e4f5a6b")}
         apns = templates_for(Platform.APNS, "en")["alert"].headers["apns-collapse-id"]
         wns = templates_for(Platform.WNS, "en")["alert"].headers["X-WNS-Tag"]
         fcm = json.loads(templates_for(Platform.FCMV1, "en")["alert"].body)["message"]["android"]["notification"]["tag"]
-        rendered = {render_template(f'"{h}"', BodyFormat.JSON, properties).strip('"') for h in (apns, fcm)}
-        assert rendered == {properties["eventId"]}
-        assert render_template(f'"{wns}"', BodyFormat.JSON, properties).strip('"') == properties["eventId"][:16]
+        rendered = {render_template(f'"{h}"', BodyFormat.JSON, properties).strip('"') for h in (apns, fcm, wns)}
+        assert rendered == {properties["collapseId"]}
+
+    def test_the_collapse_id_is_the_same_for_every_send_of_one_event(self):
+        assert collapse_id("evt-1") == collapse_id("evt-1")
+
+    def test_events_whose_ids_share_a_long_prefix_get_different_collapse_ids(self):
+        """A WNS tag holds 16 characters: the id's first 16 would make these two events replace each other."""
+        first, second = "evt-2026-11-22T10:15:01Z-0001", "evt-2026-11-22T10:15:01Z-0002"
+        assert collapse_id(first) != collapse_id(second)
+
+    @pytest.mark.parametrize("event_id", ["x", "ü" * 128, "a" * 128])
+    def test_the_collapse_id_fits_every_platform_limit(self, event_id):
+        """WNS tags: at most 16 characters; apns-collapse-id: at most 64 bytes."""
+        value = collapse_id(event_id)
+        assert len(value) == 16
+        assert len(value.encode()) <= 64
+        assert value.isalnum()

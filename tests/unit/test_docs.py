@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -39,3 +40,23 @@ def test_every_path_in_the_architecture_tables_exists():
     assert len(paths) > 20
     missing = [path for path in paths if not (ROOT / path).exists()]
     assert missing == []
+
+
+def test_the_reliability_page_is_its_results_json_rendered():
+    """Every figure on docs/reliability.md comes from docs/reliability.json (written by the same full run)."""
+    from tests.reliability.document import render
+
+    results = json.loads((ROOT / "docs" / "reliability.json").read_text(encoding="utf-8"))
+    assert (ROOT / "docs" / "reliability.md").read_text(encoding="utf-8") == render(results)
+
+
+def test_the_benchmarks_page_is_the_results_json_it_names_rendered():
+    """docs/benchmarks.md names the results file it was made from; rendering that file again (with the saved
+    real-time section, as the bench does) gives the page."""
+    from bench import report
+
+    page = (ROOT / "docs" / "benchmarks.md").read_text(encoding="utf-8")
+    named = re.search(r"Tables come from `(bench/results/[\w-]+\.json)`", page)
+    assert named is not None
+    source = ROOT / named.group(1)
+    assert page == report.render(report.page_results(json.loads(source.read_text(encoding="utf-8"))), source)

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from shared.domain.catalog import CATALOG, example_cloud_event
+from shared.domain.device_templates import collapse_id
 from shared.domain.events import LobEvent, parse_cloud_event
 from shared.domain.notification_plan import NotificationPlan, Skip, plan_notification, recipient_user_id
 from shared.domain.records import Preferences, QuietHours
@@ -115,12 +116,14 @@ class TestProperties:
             "title_es",
             "body_es",
             "eventId",
+            "collapseId",
             "eventType",
             "deepLink",
             "category",
         }
         assert all(isinstance(value, str) and value for value in properties.values())
         assert properties["eventId"] == event.id
+        assert properties["collapseId"] == collapse_id(event.id)
         assert properties["eventType"] == "finance.budget_approval.requested"
         assert properties["deepLink"] == "enterprisepush://finance/approvals/BR-5521"
         assert properties["category"] == "finance.approvals"

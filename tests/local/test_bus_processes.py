@@ -1,0 +1,120 @@
+"""The local bus shared by several processes (as several Function App instances share one subscription): SQLite's
+write lock makes each receive atomic across processes, so no message is handed to two receivers at once and each
+completed message is received exactly once; a message whose holder died comes back to another process."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import multiprocessing
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from local.bus import LocalBus, load_topology
+from shared.domain.records import OutgoingMessage
+from tests.support.stack import ROOT, poll_until
+
+pytestmark = pytest.mark.local
+
+TOPOLOGY = ROOT / "tests" / "local" / "devhost_fixtures" / "servicebus-topology.json"
+TOPIC, SUBSCRIPTION = "orders", "push"
+
+
+def receive_until_empty(bus_file: str, out_file: str, complete: bool, first_wait: float, limit: int) -> None:
+    """A receiver process: lock, record and (when ``complete``) complete messages until none is left for 1 s or
+    ``limit`` were received (waiting up to ``first_wait`` s for the first one)."""
+    bus = LocalBus(Path(bus_file), load_topology(TOPOLOGY), poll_interval=0.01)
+    received: list[tuple[str, int]] = []
+
+    async def run() -> None:
+        wait = first_wait
+        while len(received) < limit and (message := await bus.receive(TOPIC, SUBSCRIPTION, max_wait=wait)):
+            wait = 1.0
+            received.append((message.message_id, message.delivery_count))
+            if complete:
+                await bus.complete(message.lock_token)
+
+    Path(out_file + ".ready").touch()
+    try:
+        asyncio.run(run())
+    finally:
+        bus.close()
+    Path(out_file).write_text(json.dumps(received), encoding="utf-8")
+
+
+def publish(bus_file: Path, ids: list[str]) -> None:
+    properties = {"source": "/lob/orders"}  # the subscription's SQL filter
+    messages = [OutgoingMessage(i, "s", "application/json", b"{}", dict(properties)) for i in ids]
+
+    async def run() -> None:
+        bus = LocalBus(bus_file, load_topology(TOPOLOGY))
+        try:
+            for start in range(0, len(ids), 50):
+                await bus.publish(TOPIC, messages[start : start + 50])
+        finally:
+            bus.close()
+
+    asyncio.run(run())
+
+
+def run_receivers(
+    bus_file: Path,
+    workdir: Path,
+    processes: int,
+    *,
+    complete: bool,
+    first_wait: float,
+    then: Callable[[], object],
+    limit: int = 10**9,
+) -> list[list[tuple[str, int]]]:
+    """Start ``processes`` receivers, call ``then`` once all of them are waiting, and return what each received,
+    as (message id, delivery count)."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    context = multiprocessing.get_context("spawn")
+    outputs = [workdir / f"received-{n}.json" for n in range(processes)]
+    workers = [
+        context.Process(target=receive_until_empty, args=(str(bus_file), str(out), complete, first_wait, limit))
+        for out in outputs
+    ]
+    for worker in workers:
+        worker.start()
+    ready = [out.with_name(out.name + ".ready") for out in outputs]
+    assert poll_until(lambda: all(marker.exists() for marker in ready), timeout=60), "receivers never started"
+    then()
+    for worker in workers:
+        worker.join(timeout=120)
+        assert worker.exitcode == 0, f"receiver exited with {worker.exitcode}"
+    return [[(str(i), int(c)) for i, c in json.loads(out.read_text(encoding="utf-8"))] for out in outputs]
+
+
+class TestLocalBusAcrossProcesses:
+    def test_four_processes_receive_every_message_exactly_once(self, tmp_path: Path):
+        bus_file = tmp_path / "bus.sqlite3"
+        ids = [f"m{n}" for n in range(400)]
+        per_process = run_receivers(
+            bus_file, tmp_path, 4, complete=True, first_wait=30, then=lambda: publish(bus_file, ids)
+        )
+        received = [message_id for got in per_process for message_id, _ in got]
+        assert sorted(received) == sorted(ids)
+        assert all(count == 1 for got in per_process for _, count in got)
+        assert sum(1 for got in per_process if got) >= 2, "only one process ever received: nothing was shared"
+
+    def test_a_message_whose_holder_died_comes_back_to_another_process(self, tmp_path: Path):
+        """The first process locks every message and exits without settling; once the locks run out the others
+        receive them again, with the delivery count raised."""
+        bus_file = tmp_path / "bus.sqlite3"
+        ids = [f"m{n}" for n in range(20)]
+        publish(bus_file, ids)
+        first = tmp_path / "first"
+        (held,) = run_receivers(bus_file, first, 1, complete=False, first_wait=5, then=lambda: None, limit=len(ids))
+        assert sorted(i for i, _ in held) == sorted(ids)
+        lock_seconds = load_topology(TOPOLOGY).topic(TOPIC).subscription(SUBSCRIPTION).lock_duration.total_seconds()
+        # The receivers wait for the messages to become receivable again: the dead holder's locks running out.
+        per_process = run_receivers(
+            bus_file, tmp_path / "second", 2, complete=True, first_wait=lock_seconds + 10, then=lambda: None
+        )
+        again = [(message_id, count) for got in per_process for message_id, count in got]
+        assert sorted(i for i, _ in again) == sorted(ids)
+        assert {count for _, count in again} == {2}
