@@ -12,7 +12,13 @@ import re
 from collections.abc import Iterator
 
 from shared.domain.campaigns import CampaignContent
-from shared.domain.device_templates import BODY_MAX_CHARS, PAYLOAD_LIMITS, TITLE_MAX_CHARS, templates_for
+from shared.domain.device_templates import (
+    BODY_MAX_CHARS,
+    PAYLOAD_LIMITS,
+    TITLE_MAX_CHARS,
+    collapse_id,
+    templates_for,
+)
 from shared.domain.errors import FieldError, ValidationError
 from shared.domain.languages import SUPPORTED_LANGUAGES
 from shared.domain.records import Platform
@@ -43,6 +49,7 @@ def campaign_properties(campaign_id: str, content: CampaignContent) -> dict[str,
         properties[f"body_{language}"] = content.body(language)
     properties.update(
         eventId=campaign_id,
+        collapseId=collapse_id(campaign_id),
         eventType=CAMPAIGN_EVENT_TYPE,
         deepLink=content.deep_link or "",
         category=CAMPAIGN_CATEGORY,

@@ -13,6 +13,7 @@ from types import MappingProxyType
 from urllib.parse import quote
 
 from shared.domain.catalog.messages import Message
+from shared.domain.device_templates import collapse_id
 from shared.domain.languages import SUPPORTED_LANGUAGES
 
 __all__ = ["NEUTRAL_MESSAGES", "SECURE_CATEGORY", "SECURE_EVENT_TYPE", "inbox_link", "neutral_properties"]
@@ -35,7 +36,8 @@ def inbox_link(notification_id: str) -> str:
 
 
 def neutral_properties(notification_id: str) -> dict[str, str]:
-    """Template-send properties of a secure push: neutral title and body in every language, the id, the link.
+    """Template-send properties of a secure push: neutral title and body in every language, the id (and the collapse
+    id derived from it), the link.
 
     Nothing about the content travels: not the event type, not the category, not a word of the text.
     """
@@ -46,6 +48,7 @@ def neutral_properties(notification_id: str) -> dict[str, str]:
         properties[f"body_{language}"] = message.body
     properties.update(
         eventId=notification_id,
+        collapseId=collapse_id(notification_id),
         eventType=SECURE_EVENT_TYPE,
         deepLink=inbox_link(notification_id),
         category=SECURE_CATEGORY,

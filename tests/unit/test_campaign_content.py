@@ -10,7 +10,7 @@ import pytest
 from shared.domain.campaign_content import campaign_properties, check_content
 from shared.domain.campaigns import CampaignContent
 from shared.domain.catalog import CATALOG, catalog_document, example_cloud_event
-from shared.domain.device_templates import templates_for
+from shared.domain.device_templates import collapse_id, templates_for
 from shared.domain.errors import ValidationError
 from shared.domain.events import parse_cloud_event
 from shared.domain.notification_plan import NotificationPlan, plan_notification, send_properties
@@ -75,6 +75,7 @@ class TestProperties:
             "Outage", "Interrupción", "Outage",
         )  # fmt: skip
         assert properties["eventId"] == "c1"
+        assert properties["collapseId"] == collapse_id("c1")  # a copy sent twice replaces the first on the device
         assert properties["deepLink"] == "enterprisepush://status"
 
     @pytest.mark.parametrize("platform", list(Platform))
@@ -93,6 +94,7 @@ class TestProperties:
         assert "enterprisepush://status" not in text
         assert properties["title_de"] == NEUTRAL_MESSAGES["de"].title
         assert properties["eventId"] == "c1"
+        assert properties["collapseId"] == collapse_id("c1")
         assert properties["deepLink"] == inbox_link("c1") == "enterprisepush://notifications/c1"
 
 
