@@ -13,6 +13,7 @@ import httpx
 import jwt
 import pytest
 
+from shared.domain.device_templates import collapse_id
 from tests.e2e.api_client import ApiClient, event, payload_text
 from tests.support.listener import listening
 from tests.support.stack import Stack, poll
@@ -81,7 +82,7 @@ class TestOfficialClientThroughTheApp:
             time.sleep(2)  # a second push would have arrived by now
         assert len(pushes(client, user)) == 1
         assert sent["id"] in payload_text(delivered[0])
-        assert delivered[0]["headers"].get("apns-collapse-id") == sent["id"]
+        assert delivered[0]["headers"].get("apns-collapse-id") == collapse_id(sent["id"])
         [item] = inbox_of(client, user)["items"]
         assert item["channels"] == ["inapp", "push"]
 
@@ -119,7 +120,7 @@ class TestOfficialClientThroughTheApp:
             client.publish(debit)
             assert app.next_message()["id"] == debit["id"]
             [push] = poll(lambda: pushes(client, user), until=lambda found: len(found) == 1)
-        assert push["headers"].get("apns-collapse-id") == debit["id"]
+        assert push["headers"].get("apns-collapse-id") == collapse_id(debit["id"])
 
 
 class TestCrashDuringTheWait:

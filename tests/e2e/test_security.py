@@ -34,7 +34,9 @@ def emulator_installations(client: ApiClient) -> dict[str, dict]:
 
 
 class TestEventsPerSource:
-    def test_the_same_event_id_from_two_systems_reaches_both_audiences_once(self, client: ApiClient, people: People):
+    def test_the_same_event_id_from_two_systems_reaches_both_audiences_once(
+        self, client: ApiClient, people: People, stack: Stack
+    ):
         shared_id = f"42-{uuid.uuid4().hex[:8]}"
         news = {**event("hr.employee.left", "/lob/hr", employeeId="E-9", displayName="Tomás Ruiz"), "id": shared_id}
         request = {**approval(people.alice, people.bob), "id": shared_id}
@@ -43,7 +45,7 @@ class TestEventsPerSource:
         alice_device, bob_device = people.devices[people.alice], people.devices[people.bob]
         poll(lambda: received(client, alice_device, shared_id), until=lambda found: len(found) >= 2)
         wait_for_delivery(client, bob_device, shared_id)
-        settle()
+        settle(stack)
         alice = [json.dumps(d["payload"], ensure_ascii=False) for d in received(client, alice_device, shared_id)]
         assert len(alice) == 2, alice  # the HR news and the approval, once each
         assert sum("Freigabe erforderlich" in text for text in alice) == 1
@@ -51,7 +53,9 @@ class TestEventsPerSource:
 
 
 class TestPublisherScopes:
-    def test_a_system_publishes_its_own_source_and_is_refused_anothers(self, client: ApiClient, people: People):
+    def test_a_system_publishes_its_own_source_and_is_refused_anothers(
+        self, client: ApiClient, people: People, stack: Stack
+    ):
         hr_system = ("sp-hr", "lob.publisher,lob.publisher.hr")
         foreign = approval(people.alice, people.bob)
         refused = publish_as(client, *hr_system, foreign)
@@ -60,11 +64,11 @@ class TestPublisherScopes:
         assert (refused.status_code, refused.headers["content-type"]) == (403, "application/problem+json")
         assert accepted.status_code == 202
         wait_for_delivery(client, people.devices[people.bob], own["id"])
-        settle()
+        settle(stack)
         assert received(client, people.devices[people.alice], foreign["id"]) == []
 
     def test_an_event_linking_outside_the_allowlist_is_refused_and_never_pushed(
-        self, client: ApiClient, people: People
+        self, client: ApiClient, people: People, stack: Stack
     ):
         shipped = event(
             "orders.order.shipped", "/lob/orders", orderId="SO-1", customerId=people.carol, total="10",
@@ -73,7 +77,7 @@ class TestPublisherScopes:
         response = client.publish(shipped)
         assert (response.status_code, response.headers["content-type"]) == (400, "application/problem+json")
         assert [e["location"] for e in response.json()["errors"]] == ["/data/trackingUrl"]
-        settle()
+        settle(stack)
         assert received(client, people.devices[people.carol], shipped["id"]) == []
 
 
