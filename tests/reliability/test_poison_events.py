@@ -34,6 +34,7 @@ from hypothesis import HealthCheck, given, settings
 import function_app
 from local.nh_emulator.config import EmulatorConfig
 from local.nh_emulator.testing import running_emulator
+from shared.composition import root as bootstrap
 from shared.composition.services import Services
 from tests.reliability.ledger import observe
 from tests.reliability.poison_messages import DEVICES, USERS, Case, as_case, judge, messages
@@ -90,6 +91,14 @@ async def services(azurite_tables: str, emulator_url: str) -> AsyncIterator[Serv
             )  # fmt: skip
             assert updated.status_code == 200, updated.get_body()
         yield built
+
+
+@pytest.fixture(autouse=True)
+def _module_services(services: Services) -> Iterator[None]:
+    """Every test calls the functions with the module's services: the composition root is reset before each test
+    (tests/conftest.py), which forgets the services the module fixture plugged in."""
+    with bootstrap.override(services):
+        yield
 
 
 class TestGeneratedMessages:
