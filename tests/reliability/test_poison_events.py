@@ -23,10 +23,13 @@ from shared.composition.services import Services
 from shared.domain.catalog import CATALOG
 from shared.domain.errors import UpstreamUnavailableError
 from shared.domain.events import event_key
-from shared.domain.records import DeliveryState
+from shared.domain.identity import Identity
+from shared.domain.records import DeliveryState, Platform
 from shared.domain.simulated_events import simulate_event
 from shared.notification_hubs.errors import NhRetryableError
+from shared.usecases.commands import RegisterDevice
 from shared.usecases.delivery import IncomingMessage, quarantine_id
+from shared.usecases.registration import register_device
 from tests.reliability.report import BOOK
 from tests.reliability.sizes import Sizes
 from tests.support.services import app_services
@@ -54,6 +57,10 @@ def emulator_url() -> Iterator[str]:
 @pytest.fixture
 async def services(azurite_tables: str, emulator_url: str) -> AsyncIterator[Services]:
     async with app_services(azurite_tables, emulator_url, HUB) as built:
+        # Every recipient the generator addresses has a phone, so a valid one-user event is pushed, not skipped.
+        for number, user in enumerate(USERS):
+            device = RegisterDevice(f"poison-{user}", Platform.APNS, f"{number:x}" * 64, language="en")
+            await register_device(built.registration, Identity(user_id=user), device)
         yield built
 
 
