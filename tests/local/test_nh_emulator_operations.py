@@ -163,7 +163,9 @@ class TestFaults:
 
     def test_dropped_connection_closes_the_socket_without_any_response(self, hub, emulator_url):
         self.set_faults(emulator_url, {"route": "send", "drop": True})
-        with pytest.raises(httpx.RemoteProtocolError):
+        # The socket is closed with nothing written: the client sees the end of the stream or, when the close
+        # meets data still in flight, a reset. Either way no answer arrives.
+        with pytest.raises((httpx.RemoteProtocolError, httpx.ReadError)):
             hub.post(f"messages{VERSION}", content=b'{"message":"x"}', headers=TEMPLATE_HEADERS)
         assert inbox(emulator_url) == []
 
