@@ -14,9 +14,14 @@ __all__ = ["ALWAYS_EXCLUDED", "VENDORED", "included_files", "is_ignored", "main"
 # Never shipped even when .funcignore forgets them: virtual environments, VCS data, caches and local secrets.
 ALWAYS_EXCLUDED = (".git/", ".venv*/", "__pycache__/", "*.pyc", "local.settings.json")
 
-# Browser files the operator console serves, from npm packages pinned in package.json: node_modules/ is not deployed,
-# so the file itself goes into the zip (path in the zip -> path in the checkout), whenever web/console/ is shipped.
-VENDORED = {"web/vendor/chart.umd.min.js": "node_modules/chart.js/dist/chart.umd.min.js"}
+# Browser files the operator console and the shop page serve, from npm packages pinned in package.json: node_modules/
+# is not deployed, so the file itself goes into the zip (path in the zip -> path in the checkout), whenever a page
+# that serves them is shipped (web/console/, or the pages under shared/api/pages/).
+VENDORED = {
+    "web/vendor/chart.umd.min.js": "node_modules/chart.js/dist/chart.umd.min.js",
+    "web/vendor/signalr.min.js": "node_modules/@microsoft/signalr/dist/browser/signalr.min.js",
+}
+_PAGES = ("web/console/", "shared/api/pages/")
 
 
 def read_patterns(funcignore: Path) -> list[str]:
@@ -83,11 +88,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             name = path.relative_to(root).as_posix()
             archive.write(path, name)
             names.append(name)
-        if any(name.startswith("web/console/") for name in names):
+        if any(name.startswith(_PAGES) for name in names):
+            absent = [source for source in VENDORED.values() if not (root / source).is_file()]
+            if absent:
+                print(f"package_app: {', '.join(absent)} missing: run npm ci first", file=sys.stderr)
+                return 2
             for name, source in VENDORED.items():
-                if not (root / source).is_file():
-                    print(f"package_app: {source} is missing: run npm ci first", file=sys.stderr)
-                    return 2
                 archive.write(root / source, name)
                 names.append(name)
     missing = [required for required in ("host.json", "requirements.txt") if required not in names]

@@ -208,6 +208,8 @@ class RecordingRealtime:
         self.fail_sends: list[Exception] = []
         self.presence_checks = 0
 
+    client_origin = "http://signalr.test"
+
     async def client_connection(self, user_id: str) -> ClientConnection:
         return ClientConnection(url="http://signalr.test/client/?hub=notifications", access_token=f"token-{user_id}")
 

@@ -109,6 +109,11 @@ class SignalRGateway:
         base = f"{parts.scheme}://{parts.netloc}"
         return cls(SignalRConnection(endpoint=base, access_key="", client_endpoint=base), hub, http, credential)
 
+    @property
+    def client_origin(self) -> str:
+        parts = urlsplit(self._connection.client_endpoint)
+        return f"{parts.scheme}://{parts.netloc}"
+
     async def client_connection(self, user_id: str) -> ClientConnection:
         """``url`` keeps the port; ``aud`` drops it, as the service's SDK does. With an identity, the service signs
         the token (``:generateToken``). Raises UpstreamUnavailableError or UpstreamError in that case."""

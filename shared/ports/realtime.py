@@ -27,6 +27,11 @@ class RealtimeGateway(Protocol):
     and UpstreamError when it refuses the request for good; never retries: push is the fallback.
     """
 
+    @property
+    def client_origin(self) -> str:
+        """``scheme://host[:port]`` browsers connect to (the negotiate answer's ``url`` is under it): pages allow it."""
+        ...
+
     async def client_connection(self, user_id: str) -> ClientConnection:
         """A client's connection info for ``user_id`` (a token the app signs, or the service issues)."""
         ...

@@ -36,6 +36,17 @@ def _make_app(root: Path) -> None:
     (root / ".funcignore").write_text("# comment\ntests/\ninfra/\ndocs/\n*.md\n")
 
 
+def _npm_files(root: Path) -> None:
+    """What ``npm ci`` leaves of the two pinned browser packages, as stand-in files."""
+    for relative, text in (
+        ("chart.js/dist/chart.umd.min.js", "/* chart.js */"),
+        ("@microsoft/signalr/dist/browser/signalr.min.js", "/* @microsoft/signalr */"),
+    ):
+        path = root / "node_modules" / relative
+        path.parent.mkdir(parents=True)
+        path.write_text(text)
+
+
 def _package(root: Path, out: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, str(INFRA / "package_app.py"), "--root", str(root), "--out", str(out)],
@@ -80,15 +91,36 @@ class TestVendoredBrowserFiles:
         _make_app(root)
         (root / "web" / "console").mkdir(parents=True)
         (root / "web" / "console" / "index.html").write_text("<!doctype html>")
-        chart = root / "node_modules" / "chart.js" / "dist" / "chart.umd.min.js"
-        chart.parent.mkdir(parents=True)
-        chart.write_text("/* chart.js */")
+        _npm_files(root)
         (root / ".funcignore").write_text("node_modules/\ntests/\ninfra/\ndocs/\n*.md\n")
         out = tmp_path / "app.zip"
         assert _package(root, out).returncode == 0
         with zipfile.ZipFile(out) as archive:
             assert archive.read("web/vendor/chart.umd.min.js") == b"/* chart.js */"
             assert not any(name.startswith("node_modules/") for name in archive.namelist())
+
+    def test_the_shop_page_ships_with_the_signalr_client_from_the_pinned_npm_package(self, tmp_path: Path) -> None:
+        root = tmp_path / "app"
+        _make_app(root)
+        (root / "shared" / "api" / "pages").mkdir(parents=True)
+        (root / "shared" / "api" / "pages" / "shop.py").write_text("")
+        _npm_files(root)
+        (root / ".funcignore").write_text("node_modules/\ntests/\ninfra/\ndocs/\n*.md\n")
+        out = tmp_path / "app.zip"
+        assert _package(root, out).returncode == 0
+        with zipfile.ZipFile(out) as archive:
+            assert archive.read("web/vendor/signalr.min.js") == b"/* @microsoft/signalr */"
+            assert not any(name.startswith("node_modules/") for name in archive.namelist())
+
+    def test_a_shop_page_without_its_npm_files_is_refused(self, tmp_path: Path) -> None:
+        root = tmp_path / "app"
+        _make_app(root)
+        (root / "shared" / "api" / "pages").mkdir(parents=True)
+        (root / "shared" / "api" / "pages" / "shop.py").write_text("")
+        result = _package(root, tmp_path / "app.zip")
+        assert result.returncode == 2
+        assert "node_modules/@microsoft/signalr/dist/browser/signalr.min.js" in result.stderr
+        assert "npm ci" in result.stderr
 
     def test_a_console_without_its_npm_files_is_refused(self, tmp_path: Path) -> None:
         root = tmp_path / "app"

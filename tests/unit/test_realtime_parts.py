@@ -91,8 +91,30 @@ class TestConnectionString:
         assert (claims["asrs.s.uid"], claims["nameid"]) == ("anna", "anna")
         assert claims["exp"] - time.time() == pytest.approx(3600, abs=5)
 
+    async def test_the_client_origin_is_where_browsers_connect_without_a_path(self):
+        async with httpx.AsyncClient() as http:
+            local = SignalRGateway.from_connection_string(
+                f"Endpoint=http://127.0.0.1;Port=8888;AccessKey={KEY};", "notifications", http
+            )
+            behind = SignalRGateway.from_connection_string(
+                f"Endpoint=https://s.service.signalr.net;AccessKey={KEY};ClientEndpoint=https://c.example:8443/sr/;",
+                "notifications",
+                http,
+            )
+        assert (local.client_origin, behind.client_origin) == ("http://127.0.0.1:8888", "https://c.example:8443")
+
 
 class TestIdentity:
+    async def test_the_client_origin_is_the_service_url(self):
+        async with httpx.AsyncClient() as http:
+            gateway = SignalRGateway.with_identity(
+                "https://s.service.signalr.net/",
+                object(),
+                "notifications",
+                http,  # type: ignore[arg-type]
+            )
+        assert gateway.client_origin == "https://s.service.signalr.net"
+
     @pytest.mark.parametrize("endpoint", ["s.service.signalr.net", "ftp://s", ""])
     async def test_with_identity_needs_an_http_url(self, endpoint):
         async with httpx.AsyncClient() as http:
