@@ -2,15 +2,40 @@
 
 from __future__ import annotations
 
+import shutil
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
+from playwright.sync_api import Browser, sync_playwright
 
 from tests.e2e.api_client import WNS, ApiClient, People, fcm_token
 from tests.support.stack import Stack, running_stack
+
+CHROMIUM = "/usr/bin/chromium"  # Debian's package: never a browser Playwright downloads
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@pytest.fixture
+def browser() -> Iterator[Browser]:
+    """Headless Chromium driven by Playwright, closed after the test."""
+    if shutil.which(CHROMIUM) is None:
+        pytest.skip("Debian's chromium is not installed (CI installs it)")
+    with sync_playwright() as driver:
+        launched = driver.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            yield launched
+        finally:
+            launched.close()
 
 
 @pytest.fixture(scope="module")

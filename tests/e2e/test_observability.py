@@ -8,22 +8,16 @@ import json
 import re
 import uuid
 from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
 import pytest
-from playwright.sync_api import sync_playwright
+from playwright.sync_api import Browser
 
 from tests.e2e.api_client import ApiClient, event
 from tests.support.stack import ROOT, Stack, poll, running_stack
 
 pytestmark = pytest.mark.e2e
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-    "--disable-sync",
-]  # fmt: skip
 ADMIN = {"X-Dev-User": "ops", "X-Dev-Roles": "push.admin"}
 
 
@@ -87,7 +81,9 @@ def test_the_trace_id_of_a_posted_event_is_in_the_functions_log_lines_and_on_the
     assert expected <= poll(span_names, until=lambda names: expected <= names)
 
 
-def test_an_operator_finds_a_suppressed_debit_and_replays_a_quarantined_event_in_the_console(fresh, tmp_path: Path):
+def test_an_operator_finds_a_suppressed_debit_and_replays_a_quarantined_event_in_the_console(
+    fresh: tuple[Stack, ApiClient], browser: Browser
+):
     stack, client = fresh
     assert client.register("alice", "alice-iphone", platform="apns", pushChannel="a1" * 32, language="en",
                            interests=["hr"]).status_code == 200  # fmt: skip
@@ -114,37 +110,32 @@ def test_an_operator_finds_a_suppressed_debit_and_replays_a_quarantined_event_in
         until=lambda series: bool(series["push.decisions"]) and bool(series["push.dead_letters"]),
     )
 
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            page = browser.new_page(viewport={"width": 1440, "height": 1100})
-            page.goto(f"{stack.api}/console/signin")
-            page.fill("#user", "ops")
-            page.fill("#roles", "push.admin")
-            page.click("button[type=submit]")
-            page.wait_for_url(re.compile(r"/api/console$"))
-            page.wait_for_selector("#recent tbody tr")
-            assert page.evaluate("typeof Chart") == "function"
-            charted = page.evaluate("Chart.getChart('chart-decisions').data.datasets.map((d) => d.label)")
-            assert {"sent · delivered", "suppressed · below_threshold", "quarantined · nh_rejected"} <= set(charted)
+    page = browser.new_page(viewport={"width": 1440, "height": 1100})
+    page.goto(f"{stack.api}/console/signin")
+    page.fill("#user", "ops")
+    page.fill("#roles", "push.admin")
+    page.click("button[type=submit]")
+    page.wait_for_url(re.compile(r"/api/console$"))
+    page.wait_for_selector("#recent tbody tr")
+    assert page.evaluate("typeof Chart") == "function"
+    charted = page.evaluate("Chart.getChart('chart-decisions').data.datasets.map((d) => d.label)")
+    assert {"sent · delivered", "suppressed · below_threshold", "quarantined · nh_rejected"} <= set(charted)
 
-            page.fill("#search-input", "alice")
-            page.click("#search-button")
-            row = page.locator(f"#results tbody tr[data-event-id='{debit['id']}']")
-            row.wait_for()
-            assert (row.get_attribute("data-outcome"), row.get_attribute("data-reason")) == (
-                "suppressed", "below_threshold",
-            )  # fmt: skip
-            assert "suppressed" in row.inner_text()
-            page.locator(f"#broadcasts tbody tr[data-event-id='{news['id']}']").wait_for()
+    page.fill("#search-input", "alice")
+    page.click("#search-button")
+    row = page.locator(f"#results tbody tr[data-event-id='{debit['id']}']")
+    row.wait_for()
+    assert (row.get_attribute("data-outcome"), row.get_attribute("data-reason")) == (
+        "suppressed", "below_threshold",
+    )  # fmt: skip
+    assert "suppressed" in row.inner_text()
+    page.locator(f"#broadcasts tbody tr[data-event-id='{news['id']}']").wait_for()
 
-            quarantined = page.locator("#deadletters tbody tr", has_text=approval["id"])
-            quarantined.locator("button.replay").click()
-            page.wait_for_selector("text=replayed")
-            page.evaluate("window.scrollTo(0, 0)")
-            page.screenshot(path=str(ROOT / "docs" / "console.png"), full_page=True)
-        finally:
-            browser.close()
+    quarantined = page.locator("#deadletters tbody tr", has_text=approval["id"])
+    quarantined.locator("button.replay").click()
+    page.wait_for_selector("text=replayed")
+    page.evaluate("window.scrollTo(0, 0)")
+    page.screenshot(path=str(ROOT / "docs" / "console.png"), full_page=True)
 
     inbox = poll(lambda: client.inbox("alice-iphone"), until=lambda items: len(items) == 2)
     assert any(approval["id"] in json.dumps(item["payload"]) for item in inbox)

@@ -5,7 +5,6 @@ The README's screenshot docs/realtime-phones.png is taken here."""
 
 from __future__ import annotations
 
-import shutil
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,21 +12,12 @@ from typing import Any
 
 import httpx
 import pytest
+from playwright.sync_api import Browser, expect
 
 from tests.e2e.api_client import ApiClient, event
 from tests.support.stack import ROOT, poll, running_stack
 
 pytestmark = pytest.mark.e2e
-
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 
 
 @pytest.fixture(scope="module")
@@ -46,49 +36,42 @@ def approval(request_id: str) -> dict[str, Any]:
     )  # fmt: skip
 
 
-@pytest.mark.skipif(shutil.which(CHROMIUM) is None, reason="Debian's chromium is not installed (CI installs it)")
-def test_open_app_shows_in_app_notifications_and_a_closed_app_gets_the_push(fresh: ApiClient):
-    from playwright.sync_api import expect, sync_playwright
+def test_open_app_shows_in_app_notifications_and_a_closed_app_gets_the_push(fresh: ApiClient, browser: Browser):
 
     assert fresh.register("anna", "anna-iphone", platform="apns", pushChannel="a1" * 32, language="de-DE").is_success
     jorge = fresh.register("jorge", "jorge-pixel", platform="fcmv1", pushChannel="fcm_jorge_" + "x" * 30, language="es")
     assert jorge.is_success
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            page = browser.new_page(viewport={"width": 1280, "height": 760})
-            errors: list[str] = []
-            page.on("pageerror", lambda error: errors.append(str(error)))
-            page.goto(fresh.emulator)
-            anna = page.locator('[data-installation-id="anna-iphone"]')
-            anna.locator(".app-toggle").click()
-            expect(anna.locator(".app-state")).to_have_text("open", timeout=15_000)
+    page = browser.new_page(viewport={"width": 1280, "height": 760})
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.goto(fresh.emulator)
+    anna = page.locator('[data-installation-id="anna-iphone"]')
+    anna.locator(".app-toggle").click()
+    expect(anna.locator(".app-state")).to_have_text("open", timeout=15_000)
 
-            first = approval("BR-1")
-            assert fresh.publish(first).status_code == 202
-            note = anna.locator(f'.inapp-note[data-notification-id="{first["id"]}"]')
-            expect(note).to_contain_text("Freigabe erforderlich", timeout=15_000)
-            expect(note).to_contain_text("seen ✓", timeout=10_000)
-            time.sleep(4)  # past the stack's 3 s fallback: a confirmed notification is not pushed
-            assert fresh.inbox("anna-iphone") == []
+    first = approval("BR-1")
+    assert fresh.publish(first).status_code == 202
+    note = anna.locator(f'.inapp-note[data-notification-id="{first["id"]}"]')
+    expect(note).to_contain_text("Freigabe erforderlich", timeout=15_000)
+    expect(note).to_contain_text("seen ✓", timeout=10_000)
+    time.sleep(4)  # past the stack's 3 s fallback: a confirmed notification is not pushed
+    assert fresh.inbox("anna-iphone") == []
 
-            anna.locator(".app-toggle").click()
-            expect(anna.locator(".app-toggle")).to_have_text("Open app")
-            second = approval("BR-2")
-            fresh.publish(second)
-            [push] = poll(lambda: fresh.inbox("anna-iphone"), until=lambda inbox: len(inbox) == 1)
-            assert second["id"] in push["payload"]
-            expect(anna.locator(".note .title").first).to_have_text("Freigabe erforderlich", timeout=10_000)
+    anna.locator(".app-toggle").click()
+    expect(anna.locator(".app-toggle")).to_have_text("Open app")
+    second = approval("BR-2")
+    fresh.publish(second)
+    [push] = poll(lambda: fresh.inbox("anna-iphone"), until=lambda inbox: len(inbox) == 1)
+    assert second["id"] in push["payload"]
+    expect(anna.locator(".note .title").first).to_have_text("Freigabe erforderlich", timeout=10_000)
 
-            anna.locator(".app-toggle").click()  # open again for the screenshot: in-app and push side by side
-            expect(anna.locator(".app-state")).to_have_text("open", timeout=15_000)
-            third = approval("BR-3")
-            fresh.publish(third)
-            expect(anna.locator(f'.inapp-note[data-notification-id="{third["id"]}"]')).to_contain_text("seen ✓")
-            # the reopened app lists what came while it was closed from the inbox: the pushed one
-            expect(anna.locator(f'.inapp-note[data-notification-id="{second["id"]}"]')).to_contain_text("inbox · push")
-            page.screenshot(path=str(ROOT / "docs" / "realtime-phones.png"))
-            assert errors == []
-        finally:
-            browser.close()
+    anna.locator(".app-toggle").click()  # open again for the screenshot: in-app and push side by side
+    expect(anna.locator(".app-state")).to_have_text("open", timeout=15_000)
+    third = approval("BR-3")
+    fresh.publish(third)
+    expect(anna.locator(f'.inapp-note[data-notification-id="{third["id"]}"]')).to_contain_text("seen ✓")
+    # the reopened app lists what came while it was closed from the inbox: the pushed one
+    expect(anna.locator(f'.inapp-note[data-notification-id="{second["id"]}"]')).to_contain_text("inbox · push")
+    page.screenshot(path=str(ROOT / "docs" / "realtime-phones.png"))
+    assert errors == []
     assert Path(ROOT / "docs" / "realtime-phones.png").stat().st_size > 10_000
