@@ -1,18 +1,34 @@
 // The shop page: sign in (a dev user locally, Easy Auth in Azure), pick items, place the order, watch it move.
-// Until real-time delivery exists (issue 12) the order's status is polled from GET /api/orders/{orderId}.
+// The status view is live: Microsoft's SignalR client (shop/signalr.min.js) negotiates through /api/negotiate as
+// the signed-in customer and receives each orders.order.* step as a "notification" invocation; a shown step is
+// confirmed with POST /api/me/notifications/{id}/seen, so no push follows it. GET /api/orders/{orderId} is read once
+// when an order is opened and once per (re)connection, to catch up on what happened while disconnected; never polled.
 "use strict";
 
 const API = "/api";
-const POLL_MS = 1000;
+const ORDER_EVENT = "orders.order.";
 const FINAL = new Set(["delivered", "rejected"]);
+const RANK = { placed: 0, confirmed: 1, shipped: 2, delivered: 3, rejected: 3 };
 const LABELS = {
   en: { placed: "placed", confirmed: "confirmed", shipped: "shipped", delivered: "delivered", rejected: "rejected" },
   de: { placed: "aufgegeben", confirmed: "bestätigt", shipped: "versandt", delivered: "zugestellt", rejected: "abgelehnt" },
   es: { placed: "realizado", confirmed: "confirmado", shipped: "enviado", delivered: "entregado", rejected: "rechazado" },
 };
+const LIVE = {
+  connecting: "connecting…",
+  live: "live",
+  reconnecting: "reconnecting…",
+  offline: "offline · reconnect",
+  unavailable: "live updates unavailable",
+};
 
 const state = { mode: document.body.dataset.authMode, user: sessionStorage.getItem("shopUser"), products: [],
-  language: sessionStorage.getItem("shopLanguage") || "en", polling: null };
+  language: sessionStorage.getItem("shopLanguage") || "en", connection: null,
+  wanted: null,  // the id of the order the status view shows (or is about to)
+  order: null,  // that order as GET /api/orders/{orderId} or POST /api/orders last answered
+  listedFinal: null,  // the order whose final status "My orders" was last refreshed for
+  steps: new Map(),  // orderId -> status changes received live, [{ status, at, reason, id }]
+};
 const $ = (id) => document.getElementById(id);
 
 function headers(extra = {}) {
@@ -79,35 +95,125 @@ function renderTotal() {
 
 function signedIn() { return state.mode !== "dev" || Boolean(state.user); }
 
-function renderOrder(order) {
+function rank(status) { return RANK[status] ?? 99; }
+
+// The stored history first (its times are the order's), then the steps that came live; one entry per status.
+function merged(order) {
+  const byStatus = new Map();
+  for (const change of [...order.history, ...(state.steps.get(order.orderId) || [])]) {
+    if (!byStatus.has(change.status)) byStatus.set(change.status, change);
+  }
+  return [...byStatus.values()].sort((a, b) => rank(a.status) - rank(b.status));
+}
+
+function renderOrder() {
+  const order = state.order;
+  if (!order) return;
   const labels = LABELS[state.language] || LABELS.en;
+  const history = merged(order);
+  const status = history.length ? history[history.length - 1].status : order.status;
   $("order").hidden = false;
   $("order-id").textContent = order.orderId;
-  $("order-status").textContent = labels[order.status] || order.status;
-  $("order-status").className = order.status;
-  $("order-status").dataset.status = order.status;
-  $("history").replaceChildren(...order.history.map((change) => {
+  $("order-status").textContent = labels[status] || status;
+  $("order-status").className = status;
+  $("order-status").dataset.status = status;
+  $("history").replaceChildren(...history.map((change) => {
     const item = document.createElement("li");
     item.dataset.status = change.status;
     const when = new Date(change.at).toLocaleTimeString(state.language);
     item.textContent = `${labels[change.status] || change.status} · ${when}${change.reason ? ` (${change.reason})` : ""}`;
     return item;
   }));
+  if (FINAL.has(status) && state.listedFinal !== order.orderId) {
+    state.listedFinal = order.orderId;
+    loadMyOrders();
+  }
 }
 
-function watch(orderId) {
-  clearTimeout(state.polling);
-  const tick = async () => {
-    try {
-      const order = await call(`/orders/${encodeURIComponent(orderId)}`);
-      renderOrder(order);
-      if (FINAL.has(order.status)) { loadMyOrders(); return; }
-    } catch (error) {
-      say(`Could not read the order: ${error.message}`, true);
-    }
-    state.polling = setTimeout(tick, POLL_MS);
-  };
-  tick();
+function show(order) {
+  state.wanted = order.orderId;
+  state.order = order;
+  renderOrder();
+  for (const step of state.steps.get(order.orderId) || []) markSeen(step);
+}
+
+// Once when an order is opened, and once per (re)connection: what happened while no message could arrive.
+async function catchUp(orderId) {
+  try {
+    const order = await call(`/orders/${encodeURIComponent(orderId)}`);
+    if (state.wanted === orderId) show(order);
+  } catch (error) {
+    say(`Could not read the order: ${error.message}`, true);
+  }
+}
+
+function markSeen(step) {
+  if (step.seen) return;
+  step.seen = true;
+  call(`/me/notifications/${encodeURIComponent(step.id)}/seen`, { method: "POST" }).catch((error) => {
+    step.seen = false;  // not confirmed: the push fallback will tell the phone
+    console.warn("seen not confirmed", step.id, error.message);
+  });
+}
+
+function onNotification(message) {
+  const type = typeof message?.type === "string" ? message.type : "";
+  const status = type.slice(ORDER_EVENT.length);
+  const orderId = message?.data?.orderId;
+  if (!type.startsWith(ORDER_EVENT) || !(status in RANK) || typeof orderId !== "string") return;
+  const step = { status, at: message.createdAt, reason: message.data.reason, id: message.id, seen: false };
+  const steps = state.steps.get(orderId) || [];
+  if (steps.some((known) => known.id === step.id)) return;
+  state.steps.set(orderId, [...steps, step]);
+  const listed = document.querySelector(`#my-orders li[data-order-id="${CSS.escape(orderId)}"]`);
+  if (listed && rank(status) > rank(listed.dataset.status)) renderListed(listed, status);
+  if (state.order?.orderId === orderId) {
+    renderOrder();
+    markSeen(step);
+  }
+}
+
+function setLive(name) {
+  $("live").dataset.state = name;
+  $("live").textContent = LIVE[name];
+  $("live").disabled = name !== "offline";
+}
+
+async function connect() {
+  if (state.connection || !signedIn()) return;
+  if (!window.signalR) { setLive("unavailable"); return; }
+  const devUser = state.mode === "dev" && state.user ? { "X-Dev-User": state.user } : {};
+  const connection = new signalR.HubConnectionBuilder()
+    .withUrl(API, { headers: devUser })
+    .withAutomaticReconnect()
+    .configureLogging(signalR.LogLevel.Warning)
+    .build();
+  const current = () => state.connection === connection;
+  state.connection = connection;
+  connection.on("notification", (message) => { if (current()) onNotification(message); });
+  connection.onreconnecting(() => { if (current()) setLive("reconnecting"); });
+  connection.onreconnected(() => {
+    if (!current()) return;
+    setLive("live");
+    if (state.wanted) catchUp(state.wanted);
+  });
+  connection.onclose(() => { if (current()) { state.connection = null; setLive("offline"); } });
+  setLive("connecting");
+  try {
+    await connection.start();
+    if (!current()) return;
+    setLive("live");
+    if (state.wanted) catchUp(state.wanted);
+  } catch (error) {
+    if (current()) { state.connection = null; setLive("offline"); }
+  }
+}
+
+function disconnect() {
+  const connection = state.connection;
+  state.connection = null;
+  if (connection) connection.stop();
+  setLive("offline");
 }
 
 async function placeOrder() {
@@ -123,8 +229,7 @@ async function placeOrder() {
       body: JSON.stringify({ items, currency: "EUR", total }),
     });
     say(`Order ${order.orderId} placed.`);
-    renderOrder(order);
-    watch(order.orderId);
+    show(order);  // the answer is the order as stored: nothing to read until a step arrives
   } catch (error) {
     say(`The order was not placed: ${error.message}`, true);
   } finally {
@@ -135,20 +240,32 @@ async function placeOrder() {
 async function loadMyOrders() {
   try {
     const page = await call("/me/orders?limit=10");
-    const labels = LABELS[state.language] || LABELS.en;
     $("mine").hidden = false;
     $("my-orders").replaceChildren(...page.orders.map((order) => {
       const item = document.createElement("li");
-      const link = document.createElement("a");
-      link.href = "#";
-      link.textContent = `${order.orderId} · ${order.total} ${order.currency} · ${labels[order.status] || order.status}`;
-      link.addEventListener("click", (event) => { event.preventDefault(); watch(order.orderId); });
-      item.append(link);
+      Object.assign(item.dataset, { orderId: order.orderId, summary: `${order.orderId} · ${order.total} ${order.currency}` });
+      const live = (state.steps.get(order.orderId) || []).map((step) => step.status);
+      renderListed(item, [order.status, ...live].sort((a, b) => rank(a) - rank(b)).pop());
       return item;
     }));
   } catch (error) {
     say(`Could not list your orders: ${error.message}`, true);
   }
+}
+
+function renderListed(item, status) {
+  const labels = LABELS[state.language] || LABELS.en;
+  const link = document.createElement("a");
+  link.href = "#";
+  link.textContent = `${item.dataset.summary} · ${labels[status] || status}`;
+  link.addEventListener("click", (event) => { event.preventDefault(); openOrder(item.dataset.orderId); });
+  item.dataset.status = status;
+  item.replaceChildren(link);
+}
+
+function openOrder(orderId) {
+  state.wanted = orderId;
+  catchUp(orderId);
 }
 
 async function start() {
@@ -158,6 +275,7 @@ async function start() {
   $("who").textContent = state.user || "";
   $("language").value = state.language;
   if (!signedIn()) { say("Sign in to shop."); renderTotal(); return; }
+  connect();
   try {
     state.products = (await call("/products")).products;
     renderProducts();
@@ -177,7 +295,9 @@ $("sign-in-form").addEventListener("submit", (event) => {
 $("sign-out").addEventListener("click", () => {
   sessionStorage.removeItem("shopUser");
   state.user = null;
-  clearTimeout(state.polling);
+  Object.assign(state, { order: null, wanted: null, listedFinal: null });
+  state.steps.clear();
+  disconnect();
   $("order").hidden = true;
   $("mine").hidden = true;
   start();
@@ -186,6 +306,9 @@ $("language").addEventListener("change", () => {
   state.language = $("language").value;
   sessionStorage.setItem("shopLanguage", state.language);
   renderProducts();
+  renderOrder();
+  for (const item of document.querySelectorAll("#my-orders li")) renderListed(item, item.dataset.status);
 });
+$("live").addEventListener("click", connect);
 $("place-order").addEventListener("click", placeOrder);
 start();
