@@ -223,6 +223,7 @@ resource authSettings 'Microsoft.Web/sites/config@2024-11-01' = {
         '/api/shop'
         '/api/shop/shop.js'
         '/api/shop/shop.css'
+        '/api/shop/signalr.min.js'
       ]
     }
     httpSettings: {

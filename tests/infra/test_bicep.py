@@ -94,6 +94,7 @@ class TestSecurityDefaults:
             "/api/shop",
             "/api/shop/shop.css",
             "/api/shop/shop.js",
+            "/api/shop/signalr.min.js",
         ]
 
     def test_the_app_is_https_only_on_flex_consumption_with_a_user_assigned_identity(
