@@ -140,6 +140,10 @@ var names = {
   plan: 'plan-${prefix}'
   functionApp: 'func-${prefix}-${token}'
 }
+// The shop page is served by the function app itself, and its SignalR client connects to the service cross-origin,
+// so the service accepts the app's default host (Function Apps without a unique default hostname get
+// <name>.azurewebsites.net) besides the origins the caller lists.
+var signalROrigins = union(corsOrigins, ['https://${names.functionApp}.azurewebsites.net'])
 
 module identity 'modules/identity.bicep' = {
   name: 'identity'
@@ -222,7 +226,7 @@ module signalR 'modules/signalr.bicep' = {
     name: names.signalR
     sku: signalRSku
     capacity: signalRCapacity
-    corsOrigins: corsOrigins
+    corsOrigins: signalROrigins
   }
 }
 

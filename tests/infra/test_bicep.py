@@ -97,6 +97,17 @@ class TestSecurityDefaults:
             "/api/shop/signalr.min.js",
         ]
 
+    def test_signalr_accepts_the_apps_own_origin_besides_the_listed_ones(self) -> None:
+        # The shop page is served by the function app; its SignalR client connects to the service cross-origin.
+        main = parse_bicep(INFRA / "main.bicep")
+        assert main["modules"]["signalR"]["config"]["params"]["corsOrigins"] == "signalROrigins"
+        union = main["variables"]["signalROrigins"]["value"]["function"]
+        assert union["type"] == "union"
+        assert union["parameters"] == {
+            "arg_1": "corsOrigins",
+            "arg_2": ["https://${names.functionApp}.azurewebsites.net"],
+        }
+
     def test_the_app_is_https_only_on_flex_consumption_with_a_user_assigned_identity(
         self, function_app_bicep: dict[str, Any]
     ) -> None:
