@@ -27,7 +27,8 @@ def _to_api_request(req: func.HttpRequest) -> ApiRequest:
     return ApiRequest(
         method=req.method.upper(),
         route_params=dict(req.route_params),
-        query=dict(req.params),
+        # An empty value is a parameter left out, as the document says (allowEmptyValue) and the host already does.
+        query={name: value for name, value in req.params.items() if value},
         headers={key.lower(): value for key, value in req.headers.items()},
         body=req.get_body() or b"",
     )
@@ -102,6 +103,11 @@ async def replay_dead_letter(req: func.HttpRequest) -> func.HttpResponse:
 @app.route(route="deliveries", methods=["GET"])
 async def list_deliveries(req: func.HttpRequest) -> func.HttpResponse:
     return await _serve(req, deliveries.get_deliveries)
+
+
+@app.route(route="users/{userId}/deliveries", methods=["GET"])
+async def list_user_deliveries(req: func.HttpRequest) -> func.HttpResponse:
+    return await _serve(req, deliveries.get_user_deliveries)
 
 
 @app.route(route="me/deliveries", methods=["GET"])

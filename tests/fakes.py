@@ -494,7 +494,8 @@ class InMemoryDecisionLedger:
 
     def _page(self, found: list[Decision], limit: int, cursor: str | None) -> DecisionPage:
         found.sort(key=lambda d: (d.occurred_at, d.decided_at), reverse=True)
-        start = int(cursor or 0)
+        # Positions like the Tables ledger's: any cursor of the contract's shape pages on (past the end: empty).
+        start = int(cursor) if cursor is not None and cursor.isdigit() else (0 if cursor is None else len(found))
         end = start + limit
         return DecisionPage(found[start:end], str(end) if end < len(found) else None)
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import random
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -13,6 +12,8 @@ from typing import Any
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from local.faults import FaultInjector as SharedInjector
+from local.faults import check_rate_and_latency
 from local.nh_emulator.wire import EmulatorError, error_response
 
 __all__ = ["ROUTES", "FaultInjector", "FaultRule", "route_labels"]
@@ -66,13 +67,16 @@ class FaultRule:
             raise ValueError(f"route must be one of {', '.join(ROUTES)}")
         if rule.status is not None and rule.status not in _DETAILS:
             raise ValueError(f"status must be one of {sorted(_DETAILS)}")
-        if not 0.0 <= rule.rate <= 1.0 or rule.latency < 0:
-            raise ValueError("rate must be within [0, 1] and latency >= 0")
+        check_rate_and_latency(rule.rate, rule.latency)
         if rule.after_processing and (rule.status is not None or not (rule.drop or rule.latency)):
             raise ValueError("afterProcessing takes drop and/or latency (the answer is lost or late), not a status")
         if rule.status in (429, 403) and rule.retry_after is None:
             rule.retry_after = 1
         return rule
+
+    @property
+    def where(self) -> str:
+        return self.route
 
     def to_json(self) -> dict[str, Any]:
         """The rule as GET /_emulator/faults shows it, with how often it fired."""
@@ -106,33 +110,8 @@ def route_labels(method: str, path: str, hub: str) -> set[str]:
     return {"*"}
 
 
-class FaultInjector:
-    """Holds the active rules and a seeded random source, so a failing run can be replayed."""
-
-    def __init__(self) -> None:
-        self.rules: list[FaultRule] = []
-        self._random = random.Random()
-        self.seed: int | None = None
-
-    def configure(self, rules: list[FaultRule], seed: int | None) -> None:
-        """Replace the rules."""
-        self.rules = rules
-        self.seed = seed
-        self._random = random.Random(seed)
-
-    def clear(self) -> None:
-        """Remove every rule."""
-        self.rules = []
-
-    def _pick(self, labels: set[str]) -> FaultRule | None:
-        for rule in self.rules:
-            exhausted = rule.times is not None and rule.times <= 0
-            if rule.route in labels and not exhausted and self._random.random() < rule.rate:
-                if rule.times is not None:
-                    rule.times -= 1
-                rule.fired += 1
-                return rule
-        return None
+class FaultInjector(SharedInjector[FaultRule]):
+    """The emulator's rules, applied to a request on its way in (local/faults.py picks the rule)."""
 
     async def apply(
         self, scope: Scope, receive: Receive, send: Send, hub: str, downstream: ASGIApp | None = None
@@ -143,7 +122,7 @@ class FaultInjector:
         rules leave the request alone).
         """
         labels = route_labels(scope["method"], scope["path"], hub)
-        rule = self._pick(labels) if labels and self.rules else None
+        rule = self.pick(labels) if labels and self.rules else None
         if rule is None:
             return False
         if rule.after_processing:

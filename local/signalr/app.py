@@ -30,7 +30,7 @@ class StandInApp(Starlette):
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] in ("http", "websocket"):
             surface = surface_of(scope["path"])
-            rule = self.stand_in.faults.pick(surface) if surface else None
+            rule = self.stand_in.faults.pick({"*", surface}) if surface else None
             if rule is not None:
                 if rule.latency:
                     await asyncio.sleep(rule.latency)

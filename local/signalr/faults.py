@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-import random
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
+
+from local.faults import FaultInjector as SharedInjector
+from local.faults import check_rate_and_latency
 
 __all__ = ["SURFACES", "FaultInjector", "FaultRule", "surface_of"]
 
@@ -23,6 +25,11 @@ class FaultRule:
     status: int | None = None
     latency: float = 0.0
     times: int | None = None
+    fired: int = 0
+
+    @property
+    def where(self) -> str:
+        return self.surface
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> FaultRule:
@@ -38,8 +45,7 @@ class FaultRule:
             raise ValueError(f"surface must be one of {', '.join(SURFACES)}")
         if rule.status is not None and rule.status not in _STATUSES:
             raise ValueError(f"status must be one of {list(_STATUSES)}")
-        if not 0.0 <= rule.rate <= 1.0 or rule.latency < 0:
-            raise ValueError("rate must be within [0, 1] and latency >= 0")
+        check_rate_and_latency(rule.rate, rule.latency)
         if rule.status is None and rule.latency == 0:
             raise ValueError("a rule needs a status, a latency or both")
         return rule
@@ -54,24 +60,5 @@ def surface_of(path: str) -> str | None:
     return None
 
 
-class FaultInjector:
-    def __init__(self) -> None:
-        self.rules: list[FaultRule] = []
-        self._random = random.Random()
-
-    def configure(self, rules: list[FaultRule], seed: int | None) -> None:
-        self.rules = rules
-        self._random = random.Random(seed)
-
-    def clear(self) -> None:
-        self.rules = []
-
-    def pick(self, surface: str) -> FaultRule | None:
-        """The rule that fires for a request on ``surface`` now, if any (counting down ``times``)."""
-        for rule in self.rules:
-            exhausted = rule.times is not None and rule.times <= 0
-            if rule.surface in ("*", surface) and not exhausted and self._random.random() < rule.rate:
-                if rule.times is not None:
-                    rule.times -= 1
-                return rule
-        return None
+# The stand-in's rules: local/faults.py picks the one firing for a request on a surface (labels {"*", surface}).
+FaultInjector = SharedInjector[FaultRule]

@@ -11,6 +11,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from local.signalr.context import HUB_NAME, StandIn, error, stand_in_of
+from local.signalr.hub import Connection, HubState
 from local.signalr.tokens import TokenError, bearer_token, client_token, verify_rest_token
 
 __all__ = ["API_VERSIONS", "rest_routes"]
@@ -19,6 +20,7 @@ API_VERSIONS = frozenset({"2021-10-01", "2022-06-01", "2022-11-01", "2023-07-01"
 MAX_BODY_BYTES = 1024 * 1024
 
 Endpoint = Callable[[Request, StandIn, str], Awaitable[Response]]
+Recipients = Callable[[HubState, str, str | None], list[Connection]]
 
 
 def _guarded(endpoint: Endpoint) -> Callable[[Request], Awaitable[Response]]:
@@ -71,40 +73,36 @@ def _found(found: bool) -> Response:
     return Response(status_code=200 if found else 404)
 
 
-async def send_all(request: Request, stand_in: StandIn, hub: str) -> Response:
-    payload = await _payload(request)
-    if isinstance(payload, Response):
-        return payload
-    stand_in.state.send(hub, "all", None, stand_in.state.open_connections(hub), *payload)
-    return _accepted()
+def _every_connection(state: HubState, hub: str, _name: str | None) -> list[Connection]:
+    return state.open_connections(hub)
 
 
-async def send_user(request: Request, stand_in: StandIn, hub: str) -> Response:
-    payload = await _payload(request)
-    if isinstance(payload, Response):
-        return payload
-    user = request.path_params["user"]
-    stand_in.state.send(hub, "user", user, stand_in.state.user_connections(hub, user), *payload)
-    return _accepted()
+def _one_connection(state: HubState, hub: str, connection_id: str | None) -> list[Connection]:
+    found = state.connection(hub, connection_id or "")
+    return [found] if found else []
 
 
-async def send_group(request: Request, stand_in: StandIn, hub: str) -> Response:
-    payload = await _payload(request)
-    if isinstance(payload, Response):
-        return payload
-    group = request.path_params["group"]
-    stand_in.state.send(hub, "group", group, stand_in.state.group_connections(hub, group), *payload)
-    return _accepted()
+def _user_connections(state: HubState, hub: str, user: str | None) -> list[Connection]:
+    return state.user_connections(hub, user or "")
 
 
-async def send_connection(request: Request, stand_in: StandIn, hub: str) -> Response:
-    payload = await _payload(request)
-    if isinstance(payload, Response):
-        return payload
-    connection_id = request.path_params["connection"]
-    found = stand_in.state.connection(hub, connection_id)
-    stand_in.state.send(hub, "connection", connection_id, [found] if found else [], *payload)
-    return _accepted()
+def _group_connections(state: HubState, hub: str, group: str | None) -> list[Connection]:
+    return state.group_connections(hub, group or "")
+
+
+def _sender(scope: str, recipients: Recipients) -> Endpoint:
+    """POST .../:send for ``scope`` (all, user, group, connection): the recipients are named by the path parameter
+    of the same name (none for all)."""
+
+    async def send(request: Request, stand_in: StandIn, hub: str) -> Response:
+        payload = await _payload(request)
+        if isinstance(payload, Response):
+            return payload
+        name = request.path_params.get(scope)
+        stand_in.state.send(hub, scope, name, recipients(stand_in.state, hub, name), *payload)
+        return _accepted()
+
+    return send
 
 
 async def user_exists(request: Request, stand_in: StandIn, hub: str) -> Response:
@@ -193,21 +191,25 @@ def rest_routes() -> list[Route]:
     base = "/api/hubs/{hub}"
     return [
         Route("/api/health", health, methods=["GET", "HEAD"]),
-        Route(f"{base}/:send", _guarded(send_all), methods=["POST"]),
+        Route(f"{base}/:send", _guarded(_sender("all", _every_connection)), methods=["POST"]),
         Route(f"{base}/:generateToken", _guarded(generate_token), methods=["POST"]),
-        Route(f"{base}/users/{{user}}/:send", _guarded(send_user), methods=["POST"]),
+        Route(f"{base}/users/{{user}}/:send", _guarded(_sender("user", _user_connections)), methods=["POST"]),
         Route(f"{base}/users/{{user}}/:closeConnections", _guarded(close_user_connections), methods=["POST"]),
         Route(f"{base}/users/{{user}}", _guarded(user_exists), methods=["HEAD"]),
         Route(f"{base}/users/{{user}}/groups", _guarded(user_all_groups), methods=["DELETE"]),
         Route(f"{base}/users/{{user}}/groups/{{group}}", _guarded(user_group), methods=["PUT", "DELETE", "HEAD"]),
-        Route(f"{base}/groups/{{group}}/:send", _guarded(send_group), methods=["POST"]),
+        Route(f"{base}/groups/{{group}}/:send", _guarded(_sender("group", _group_connections)), methods=["POST"]),
         Route(f"{base}/groups/{{group}}", _guarded(group_exists), methods=["HEAD"]),
         Route(
             f"{base}/groups/{{group}}/connections/{{connection}}",
             _guarded(connection_group),
             methods=["PUT", "DELETE"],
         ),
-        Route(f"{base}/connections/{{connection}}/:send", _guarded(send_connection), methods=["POST"]),
+        Route(
+            f"{base}/connections/{{connection}}/:send",
+            _guarded(_sender("connection", _one_connection)),
+            methods=["POST"],
+        ),
         Route(f"{base}/connections/{{connection}}", _guarded(connection_exists), methods=["HEAD"]),
         Route(f"{base}/connections/{{connection}}", _guarded(close_connection), methods=["DELETE"]),
     ]

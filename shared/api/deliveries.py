@@ -6,52 +6,64 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field
 
 from shared.api.http import ApiRequest, ApiResponse, json_response
 from shared.api.operators import PUSH_ADMIN_ROLE
 from shared.api.runtime import authenticate
 from shared.api.validation import validate_model
 from shared.composition.services import Services
+from shared.domain.catalog.wire_types import Rfc3339DateTime
 from shared.domain.decisions import Decision
-from shared.domain.errors import UpstreamUnavailableError
+from shared.domain.errors import FieldError, UpstreamUnavailableError, ValidationError
+from shared.domain.events import MAX_EVENT_ID_LENGTH
 from shared.domain.identity import require_role
 from shared.ports import DecisionLedger
+from shared.ports.ledger import LEDGER_CURSOR_PATTERN
 from shared.usecases.commands import EventDeliveriesQuery, UserDeliveriesQuery
 from shared.usecases.decision_ledger import deliveries_for_event, deliveries_for_user
 
-__all__ = ["DecisionView", "DeliveriesPage", "DeliveriesQuery", "decision_view", "get_deliveries", "get_my_deliveries"]
+__all__ = [
+    "USER_ID_MAX_LENGTH",
+    "DecisionView",
+    "DeliveriesPage",
+    "EventDeliveriesParams",
+    "UserDeliveriesParams",
+    "decision_view",
+    "get_deliveries",
+    "get_my_deliveries",
+    "get_user_deliveries",
+]
 
 DEFAULT_WINDOW = timedelta(days=7)
 _CAMEL = ConfigDict(populate_by_name=True, extra="forbid")
 
 
-class DeliveriesQuery(BaseModel):
-    """Query string of GET /api/deliveries: ``eventId``, or ``userId`` with an optional ``since``."""
+USER_ID_MAX_LENGTH = 256
+_LIMIT = Field(default=50, ge=1, le=200, description="page size")
+_CURSOR = Field(default=None, pattern=LEDGER_CURSOR_PATTERN, description="`next` of the previous page")
+
+
+class EventDeliveriesParams(BaseModel):
+    """Query string of GET /api/deliveries: one event's decisions."""
 
     model_config = _CAMEL
 
-    event_id: str | None = Field(default=None, alias="eventId", min_length=1, max_length=128)
-    user_id: str | None = Field(default=None, alias="userId", min_length=1, max_length=256)
-    since: AwareDatetime | None = Field(default=None, description="ISO 8601 with an offset; default: 7 days ago")
-    limit: int = Field(default=50, ge=1, le=200)
-    cursor: str | None = Field(default=None, max_length=2048, description="`next` of the previous page")
-
-    @model_validator(mode="after")
-    def _one_subject(self) -> DeliveriesQuery:
-        if (self.event_id is None) == (self.user_id is None):
-            raise ValueError("give exactly one of eventId or userId")
-        if self.event_id is not None and self.since is not None:
-            raise ValueError("since goes with userId, not eventId")
-        return self
+    event_id: str = Field(alias="eventId", min_length=1, max_length=MAX_EVENT_ID_LENGTH, description="the event")
+    limit: int = _LIMIT
+    cursor: str | None = _CURSOR
 
 
-class MyDeliveriesQuery(BaseModel):
+class UserDeliveriesParams(BaseModel):
+    """Query string of GET /api/users/{userId}/deliveries and GET /api/me/deliveries: one user's decisions."""
+
     model_config = _CAMEL
 
-    since: AwareDatetime | None = None
-    limit: int = Field(default=50, ge=1, le=200)
-    cursor: str | None = Field(default=None, max_length=2048)
+    since: Rfc3339DateTime | None = Field(
+        default=None, description="events that occurred at or after (RFC 3339 with an offset); default 7 days ago"
+    )
+    limit: int = _LIMIT
+    cursor: str | None = _CURSOR
 
 
 class DecisionView(BaseModel):
@@ -102,20 +114,28 @@ def _ledger(services: Services) -> DecisionLedger:
 
 
 async def get_deliveries(request: ApiRequest, services: Services) -> ApiResponse:
-    """GET /api/deliveries?eventId=... or ?userId=...&since=... (role push.admin)."""
+    """GET /api/deliveries?eventId=...: every recipient's decision on one event (role push.admin)."""
     require_role(authenticate(request, services), PUSH_ADMIN_ROLE)
-    query = validate_model(DeliveriesQuery, dict(request.query), "the query string")
-    if query.event_id is not None:
-        command = EventDeliveriesQuery(query.event_id, query.limit, query.cursor)
-        page = await deliveries_for_event(_ledger(services), command)
-        return json_response({"items": [decision_view(d) for d in page.items], "next": page.cursor})
-    return await _user_page(services, query.user_id or "", query.since, query.limit, query.cursor)
+    query = validate_model(EventDeliveriesParams, dict(request.query), "the query string")
+    command = EventDeliveriesQuery(query.event_id, query.limit, query.cursor)
+    page = await deliveries_for_event(_ledger(services), command)
+    return json_response({"items": [decision_view(d) for d in page.items], "next": page.cursor})
+
+
+async def get_user_deliveries(request: ApiRequest, services: Services) -> ApiResponse:
+    """GET /api/users/{userId}/deliveries?since=...: one user's decisions and the window's broadcasts (push.admin)."""
+    require_role(authenticate(request, services), PUSH_ADMIN_ROLE)
+    user_id = request.route_params.get("userId", "")
+    if not 1 <= len(user_id) <= USER_ID_MAX_LENGTH:
+        raise ValidationError("invalid user id", [FieldError("path:userId", f"1 to {USER_ID_MAX_LENGTH} characters")])
+    query = validate_model(UserDeliveriesParams, dict(request.query), "the query string")
+    return await _user_page(services, user_id, query.since, query.limit, query.cursor)
 
 
 async def get_my_deliveries(request: ApiRequest, services: Services) -> ApiResponse:
     """GET /api/me/deliveries: the caller's own decisions (never anyone else's)."""
     identity = authenticate(request, services)
-    query = validate_model(MyDeliveriesQuery, dict(request.query), "the query string")
+    query = validate_model(UserDeliveriesParams, dict(request.query), "the query string")
     return await _user_page(services, identity.user_id, query.since, query.limit, query.cursor)
 
 

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from shared.api.deliveries import USER_ID_MAX_LENGTH, EventDeliveriesParams, UserDeliveriesParams
+from shared.api.openapi_parts import query_parameters
+
 __all__ = ["ledger_paths"]
 
 _JSON = "application/json"
@@ -32,16 +35,13 @@ def _problems(*statuses: int) -> dict[str, Any]:
     return responses
 
 
-def _query(name: str, description: str, schema: dict[str, Any]) -> dict[str, Any]:
-    return {"name": name, "in": "query", "required": False, "description": description, "schema": schema}
-
-
-_PAGING = [
-    _query("since", "events that occurred at or after (ISO 8601 with offset); default 7 days ago",
-           {"type": "string", "format": "date-time"}),
-    _query("limit", "page size", {"type": "integer", "minimum": 1, "maximum": 200, "default": 50}),
-    _query("cursor", "`next` of the previous page", {"type": "string"}),
-]  # fmt: skip
+_USER_ID = {
+    "name": "userId",
+    "in": "path",
+    "required": True,
+    "description": "the user whose decisions to show, with the window's broadcasts as they read for them",
+    "schema": {"type": "string", "minLength": 1, "maxLength": USER_ID_MAX_LENGTH},
+}
 
 
 def ledger_paths() -> dict[str, Any]:
@@ -54,11 +54,16 @@ def ledger_paths() -> dict[str, Any]:
                 "operationId": "list_deliveries",
                 "summary": "The decision ledger: who was told what about an event, and why not (role push.admin)",
                 "security": _SECURED,
-                "parameters": [
-                    _query("eventId", "one event's decisions", {"type": "string"}),
-                    _query("userId", "one user's decisions, with the window's broadcasts", {"type": "string"}),
-                    *_PAGING,
-                ],
+                "parameters": query_parameters(EventDeliveriesParams),
+                "responses": {"200": page, **_problems(400, 401, 403, 503)},
+            }
+        },
+        "/users/{userId}/deliveries": {
+            "get": {
+                "operationId": "list_user_deliveries",
+                "summary": "The decision ledger for one user: what they were told, and why not (role push.admin)",
+                "security": _SECURED,
+                "parameters": [_USER_ID, *query_parameters(UserDeliveriesParams)],
                 "responses": {"200": page, **_problems(400, 401, 403, 503)},
             }
         },
@@ -67,7 +72,7 @@ def ledger_paths() -> dict[str, Any]:
                 "operationId": "list_my_deliveries",
                 "summary": "The caller's own decisions: what they were told, and why not",
                 "security": _SECURED,
-                "parameters": _PAGING,
+                "parameters": query_parameters(UserDeliveriesParams),
                 "responses": {"200": page, **_problems(400, 401, 503)},
             }
         },

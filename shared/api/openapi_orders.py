@@ -6,8 +6,8 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from shared.api.openapi_parts import _JSON, _SECURED, _json, _problems, _ref
-from shared.api.order_schemas import OrderListView, OrderRequest, OrderView, ProductListView
+from shared.api.openapi_parts import _JSON, _SECURED, _json, _problems, _ref, query_parameters
+from shared.api.order_schemas import MyOrdersParams, OrderListView, OrderRequest, OrderView, ProductListView
 
 __all__ = ["ORDER_MODELS", "order_paths"]
 
@@ -63,10 +63,7 @@ def order_paths() -> dict[str, Any]:
                 "operationId": "list_my_orders",
                 "summary": "The caller's orders, newest first, paged",
                 "security": _SECURED,
-                "parameters": [
-                    {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 100}},
-                    {"name": "after", "in": "query", "schema": {"type": "string"}, "description": "`next` of a page"},
-                ],
+                "parameters": query_parameters(MyOrdersParams),
                 "responses": {"200": _json(_ref("OrderListView"), "a page of orders"), **_problems(400, 401, 503)},
             }
         },

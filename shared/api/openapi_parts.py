@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["_JSON", "_PROBLEM", "_REF", "_SECURED", "_json", "_problems", "_ref"]
+from pydantic import BaseModel
+
+__all__ = ["_JSON", "_PROBLEM", "_REF", "_SECURED", "_json", "_problems", "_ref", "query_parameters"]
 
 _REF = "#/components/schemas/{model}"
 _JSON = "application/json"
@@ -37,3 +39,27 @@ def _problems(*statuses: int) -> dict[str, Any]:
     responses = {str(s): {"description": described[str(s)], **problem} for s in statuses}
     responses["default"] = {"description": "any other error", **problem}
     return responses
+
+
+def query_parameters(model: type[BaseModel]) -> list[dict[str, Any]]:
+    """The query parameters of a route, from the model that validates its query string (each field's own schema, so
+    the document states every constraint the model checks)."""
+    schema = model.model_json_schema(by_alias=True)
+    required = set(schema.get("required", ()))
+    parameters: list[dict[str, Any]] = []
+    for name, field_schema in schema["properties"].items():
+        described = dict(field_schema)
+        described.pop("title", None)
+        if described.get("default", 0) is None:
+            del described["default"]  # left out means no value
+        description = described.pop("description", None)
+        # An optional field is nullable in pydantic's schema; a query string can only leave it out.
+        variants = [v for v in described.pop("anyOf", [described]) if v.get("type") != "null"]
+        [only] = variants
+        parameter = {"name": name, "in": "query", "required": name in required, "schema": {**described, **only}}
+        if description:
+            parameter["description"] = description
+        if name not in required:
+            parameter["allowEmptyValue"] = True  # `name=` is the same as leaving it out
+        parameters.append(parameter)
+    return parameters

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from shared.api.openapi_parts import _SECURED, _json, _problems, _ref
+from shared.api.openapi_parts import _SECURED, _json, _problems, _ref, query_parameters
+from shared.api.realtime_schemas import InboxQuery
 
 __all__ = ["realtime_paths"]
 
@@ -25,10 +26,7 @@ _PATHS: dict[str, Any] = {
             "operationId": "list_my_notifications",
             "summary": "The caller's notification inbox, newest first, paged (kept 30 days)",
             "security": _SECURED,
-            "parameters": [
-                {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 100}},
-                {"name": "cursor", "in": "query", "schema": {"type": "string"}},
-            ],
+            "parameters": query_parameters(InboxQuery),
             "responses": {"200": _json(_ref("InboxPageResponse"), "one page"), **_problems(400, 401, 503)},
         }
     },

@@ -5,16 +5,20 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
-from typing import Annotated
+from typing import Annotated, Final
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from shared.domain.orders.model import MAX_LINES, MAX_QUANTITY, Order, OrderStatus
 from shared.domain.orders.products import Product
 from shared.usecases.commands import OrderItem, PlaceOrder
+from shared.usecases.order_queries import MAX_PAGE_SIZE
 
 __all__ = [
     "DECIMAL_STRING",
+    "DEFAULT_PAGE_SIZE",
+    "ORDER_ID_PATTERN",
+    "MyOrdersParams",
     "OrderItemRequest",
     "OrderItemView",
     "OrderListView",
@@ -26,6 +30,11 @@ __all__ = [
     "order_view",
     "product_view",
 ]
+
+DEFAULT_PAGE_SIZE: Final = 20
+# What an order id can look like (ours are "SO-" + 16 hex digits). Any such id is a position in the caller's
+# newest-first list, so every one the document admits is a valid cursor.
+ORDER_ID_PATTERN: Final = r"^[A-Za-z0-9-]{1,64}$"
 
 # A non-negative decimal number written as a string, as money is on this API: "12.50", never a JSON number.
 DECIMAL_STRING = r"^(0|[1-9][0-9]{0,8})(\.[0-9]{1,4})?$"
@@ -56,6 +65,17 @@ class OrderRequest(BaseModel):
             total=None if self.total is None else Decimal(self.total),
             idempotency_key=idempotency_key,
         )
+
+
+class MyOrdersParams(BaseModel):
+    """Query string of GET /api/me/orders."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    limit: int = Field(default=DEFAULT_PAGE_SIZE, ge=1, le=MAX_PAGE_SIZE, description="page size")
+    after: str | None = Field(
+        default=None, pattern=ORDER_ID_PATTERN, description="`next` of a page: the page starts after this order id"
+    )
 
 
 class OrderItemView(BaseModel):

@@ -8,7 +8,15 @@ from typing import Final
 from pydantic import BaseModel
 
 from shared.api.http import ApiRequest, ApiResponse, json_response, parse_json_object
-from shared.api.order_schemas import OrderListView, OrderRequest, ProductListView, order_view, product_view
+from shared.api.order_schemas import (
+    ORDER_ID_PATTERN,
+    MyOrdersParams,
+    OrderListView,
+    OrderRequest,
+    ProductListView,
+    order_view,
+    product_view,
+)
 from shared.api.runtime import authenticate
 from shared.api.validation import validate_model
 from shared.composition.services import Services
@@ -19,9 +27,8 @@ from shared.usecases.place_order import place_order
 __all__ = ["MAX_ORDER_BYTES", "get_my_orders", "get_one_order", "get_products", "post_order"]
 
 MAX_ORDER_BYTES: Final = 8 * 1024
-DEFAULT_PAGE_SIZE: Final = 20
 # What an order id can look like (ours are "SO-" + 16 hex digits); anything else cannot be an order: 404.
-_ORDER_ID = re.compile(r"[A-Za-z0-9-]{1,64}")
+_ORDER_ID = re.compile(ORDER_ID_PATTERN.removeprefix("^").removesuffix("$"))
 # RFC 9110 token-ish: printable ASCII without spaces, as clients generate UUIDs or similar.
 _IDEMPOTENCY_KEY = re.compile(r"[\x21-\x7e]{1,255}")
 
@@ -62,11 +69,6 @@ async def get_one_order(request: ApiRequest, services: Services) -> ApiResponse:
 
 async def get_my_orders(request: ApiRequest, services: Services) -> ApiResponse:
     identity = authenticate(request, services)
-    after = request.query.get("after") or None
-    if after is not None and not _ORDER_ID.fullmatch(after):
-        raise ValidationError("invalid cursor", [FieldError("query:after", "an order id from a previous page")])
-    raw_limit = request.query.get("limit", str(DEFAULT_PAGE_SIZE))
-    if not raw_limit.isdigit() or len(raw_limit) > 4:
-        raise ValidationError("invalid page size", [FieldError("query:limit", "a whole number")])
-    page = await list_orders(services.ordering, identity, limit=int(raw_limit), after=after)
+    query = validate_model(MyOrdersParams, dict(request.query), "the query string")
+    page = await list_orders(services.ordering, identity, limit=query.limit, after=query.after)
     return _json(OrderListView(orders=[order_view(order) for order in page.orders], next=page.next_after))

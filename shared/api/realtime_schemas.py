@@ -9,7 +9,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
-from shared.domain.inbox import INBOX_PAGE_MAX, InboxEntry, InboxPage
+from shared.domain.inbox import INBOX_CURSOR_PATTERN, INBOX_PAGE_MAX, InboxEntry, InboxPage
 from shared.ports import ClientConnection
 
 __all__ = ["InboxItem", "InboxPageResponse", "InboxQuery", "NegotiateResponse"]
@@ -35,8 +35,12 @@ class InboxQuery(_Camel):
 
     model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid")
 
-    limit: int = Field(default=20, ge=1, le=INBOX_PAGE_MAX)
-    cursor: str | None = Field(default=None, min_length=1, max_length=512)
+    limit: int = Field(default=20, ge=1, le=INBOX_PAGE_MAX, description="page size")
+    cursor: str | None = Field(
+        default=None,
+        pattern=INBOX_CURSOR_PATTERN,
+        description="`nextCursor` of the previous page: the page starts after this position",
+    )
 
 
 class InboxItem(_Camel):

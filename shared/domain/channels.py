@@ -61,7 +61,7 @@ def choose_route(policy: ChannelPolicy, *, addressed_to_user: bool, connected: b
 class InAppMessage:
     """The one argument of the ``notification`` invocation: the same text the push carries, in one language."""
 
-    id: str  # the CloudEvent id: also the push's collapse id (APNs collapse id, FCM and WNS tag)
+    id: str  # the CloudEvent id (the push's collapse id is derived from the event key source#id)
     type: str
     title: str
     body: str

@@ -42,8 +42,8 @@ def templates_for(platform: Platform, language: str) -> dict[str, InstallationTe
 
     Both use the send properties of CONTRACTS §D: ``title_{language}``, ``body_{language}``, ``eventId``,
     ``eventType``, ``deepLink`` and ``category``; the alert also ``collapseId`` (``collapse_id`` of the event
-    id). The silent template carries the localized title and body as data too, so the app can show the message
-    quietly (quiet hours). Raises ValidationError for an unsupported language.
+    key ``source#id``). The silent template carries the localized title and body as data too, so the app can show
+    the message quietly (quiet hours). Raises ValidationError for an unsupported language.
     """
     if language not in SUPPORTED_LANGUAGES:
         raise ValidationError(
@@ -62,19 +62,20 @@ def templates_for(platform: Platform, language: str) -> dict[str, InstallationTe
 
 # If a push is ever sent twice (NH accepted it but the answer was lost, or the process died before the delivery log
 # recorded it), the device replaces the first notification with the second instead of showing both: APNs
-# apns-collapse-id, FCM android.notification.tag, WNS X-WNS-Tag. All three carry collapse_id(event id).
+# apns-collapse-id, FCM android.notification.tag, WNS X-WNS-Tag. All three carry collapse_id(event key source#id).
 COLLAPSE_ID = "$(collapseId)"
 _COLLAPSE_ID_CHARS = 16
 
 
-def collapse_id(event_id: str) -> str:
-    """The collapse identifier of ``event_id``'s alerts: the first 16 hex digits of its SHA-256.
+def collapse_id(key: str) -> str:
+    """The collapse identifier of the alerts of ``key`` (an event's key ``source#id``, a campaign's id): the first
+    16 hex digits of its SHA-256.
 
     The same for every send of one event, different for different events (64 bits), and within every platform's
     limit whatever the id: WNS takes at most 16 characters (a prefix of the id would make two events with ids like
     ``evt-2026-11-22T10:15:01`` and ``...:02`` replace each other on a Windows device), APNs at most 64 bytes.
     """
-    return hashlib.sha256(event_id.encode("utf-8")).hexdigest()[:_COLLAPSE_ID_CHARS]
+    return hashlib.sha256(key.encode("utf-8")).hexdigest()[:_COLLAPSE_ID_CHARS]
 
 
 def _event_data() -> dict[str, str]:

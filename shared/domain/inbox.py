@@ -16,6 +16,7 @@ from typing import Any
 from shared.domain.channels import InAppMessage
 
 __all__ = [
+    "INBOX_CURSOR_PATTERN",
     "INBOX_PAGE_MAX",
     "INBOX_RETENTION",
     "Decision",
@@ -32,6 +33,9 @@ __all__ = [
 # How long an entry is kept: a month covers a holiday away from the app; older rows are purged on write.
 INBOX_RETENTION = timedelta(days=30)
 INBOX_PAGE_MAX = 100
+# A page cursor is a position in the newest-first list (the page starts after it): inverted milliseconds, then the
+# entry's stored id. Every string of this shape is a position, so any the contract admits is a valid cursor.
+INBOX_CURSOR_PATTERN = r"^[0-9]{15}:[A-Za-z0-9_\-@.:=~]{1,700}$"  # ids up to 128 characters, base64url-encoded
 
 
 class Decision(StrEnum):

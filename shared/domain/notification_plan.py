@@ -79,7 +79,7 @@ def plan_notification(event: LobEvent, recipient: Preferences | None, now: datet
     inbox = None
     if entry.sensitive and user_id is not None:
         inbox = inbox_item(event, user_id, properties, now)
-        properties = neutral_properties(event.id)
+        properties = neutral_properties(event.id, collapse_key=event.key)
     return NotificationPlan(
         audience=audience,
         template=template,
@@ -116,7 +116,7 @@ def send_properties(event: LobEvent) -> dict[str, str]:
         properties[f"body_{language}"] = message.body
     properties.update(
         eventId=event.id,
-        collapseId=collapse_id(event.id),
+        collapseId=collapse_id(event.key),
         eventType=event.type,
         deepLink=entry.link(event.data),
         category=entry.category,

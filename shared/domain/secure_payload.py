@@ -35,9 +35,9 @@ def inbox_link(notification_id: str) -> str:
     return f"enterprisepush://notifications/{quote(notification_id, safe='')}"
 
 
-def neutral_properties(notification_id: str) -> dict[str, str]:
-    """Template-send properties of a secure push: neutral title and body in every language, the id (and the collapse
-    id derived from it), the link.
+def neutral_properties(notification_id: str, *, collapse_key: str | None = None) -> dict[str, str]:
+    """Template-send properties of a secure push: neutral title and body in every language, the id, the collapse id
+    (derived from ``collapse_key``, by default the id; an event's is its key ``source#id``), the link.
 
     Nothing about the content travels: not the event type, not the category, not a word of the text.
     """
@@ -48,7 +48,7 @@ def neutral_properties(notification_id: str) -> dict[str, str]:
         properties[f"body_{language}"] = message.body
     properties.update(
         eventId=notification_id,
-        collapseId=collapse_id(notification_id),
+        collapseId=collapse_id(notification_id if collapse_key is None else collapse_key),
         eventType=SECURE_EVENT_TYPE,
         deepLink=inbox_link(notification_id),
         category=SECURE_CATEGORY,

@@ -8,7 +8,11 @@ from typing import Protocol
 
 from shared.domain.decisions import Decision
 
-__all__ = ["AudienceCounter", "DecisionLedger", "DecisionPage"]
+__all__ = ["LEDGER_CURSOR_PATTERN", "AudienceCounter", "DecisionLedger", "DecisionPage"]
+
+# A page cursor is a position in the queried list (the next page starts after it). Every string of this shape is a
+# position, so every cursor the API's contract admits can be answered; others are a ValidationError.
+LEDGER_CURSOR_PATTERN = r"^[A-Za-z0-9_\-@.:=~]{1,1024}$"
 
 
 @dataclass(frozen=True)
@@ -23,7 +27,7 @@ class DecisionLedger(Protocol):
     """Decisions keyed by (event, recipient, channel); a decision on the same key replaces the earlier one.
 
     Every method raises UpstreamError (UpstreamUnavailableError when transient) on storage failures, and
-    ValidationError for a cursor it did not hand out.
+    ValidationError for a cursor that does not match LEDGER_CURSOR_PATTERN.
     """
 
     async def record(self, decision: Decision) -> None: ...

@@ -32,9 +32,8 @@ from shared.domain.orders.messages import (
     step_message,
 )
 from shared.domain.orders.model import OrderStatus
-from shared.domain.records import QuarantinedMessage
 from shared.ports.orders import FulfilmentPorts, OutboxEntry
-from shared.usecases.delivery import IncomingMessage, quarantine_id
+from shared.usecases.incoming import IncomingMessage, quarantined_message
 from shared.usecases.relay_outbox import relay_soon
 
 __all__ = ["FulfilmentResult", "OrderChangedError", "fulfil_message"]
@@ -145,20 +144,6 @@ def _duplicate(order_id: str, current: OrderStatus, wanted: OrderStatus) -> Fulf
 async def _quarantine(
     ports: FulfilmentPorts, message: IncomingMessage, reason: str, description: str
 ) -> FulfilmentResult:
-    await ports.quarantine.add(
-        QuarantinedMessage(
-            id=quarantine_id(message),
-            topic=message.topic,
-            subscription=message.subscription,
-            message_id=message.message_id,
-            reason=reason,
-            description=description,
-            body=message.body,
-            content_type=message.content_type,
-            subject=message.subject,
-            application_properties=dict(message.application_properties),
-            quarantined_at=ports.now(),
-        )
-    )
+    await ports.quarantine.add(quarantined_message(message, reason, description, ports.now()))
     logger.warning("quarantined message_id=%s on %s/fulfilment: %s", message.message_id, message.topic, reason)
     return FulfilmentResult.QUARANTINED

@@ -23,6 +23,7 @@ __all__ = [
     "IncomingMessage",
     "quarantine",
     "quarantine_id",
+    "quarantined_message",
     "route_message",
 ]
 
@@ -80,24 +81,27 @@ async def route_message(message: IncomingMessage, ports: DeliveryPorts, *, check
     return event
 
 
+def quarantined_message(message: IncomingMessage, reason: str, description: str, at: datetime) -> QuarantinedMessage:
+    """The quarantine record of ``message``: everything needed to inspect and replay it as it arrived."""
+    return QuarantinedMessage(
+        id=quarantine_id(message),
+        topic=message.topic,
+        subscription=message.subscription,
+        message_id=message.message_id,
+        reason=reason,
+        description=description,
+        body=message.body,
+        content_type=message.content_type,
+        subject=message.subject,
+        application_properties=dict(message.application_properties),
+        quarantined_at=at,
+    )
+
+
 async def quarantine(
     ports: DeliveryPorts, message: IncomingMessage, reason: str, description: str, event: LobEvent | None = None
 ) -> None:
-    await ports.quarantine.add(
-        QuarantinedMessage(
-            id=quarantine_id(message),
-            topic=message.topic,
-            subscription=message.subscription,
-            message_id=message.message_id,
-            reason=reason,
-            description=description,
-            body=message.body,
-            content_type=message.content_type,
-            subject=message.subject,
-            application_properties=dict(message.application_properties),
-            quarantined_at=ports.now(),
-        )
-    )
+    await ports.quarantine.add(quarantined_message(message, reason, description, ports.now()))
     logger.warning(
         "quarantined message_id=%s topic=%s subscription=%s reason=%s",
         message.message_id,

@@ -226,6 +226,19 @@ class TestRestApi:
             assert (await rest(stand_in, "DELETE", f"{base}/users/anna/groups")).status_code == 204
             assert (await rest(stand_in, "HEAD", f"{base}/groups/approvers")).status_code == 404
 
+    async def test_a_send_to_a_connection_reaches_that_connection_only(self, stand_in):
+        base = f"{stand_in.base_url}/api/hubs/notifications"
+        first, info = await open_socket(stand_in, "anna")
+        second, _ = await open_socket(stand_in, "anna")
+        async with first, second:
+            body = {"target": "notification", "arguments": ["one"]}
+            url = f"{base}/connections/{info['connectionId']}/:send"
+            assert (await rest(stand_in, "POST", url, json=body)).status_code == 202
+            assert (await next_message(first))["arguments"] == ["one"]
+            assert (await rest(stand_in, "POST", f"{base}/connections/gone/:send", json=body)).status_code == 202
+        logged = (await local(stand_in, "GET", "messages")).json()
+        assert [(m["scope"], m["connections"]) for m in logged[-2:]] == [("connection", 1), ("connection", 0)]
+
     async def test_broadcast_reaches_every_connection_and_is_logged(self, stand_in):
         base = f"{stand_in.base_url}/api/hubs/notifications"
         first, _ = await open_socket(stand_in, "anna")

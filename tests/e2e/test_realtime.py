@@ -14,6 +14,7 @@ import jwt
 import pytest
 
 from shared.domain.device_templates import collapse_id
+from shared.domain.events import event_key
 from tests.e2e.api_client import ApiClient, event, payload_text
 from tests.support.listener import listening
 from tests.support.stack import Stack, poll
@@ -82,7 +83,7 @@ class TestOfficialClientThroughTheApp:
             time.sleep(2)  # a second push would have arrived by now
         assert len(pushes(client, user)) == 1
         assert sent["id"] in payload_text(delivered[0])
-        assert delivered[0]["headers"].get("apns-collapse-id") == collapse_id(sent["id"])
+        assert delivered[0]["headers"].get("apns-collapse-id") == collapse_id(event_key(sent["source"], sent["id"]))
         [item] = inbox_of(client, user)["items"]
         assert item["channels"] == ["inapp", "push"]
 
@@ -120,7 +121,7 @@ class TestOfficialClientThroughTheApp:
             client.publish(debit)
             assert app.next_message()["id"] == debit["id"]
             [push] = poll(lambda: pushes(client, user), until=lambda found: len(found) == 1)
-        assert push["headers"].get("apns-collapse-id") == collapse_id(debit["id"])
+        assert push["headers"].get("apns-collapse-id") == collapse_id(event_key(debit["source"], debit["id"]))
 
 
 class TestCrashDuringTheWait:

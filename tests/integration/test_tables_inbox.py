@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import AsyncIterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -12,7 +13,7 @@ import pytest
 from shared.adapters.tables import TableInboxStore
 from shared.domain.channels import InAppMessage
 from shared.domain.errors import ConflictError, ValidationError
-from shared.domain.inbox import INBOX_RETENTION, Decision, new_entry, with_push_decided, with_seen
+from shared.domain.inbox import INBOX_CURSOR_PATTERN, INBOX_RETENTION, Decision, new_entry, with_push_decided, with_seen
 from tests.conftest import random_id
 from tests.support.azurite import table_service
 
@@ -92,6 +93,19 @@ class TestInbox:
     async def test_a_cursor_that_was_not_handed_out_is_refused(self, store):
         with pytest.raises(ValidationError):
             await store.list("anna", limit=2, cursor="bm90LWEtY3Vyc29y", now=NOW)
+
+    async def test_any_cursor_of_the_documented_shape_is_a_position_in_the_list(self, store):
+        """The contract's pattern admits exactly the positions: one made up by a client pages from there."""
+        for index in range(3):
+            await store.add(new_entry("anna", message(f"evt-{index}", NOW + timedelta(minutes=index)), Decision.NONE))
+        first = await store.list("anna", limit=1, cursor=None, now=NOW + timedelta(hours=1))
+        assert first.next_cursor is not None
+        assert re.fullmatch(INBOX_CURSOR_PATTERN, first.next_cursor)
+        made_up = first.next_cursor.split(":", 1)[0] + ":~"  # evt-2's time, after every id at that time
+        after = await store.list("anna", limit=5, cursor=made_up, now=NOW + timedelta(hours=1))
+        assert [e.notification_id for e in after.items] == ["evt-1", "evt-0"]
+        oldest = await store.list("anna", limit=5, cursor="9" * 15 + ":x", now=NOW + timedelta(hours=1))
+        assert (oldest.items, oldest.next_cursor) == ([], None)
 
     async def test_expired_entries_are_left_out_and_purged_by_the_next_add(self, store):
         old = NOW - INBOX_RETENTION - timedelta(days=1)

@@ -3,6 +3,7 @@ console's feed, replacement on redelivery, odd ids, a forged cursor, and the ret
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -12,6 +13,7 @@ import pytest
 from shared.adapters.tables import TableDecisionLedger
 from shared.domain.decisions import Channel, Decision, Outcome, Reason
 from shared.domain.errors import ValidationError
+from shared.ports.ledger import LEDGER_CURSOR_PATTERN
 from tests.conftest import random_id
 from tests.support.azurite import table_service
 
@@ -113,11 +115,26 @@ class TestTableDecisionLedger:
         feed = await ledger.recent(since=NOW - timedelta(hours=1), until=NOW, limit=10)
         assert [d.event_id for d in feed] == [recent[0].event_id, recent[1].event_id]
 
-    async def test_a_cursor_the_ledger_did_not_hand_out_is_a_validation_error(self, ledger):
+    async def test_a_cursor_not_of_the_documented_shape_is_a_validation_error(self, ledger):
         with pytest.raises(ValidationError, match="cursor"):
             await ledger.for_user("alice", since=NOW, limit=5, cursor="not-a-cursor!")
         with pytest.raises(ValidationError, match="cursor"):
-            await ledger.for_user("alice", since=NOW, limit=5, cursor="WzEsMl0")  # base64 of [1,2]
+            await ledger.for_user("alice", since=NOW, limit=5, cursor="a" * 1025)
+
+    async def test_any_cursor_of_the_documented_shape_is_a_position(self, ledger):
+        """A made-up cursor pages on from where it sorts: the contract's pattern admits only answerable cursors."""
+        user = random_id("u")
+        for minutes in range(3):
+            await ledger.record(
+                decision(event_id=f"e{minutes}", user_id=user, occurred_at=NOW - timedelta(minutes=minutes))
+            )
+        first = await ledger.for_user(user, since=NOW - timedelta(hours=1), limit=1)
+        assert first.cursor is not None
+        assert re.fullmatch(LEDGER_CURSOR_PATTERN, first.cursor)
+        made_up = first.cursor.split(":", 1)[0] + ":~"  # e0's time, after every key at that time
+        rest = await ledger.for_user(user, since=NOW - timedelta(hours=1), limit=5, cursor=made_up)
+        assert [d.event_id for d in rest.items] == ["e1", "e2"]
+        assert rest.cursor is None
 
     async def test_the_sweep_deletes_every_row_of_expired_decisions_only(self, azurite_tables):
         prefix = random_id("t")

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
 from urllib.parse import quote
 
 import pytest
@@ -12,27 +9,9 @@ import pytest
 from local.nh_emulator.sas import SasToken, audience_covers, parse_sas_token, signature_matches
 from shared.notification_hubs.errors import NhValidationError
 from shared.notification_hubs.sas import SasTokenProvider, sas_token
+from tests.support.sas_vector import KEY, NAMESPACE, RULE, VECTOR, fields_of, reference_signature
 
 pytestmark = pytest.mark.local
-
-KEY = "dGVzdGtleXRlc3RrZXl0ZXN0a2V5dGVzdGtleTEyMzQ="
-RULE = "DefaultFullSharedAccessSignature"
-NAMESPACE = "https://myns.servicebus.windows.net/"
-VECTOR = (
-    "SharedAccessSignature sr=https%3A%2F%2Fmyns.servicebus.windows.net%2F"
-    "&sig=S3OV4oTDIVFgUatgTvBBJbP9%2F9uNyHOumy7QHrBcN4E%3D&se=1700000000&skn=DefaultFullSharedAccessSignature"
-)
-
-
-def reference_signature(sr: str, se: int, key: str) -> str:
-    """Computed here with hmac directly, independently of the module under test."""
-    digest = hmac.new(key.encode("utf-8"), f"{sr}\n{se}".encode(), hashlib.sha256).digest()
-    return base64.b64encode(digest).decode()
-
-
-def fields_of(token: str) -> dict[str, str]:
-    _, _, rest = token.partition(" ")
-    return dict(part.split("=", 1) for part in rest.split("&"))
 
 
 class TestClientTokens:

@@ -21,9 +21,11 @@ MIDNIGHT = datetime(2025, 3, 10, 23, 30, tzinfo=UTC)
 NIGHT = QuietHours(start=time(22, 0), end=time(7, 0), time_zone="UTC")
 
 
-def _event(event_type: str, **data: Any) -> LobEvent:
+def _event(event_type: str, event_id: str | None = None, **data: Any) -> LobEvent:
     cloud_event = example_cloud_event(CATALOG[event_type])
     cloud_event["data"].update(data)
+    if event_id is not None:
+        cloud_event["id"] = event_id
     return parse_cloud_event(json.dumps(cloud_event).encode(), None)
 
 
@@ -123,10 +125,23 @@ class TestProperties:
         }
         assert all(isinstance(value, str) and value for value in properties.values())
         assert properties["eventId"] == event.id
-        assert properties["collapseId"] == collapse_id(event.id)
+        assert properties["collapseId"] == collapse_id(event.key)
         assert properties["eventType"] == "finance.budget_approval.requested"
         assert properties["deepLink"] == "enterprisepush://finance/approvals/BR-5521"
         assert properties["category"] == "finance.approvals"
+
+    def test_two_systems_events_with_one_id_get_different_collapse_ids(self):
+        """The collapse id hashes the event key source#id: one system's event never replaces another's on a device,
+        neither in the plain push nor in a secure (sensitive) one."""
+        hr, finance, accounts = (
+            _plan(_event(event_type, event_id="42"))
+            for event_type in ("hr.employee.joined", "finance.budget_approval.requested", "accounts.debit.posted")
+        )
+        assert accounts.secure_item is not None  # debits are sensitive: the neutral properties carry the id
+        assert hr.properties["eventId"] == finance.properties["eventId"] == accounts.properties["eventId"] == "42"
+        collapse_ids = {plan.properties["collapseId"] for plan in (hr, finance, accounts)}
+        assert collapse_ids == {collapse_id(f"/lob/{source}#42") for source in ("hr", "finance", "accounts")}
+        assert len(collapse_ids) == 3
 
     def test_amounts_are_formatted_per_locale(self):
         properties = _plan(_event("finance.budget_approval.requested")).properties

@@ -102,7 +102,10 @@ async function search(event) {
   const broadcasts = document.getElementById("broadcasts");
   summary.textContent = "searching…";
   try {
-    const page = await api(`/deliveries?${kind}=${encodeURIComponent(value)}`);
+    const path = kind === "userId"
+      ? `/users/${encodeURIComponent(value)}/deliveries`
+      : `/deliveries?eventId=${encodeURIComponent(value)}`;
+    const page = await api(path);
     decisionRows(results.tBodies[0], page.items);
     results.hidden = false;
     const shown = page.broadcasts || [];

@@ -8,10 +8,9 @@ each new entry purges a few expired rows of its user.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import json
 import logging
+import re
 from dataclasses import replace
 from datetime import datetime
 from typing import Any
@@ -23,7 +22,7 @@ from azure.data.tables.aio import TableServiceClient
 from shared.adapters.tables.common import TableSet, as_datetime, encode_key, mapped_errors, optional_datetime, utc
 from shared.adapters.tables.delivery_rows import replace_if_unchanged
 from shared.domain.errors import ConflictError, FieldError, NotFoundError, UpstreamError, ValidationError
-from shared.domain.inbox import INBOX_RETENTION, Decision, InboxEntry, InboxPage
+from shared.domain.inbox import INBOX_CURSOR_PATTERN, INBOX_RETENTION, Decision, InboxEntry, InboxPage
 
 __all__ = ["TableInboxStore"]
 
@@ -33,6 +32,7 @@ TABLE = "inbox"
 _INDEX_PREFIX = "t:"
 _INDEX_END = "t;"  # the character after ":": every index row sorts below it
 _PURGE_BATCH = 20
+_CURSOR = re.compile(INBOX_CURSOR_PATTERN)
 _TIME_SPAN_MS = 10**15
 
 
@@ -112,17 +112,13 @@ def _etag(metadata: Any) -> str | None:
 
 
 def _cursor_of(row_key: str) -> str:
-    return base64.urlsafe_b64encode(row_key.encode()).decode().rstrip("=")
+    return row_key.removeprefix(_INDEX_PREFIX)
 
 
 def _row_key_of(cursor: str) -> str:
-    try:
-        row_key = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-    except (binascii.Error, UnicodeDecodeError, ValueError):
-        row_key = ""
-    if not row_key.startswith(_INDEX_PREFIX):
+    if not _CURSOR.fullmatch(cursor):
         raise ValidationError("the cursor is not one this API handed out", [FieldError("query:cursor", "invalid")])
-    return row_key
+    return _INDEX_PREFIX + cursor
 
 
 class TableInboxStore:

@@ -16,9 +16,7 @@ partition's write limit. Every row carries ``ExpiresAt``; ``sweep`` (a daily tim
 from __future__ import annotations
 
 import asyncio
-import base64
-import binascii
-import json
+import re
 import zlib
 from datetime import datetime, timedelta
 from typing import Any
@@ -29,7 +27,7 @@ from azure.data.tables.aio import TableClient, TableServiceClient
 from shared.adapters.tables.common import TableSet, as_datetime, encode_key, mapped_errors, utc
 from shared.domain.decisions import Channel, Decision, Outcome
 from shared.domain.errors import FieldError, ValidationError
-from shared.ports.ledger import DecisionPage
+from shared.ports.ledger import LEDGER_CURSOR_PATTERN, DecisionPage
 
 __all__ = ["DEFAULT_RETENTION", "TABLE", "TableDecisionLedger"]
 
@@ -39,6 +37,7 @@ _BUCKETS = 4
 _MAX_TICKS = 10**19 - 1
 _MAX_FEED_HOURS = 48
 _SWEEP_CONCURRENCY = 16
+_CURSOR = re.compile(LEDGER_CURSOR_PATTERN)
 
 
 def _ticks(at: datetime) -> str:
@@ -127,27 +126,16 @@ def _decision(entity: TableEntity) -> Decision:
     )
 
 
-def _encode_cursor(token: Any) -> str | None:
-    if not token:
-        return None
-    return base64.urlsafe_b64encode(json.dumps(token, separators=(",", ":")).encode()).decode().rstrip("=")
-
-
-def _decode_cursor(cursor: str | None) -> dict[str, str] | None:
-    if cursor is None:
-        return None
-    try:
-        token = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-    except (binascii.Error, ValueError, UnicodeDecodeError) as exc:
-        raise ValidationError("the cursor is not one this API handed out", [FieldError("cursor", "invalid")]) from exc
-    if not isinstance(token, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in token.items()):
+def _checked_cursor(cursor: str) -> str:
+    """The RowKey the next page starts after; any key of the cursor's shape is a position in the partition."""
+    if not _CURSOR.fullmatch(cursor):
         raise ValidationError("the cursor is not one this API handed out", [FieldError("cursor", "invalid")])
-    return token
+    return cursor
 
 
 class TableDecisionLedger:
     """``shared.ports.DecisionLedger`` on azure.data.tables.aio. Raises UpstreamError (UpstreamUnavailableError when
-    transient); ValidationError for a cursor it did not hand out."""
+    transient); ValidationError for a cursor not of the shape LEDGER_CURSOR_PATTERN."""
 
     def __init__(
         self, service: TableServiceClient, table_prefix: str = "", retention: timedelta = DEFAULT_RETENTION
@@ -224,17 +212,18 @@ class TableDecisionLedger:
         self, query: str, parameters: dict[str, Any], *, limit: int, cursor: str | None, newest_first: bool = False
     ) -> DecisionPage:
         table: TableClient = await self._tables.get(TABLE)
-        token = _decode_cursor(cursor)
+        # Every query reads one partition: the page starts after the cursor's RowKey, one more row tells whether
+        # another page follows (a Tables continuation token would be a cursor no schema can describe).
+        if cursor is not None:
+            query, parameters = f"{query} and RowKey gt @after", {**parameters, "after": _checked_cursor(cursor)}
+        entities: list[TableEntity] = []
         with mapped_errors("query decisions"):
-            # azure-data-tables' continuation token is a dict of next keys, though by_page is typed for str.
-            pages = table.query_entities(query, parameters=parameters, results_per_page=limit).by_page(
-                continuation_token=token  # type: ignore[arg-type]
-            )
-            items: list[Decision] = []
-            async for page in pages:
-                items = [_decision(entity) async for entity in page]
-                break
-            next_token = pages.continuation_token  # type: ignore[attr-defined]
+            async for entity in table.query_entities(query, parameters=parameters, results_per_page=limit + 1):
+                entities.append(entity)
+                if len(entities) > limit:
+                    break
+        shown = entities[:limit]
+        items = [_decision(entity) for entity in shown]
         if newest_first:
             items.sort(key=lambda d: (d.occurred_at, d.decided_at), reverse=True)
-        return DecisionPage(items, _encode_cursor(next_token))
+        return DecisionPage(items, str(shown[-1]["RowKey"]) if len(entities) > limit else None)

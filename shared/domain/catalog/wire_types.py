@@ -41,6 +41,7 @@ __all__ = [
     "Name",
     "NonNegativeAmount",
     "PositiveAmount",
+    "Rfc3339DateTime",
     "Text",
     "amount_schema",
     "amount_validator",
@@ -70,6 +71,24 @@ DATE_TIME_PATTERN: Final = (
 HTTPS_URL_PATTERN: Final = (
     r"^https://[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*(?::[0-9]{1,5})?(?:[/?#][-A-Za-z0-9._~:/?#@!$&'()*+,;=%]*)?$"
 )
+
+_DATE_TIME = re.compile(DATE_TIME_PATTERN.removesuffix("$") + r"\Z")
+
+
+def _rfc3339(value: Any) -> datetime:
+    if isinstance(value, datetime) and value.tzinfo is not None:
+        return value
+    if isinstance(value, str) and _DATE_TIME.fullmatch(value):
+        return datetime.fromisoformat(value)  # every match parses, keeping its offset
+    raise ValueError("an RFC 3339 timestamp with a UTC offset, such as 2025-03-10T09:30:00Z")
+
+
+# A point in time exactly as the schema states it (pydantic alone also takes unix seconds and dates without a time).
+Rfc3339DateTime = Annotated[
+    datetime,
+    BeforeValidator(_rfc3339),
+    WithJsonSchema({"type": "string", "format": "date-time", "pattern": DATE_TIME_PATTERN}),
+]
 
 _STEP = Decimal("0.0001")  # four decimal places cover every ISO 4217 minor unit
 
