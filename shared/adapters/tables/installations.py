@@ -8,19 +8,23 @@ Tables (under the instance's prefix):
   checks first and writes after.
 - ``installationchannels``: partition = push channel hash, row = installation id + "|" + user id.
 
-Upserts write the main row first, then the channel row, then remove channel rows the installation left, and update
-the claim last (it remembers the channel, so a retried write or delete still finds old channel rows). Deletes
-remove the main row first, then the channel rows, then the caller's claim. A crash between writes therefore leaves
-at worst a stale or missing index row, never an installation missing from its owner's partition; readers check
-every channel hit against the main row.
+Upserts write the main row and the channel row (together: each failure fails the call, and a row the registration
+left "pending" is rewritten by the next one), then remove channel rows the installation left, and update the claim
+last (it remembers the channel, so a retried write or delete still finds old channel rows; a claim made with the
+channel already remembers it and costs no write here). Deletes remove the main row first, then the channel rows,
+then the caller's claim. A crash between writes therefore leaves at worst a stale or missing index row, never an
+installation missing from its owner's partition; readers check every channel hit against the main row.
+Independent reads and writes of one call go out together (``asyncio.gather``): each is one round trip.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
+from collections.abc import Awaitable
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from azure.core import MatchConditions
 from azure.core.exceptions import ResourceExistsError, ResourceModifiedError, ResourceNotFoundError
@@ -34,6 +38,8 @@ from shared.domain.records import InstallationRecord, Platform
 __all__ = ["TableInstallationMirror"]
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 MAIN_TABLE = "installations"
 CLAIMS_TABLE = "installationclaims"
@@ -63,6 +69,7 @@ def _to_entity(record: InstallationRecord) -> dict[str, Any]:
         "State": record.state,
         "CreatedAt": utc(record.created_at),
         "UpdatedAt": utc(record.updated_at),
+        "Fingerprint": record.fingerprint,
     }
 
 
@@ -79,7 +86,18 @@ def _from_entity(entity: TableEntity) -> InstallationRecord:
         state=entity["State"],
         created_at=as_datetime(entity["CreatedAt"]),
         updated_at=as_datetime(entity["UpdatedAt"]),
+        fingerprint=entity.get("Fingerprint") or "",
     )
+
+
+async def _together(*calls: Awaitable[T]) -> list[T]:
+    """Await ``calls`` concurrently; every one runs to its end, then the first failure (in argument order) is
+    raised, so no call is left running unobserved."""
+    results = await asyncio.gather(*calls, return_exceptions=True)
+    for result in results:
+        if isinstance(result, BaseException):
+            raise result
+    return results  # type: ignore[return-value]  # no exception left among them
 
 
 class TableInstallationMirror:
@@ -89,24 +107,28 @@ class TableInstallationMirror:
     def __init__(self, service: TableServiceClient, table_prefix: str = "") -> None:
         self._tables = TableSet(service, table_prefix)
 
-    async def claim(self, installation_id: str, user_id: str, *, now: datetime) -> bool:
+    async def claim(
+        self, installation_id: str, user_id: str, *, now: datetime, push_channel_hash: str | None = None
+    ) -> bool:
         """Make ``user_id`` the owner of ``installation_id`` unless another user is: True when the caller owns it
         (just now, or already). An insert-if-absent, so concurrent claims by two users have exactly one winner.
+        A new claim remembers ``push_channel_hash``.
 
         Raises ConflictError when the claim keeps vanishing and reappearing under it (try again).
         """
         claims = await self._tables.get(CLAIMS_TABLE)
+        entity: dict[str, Any] = {
+            "PartitionKey": encode_key(installation_id),
+            "RowKey": OWNER_ROW,
+            "UserId": user_id,
+            "ClaimedAt": utc(now),
+        }
+        if push_channel_hash is not None:
+            entity["PushChannelHash"] = push_channel_hash
         for _ in range(_CLAIM_ROUNDS):
             with mapped_errors("claim installation id"):
                 try:
-                    await claims.create_entity(
-                        {
-                            "PartitionKey": encode_key(installation_id),
-                            "RowKey": OWNER_ROW,
-                            "UserId": user_id,
-                            "ClaimedAt": utc(now),
-                        }
-                    )
+                    await claims.create_entity(entity)
                 except ResourceExistsError:
                     pass
                 else:
@@ -119,11 +141,24 @@ class TableInstallationMirror:
         raise ConflictError(f"installation id {installation_id!r} is being claimed and released concurrently")
 
     async def upsert(self, record: InstallationRecord) -> None:
-        """Write the main row, then the channel row, drop channel rows the installation left, then the claim."""
+        """Write the main row and the channel row, drop channel rows the installation left, then the claim."""
         old_hashes, claim = await self._known_channels(record.user_id, record.installation_id)
+        await _together(self._write_main(record), self._write_channel(record))
+        await _together(
+            *(
+                self._delete_channel_row(old_hash, record.user_id, record.installation_id)
+                for old_hash in old_hashes - {record.push_channel_hash}
+            )
+        )
+        # The claim goes last and remembers the channel, so a retry after a crash still finds old channel rows.
+        await self._remember_channel(claim, record)
+
+    async def _write_main(self, record: InstallationRecord) -> None:
         main = await self._tables.get(MAIN_TABLE)
         with mapped_errors("upsert installation"):
             await main.upsert_entity(_to_entity(record), mode=UpdateMode.REPLACE)
+
+    async def _write_channel(self, record: InstallationRecord) -> None:
         channels = await self._tables.get(CHANNELS_TABLE)
         with mapped_errors("upsert installation channel index"):
             await channels.upsert_entity(
@@ -135,10 +170,20 @@ class TableInstallationMirror:
                 },
                 mode=UpdateMode.REPLACE,
             )
-        for old_hash in old_hashes - {record.push_channel_hash}:
-            await self._delete_channel_row(old_hash, record.user_id, record.installation_id)
-        # The claim goes last and remembers the channel, so a retry after a crash still finds old channel rows.
-        await self._remember_channel(claim, record)
+
+    async def set_state(self, user_id: str, installation_id: str, state: str) -> bool:
+        """Merge ``state`` into the existing row (If-Match: *, so a removed row is not recreated half-empty);
+        False when there is no row."""
+        main = await self._tables.get(MAIN_TABLE)
+        with mapped_errors("set installation state"):
+            try:
+                await main.update_entity(
+                    {"PartitionKey": encode_key(user_id), "RowKey": encode_key(installation_id), "State": state},
+                    mode=UpdateMode.MERGE,
+                )
+            except ResourceNotFoundError:
+                return False
+        return True
 
     async def _remember_channel(self, claim: TableEntity | None, record: InstallationRecord) -> None:
         """Record the channel on the owner's claim, creating the claim if there is none (a row written before
@@ -179,10 +224,12 @@ class TableInstallationMirror:
         """The channel hashes the main row and the claim know for this installation (either may be stale), and the
         claim (any user's) as read."""
         hashes: set[str] = set()
-        previous = await self.get(user_id, installation_id)
+        claims = await self._tables.get(CLAIMS_TABLE)
+        previous, claim = await asyncio.gather(
+            self.get(user_id, installation_id), self._claim_row(claims, installation_id)
+        )
         if previous is not None:
             hashes.add(previous.push_channel_hash)
-        claim = await self._claim_row(await self._tables.get(CLAIMS_TABLE), installation_id)
         if claim is not None and claim["UserId"] == user_id and claim.get("PushChannelHash"):
             hashes.add(claim["PushChannelHash"])
         return hashes, claim
@@ -221,8 +268,8 @@ class TableInstallationMirror:
                 )
             ]
         found: list[InstallationRecord] = []
-        for user_id, installation_id in hits:
-            record = await self.get(user_id, installation_id)
+        records = await _together(*(self.get(user_id, installation_id) for user_id, installation_id in hits))
+        for (_, installation_id), record in zip(hits, records, strict=True):
             if record is not None and record.push_channel_hash == push_channel_hash:
                 found.append(record)
             else:
