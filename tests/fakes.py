@@ -51,6 +51,12 @@ class InMemoryInstallationMirror:
     ) -> bool:
         return self.owners.setdefault(installation_id, user_id) == user_id
 
+    async def claim_and_write(self, record: InstallationRecord, previous: InstallationRecord | None) -> bool:
+        if not await self.claim(record.installation_id, record.user_id, now=record.updated_at):
+            return False
+        await self.upsert(record)
+        return True
+
     async def set_state(self, user_id: str, installation_id: str, state: str) -> bool:
         row = self.rows.get((user_id, installation_id))
         if row is None:

@@ -31,6 +31,11 @@ class InstallationMirror(Protocol):
         """
         ...
 
+    async def claim_and_write(self, record: InstallationRecord, previous: InstallationRecord | None) -> bool:
+        """``claim`` for ``record.user_id`` (with the record's channel), then, if the caller owns the id, ``upsert``
+        without reading again (``previous``: the caller's row as just read). False, nothing written, otherwise."""
+        ...
+
     async def upsert(self, record: InstallationRecord) -> None: ...
     async def set_state(self, user_id: str, installation_id: str, state: str) -> bool:
         """Change only the state of an existing row (one conditional merge); False when the row does not exist."""

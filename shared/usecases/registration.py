@@ -6,10 +6,12 @@ get it, and the loser never touches NH. Another user's installation answers exac
 (NotFoundError): nobody learns which ids exist.
 
 Write order (so that no failure leaves a device that receives pushes but is not listed for its owner):
-claim -> mirror row "pending" -> NH installation -> mirror row "active" (a merge of the state alone). A failure
-after the first write leaves a "pending" row that the next PUT from the app (it registers at every launch)
+claim -> mirror row "pending" -> NH installation -> mirror row "active" (a merge of the state alone). The claim and
+the "pending" row are one adapter call (``claim_and_write``) that writes only when the claim is the caller's. A
+failure after the first write leaves a "pending" row that the next PUT from the app (it registers at every launch)
 repairs. Removal goes the other way: the row is marked "pending" first, then NH (pushes stop), then the mirror,
-then the claim. The reads a registration needs (claim, preferences, channel lookup, existing row) go out together.
+then the claim. The reads a registration needs go out together: the caller's row with the preferences, then the
+channel lookup with the claim.
 
 Refresh of an unchanged device (every app launch; the most common call of the API): the caller's row and the
 preferences are read together, and when the row is "active", was confirmed less than ``CONFIRM_AFTER`` ago, and
@@ -127,13 +129,6 @@ async def register_device(ports: RegistrationPorts, identity: Identity, command:
         logger.debug("refresh of unchanged installation_id=%s: nothing to write", installation_id)
         return existing
     hashed = channel_hash(command.push_channel)
-    claimed, previous_holders = await asyncio.gather(
-        ports.installations.claim(installation_id, identity.user_id, now=now, push_channel_hash=hashed),
-        ports.installations.find_by_channel(hashed),
-    )
-    if not claimed:
-        raise NotFoundError(_not_found(installation_id))
-    await _hand_over_channel(ports, previous_holders, identity.user_id, installation_id)
     record = InstallationRecord(
         user_id=identity.user_id,
         installation_id=installation_id,
@@ -148,7 +143,13 @@ async def register_device(ports: RegistrationPorts, identity: Identity, command:
         updated_at=now,
         fingerprint=fingerprint,
     )
-    await ports.installations.upsert(record)
+    # The claim decides before anything is written; the channel lookup is a read, so it goes out with it.
+    claimed, previous_holders = await asyncio.gather(
+        ports.installations.claim_and_write(record, existing), ports.installations.find_by_channel(hashed)
+    )
+    if not claimed:
+        raise NotFoundError(_not_found(installation_id))
+    await _hand_over_channel(ports, previous_holders, identity.user_id, installation_id)
     await ports.push.create_or_update_installation(installation)
     if not await ports.installations.set_state(identity.user_id, installation_id, ACTIVE):
         # Removed meanwhile (a concurrent unregister or hand-over): NH may hold it now, so it must be listed again;

@@ -113,6 +113,23 @@ class TestUpsertGetList:
         assert await env.rows(CHANNELS_TABLE) == []
         assert await env.rows(CLAIMS_TABLE) == []
 
+    async def test_claim_and_write_writes_nothing_for_another_users_id(self, env: Env) -> None:
+        taken = record(user_id="bob")
+        assert await env.mirror.claim(taken.installation_id, "bob", now=T0)
+        assert await env.mirror.claim_and_write(replace(taken, user_id="alice"), None) is False
+        assert await env.mirror.list_all() == []
+        assert await env.mirror.find_by_channel(taken.push_channel_hash) == []
+        assert await env.mirror.find_owner(taken.installation_id) == "bob"
+
+    async def test_claim_and_write_moves_an_owned_installation_to_its_new_channel(self, env: Env) -> None:
+        before = record(channel="old")
+        assert await env.mirror.claim_and_write(before, None)
+        moved = replace(before, push_channel_hash=channel_hash("new"), updated_at=T0 + timedelta(minutes=1))
+        assert await env.mirror.claim_and_write(moved, before)
+        assert await env.mirror.get("alice", before.installation_id) == moved
+        assert [row["PartitionKey"] for row in await env.rows(CHANNELS_TABLE)] == [channel_hash("new")]
+        assert [row["PushChannelHash"] for row in await env.rows(CLAIMS_TABLE)] == [channel_hash("new")]
+
     async def test_get_returns_none_when_the_installation_is_unknown(self, env: Env) -> None:
         assert await env.mirror.get("alice", "nope") is None
         assert await env.mirror.list_for_user("nobody") == []
