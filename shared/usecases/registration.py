@@ -15,14 +15,15 @@ channel lookup with the claim.
 
 Refresh of an unchanged device (every app launch; the most common call of the API): the caller's row and the
 preferences are read together, and when the row is "active", was confirmed less than ``CONFIRM_AFTER`` ago, and
-its fingerprint (sha256 of the NH installation last written) equals the installation this request would write,
+its fingerprint (sha256 of the NH installation last written) and fields equal what this request would write,
 the device is registered already and nothing is written: two reads, no NH call. Why no NH PUT:
 - NH keeps an installation until it is deleted (``expirationTime`` defaults to 9999-12-31; NH-REST.md §3.1), so a
   refresh has nothing to keep alive. A handle the PNS reports dead is marked by NH, and the app then registers a
   new handle, which changes the fingerprint.
-- Every path of ours that removes an installation from NH leaves no "active" row that still matches: unregister
-  marks the row "pending" before the NH delete; channel hand-over, the idle sweep and token hygiene remove
-  installations of devices that do not refresh them with the same handle again.
+- No path of ours that removes an installation from NH leaves a row that passes, even after a crash between the
+  NH delete and the row delete: unregister marks the row "pending" first; the idle sweep removes only rows older
+  than ``CONFIRM_AFTER``; token hygiene and channel hand-over remove handles the device has replaced or moved to
+  another installation id, so its next refresh differs.
 - The row proves the claim: a row is written only after its claim, and deleted before it.
 - Once ``CONFIRM_AFTER`` has passed, the refresh takes the full path: NH gets the PUT again (repairing a loss no
   code of ours made, such as an operator's restore of the hub) and ``updated_at`` moves, which the idle sweep reads.
@@ -38,7 +39,7 @@ import json
 import logging
 from collections.abc import Sequence
 from dataclasses import replace
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from shared.domain.device_templates import templates_for
 from shared.domain.errors import FieldError, NotFoundError, ValidationError
@@ -123,11 +124,7 @@ async def register_device(ports: RegistrationPorts, identity: Identity, command:
     language, interests = _effective_choices(preferences, command.language, interests_requested)
     platform = command.platform
     installation = desired_installation(identity, installation_id, platform, command.push_channel, language, interests)
-    fingerprint = installation_fingerprint(installation)
     now = ports.now()
-    if existing is not None and _unchanged(existing, fingerprint, now):
-        logger.debug("refresh of unchanged installation_id=%s: nothing to write", installation_id)
-        return existing
     hashed = channel_hash(command.push_channel)
     record = InstallationRecord(
         user_id=identity.user_id,
@@ -141,8 +138,11 @@ async def register_device(ports: RegistrationPorts, identity: Identity, command:
         state=PENDING,
         created_at=existing.created_at if existing else now,
         updated_at=now,
-        fingerprint=fingerprint,
+        fingerprint=installation_fingerprint(installation),
     )
+    if existing is not None and _unchanged(existing, record):
+        logger.debug("refresh of unchanged installation_id=%s: nothing to write", installation_id)
+        return existing
     # The claim decides before anything is written; the channel lookup is a read, so it goes out with it.
     claimed, previous_holders = await asyncio.gather(
         ports.installations.claim_and_write(record, existing), ports.installations.find_by_channel(hashed)
@@ -161,13 +161,22 @@ async def register_device(ports: RegistrationPorts, identity: Identity, command:
     return replace(record, state=ACTIVE)
 
 
-def _unchanged(existing: InstallationRecord, fingerprint: str, now: datetime) -> bool:
-    """The row says NH holds exactly this installation, confirmed recently enough to be trusted."""
+def _unchanged(existing: InstallationRecord, wanted: InstallationRecord) -> bool:
+    """The row says NH holds exactly the wanted installation, confirmed recently enough to be trusted.
+
+    The row's own fields are compared too: a preferences change PATCHes NH and rewrites them without a new
+    fingerprint, so a fingerprint alone could match an installation NH no longer has.
+    """
     return (
         existing.state == ACTIVE
-        and existing.fingerprint == fingerprint
-        and timedelta(0) <= now - existing.updated_at < CONFIRM_AFTER
+        and existing.fingerprint == wanted.fingerprint
+        and _desired_fields(existing) == _desired_fields(wanted)
+        and timedelta(0) <= wanted.updated_at - existing.updated_at < CONFIRM_AFTER
     )
+
+
+def _desired_fields(record: InstallationRecord) -> tuple[object, ...]:
+    return (record.platform, record.push_channel_hash, record.language, record.interests, record.tags)
 
 
 async def get_device(ports: RegistrationPorts, identity: Identity, installation_id: str) -> InstallationRecord:

@@ -205,6 +205,27 @@ class TestRefresh:
         assert record.language == "es"
         assert "lang:es" in counted.push.installations["dev-1"].tags
 
+    async def test_a_preferences_change_that_failed_in_nh_is_not_mistaken_for_an_unchanged_device(self, counted):
+        """NH and the row say "de" after a change; the change back to "en" fails at NH. The saved "en" then matches
+        the fingerprint of the first registration, but the row's fields do not: the refresh writes NH again."""
+        await register_device(counted, ALICE, request("dev-1", language="en", interests=["hr"]))
+        to_de = PreferencesRequest.model_validate({"interests": ["hr"], "language": "de"})
+        await update_preferences(counted, ALICE, to_de.to_command())
+        failing_patch = UpstreamUnavailableError("nh down")
+
+        async def patch_fails(installation_id, operations):
+            raise failing_patch
+
+        counted.push.patch_installation = patch_fails
+        to_en = PreferencesRequest.model_validate({"interests": ["hr"], "language": "en"})
+        with pytest.raises(UpstreamUnavailableError):
+            await update_preferences(counted, ALICE, to_en.to_command())
+        puts = counted.push.puts
+        record = await register_device(counted, ALICE, request("dev-1", language="en", interests=["hr"]))
+        assert counted.push.puts == puts + 1
+        assert record.language == "en"
+        assert "lang:en" in counted.push.installations["dev-1"].tags
+
     async def test_after_the_confirmation_window_nh_is_written_again_and_the_row_moves(self, counted):
         """NH gets the installation again (repairs a loss on NH's side) and updated_at moves (the idle sweep)."""
         await register_device(counted, ALICE, request("dev-1"))
