@@ -46,8 +46,23 @@ class InMemoryInstallationMirror:
         self.owners: dict[str, str] = {}
         self.fail_next_upsert: Exception | None = None
 
-    async def claim(self, installation_id: str, user_id: str, *, now: datetime) -> bool:
+    async def claim(
+        self, installation_id: str, user_id: str, *, now: datetime, push_channel_hash: str | None = None
+    ) -> bool:
         return self.owners.setdefault(installation_id, user_id) == user_id
+
+    async def claim_and_write(self, record: InstallationRecord, previous: InstallationRecord | None) -> bool:
+        if not await self.claim(record.installation_id, record.user_id, now=record.updated_at):
+            return False
+        await self.upsert(record)
+        return True
+
+    async def set_state(self, user_id: str, installation_id: str, state: str) -> bool:
+        row = self.rows.get((user_id, installation_id))
+        if row is None:
+            return False
+        self.rows[(user_id, installation_id)] = replace(row, state=state)
+        return True
 
     async def upsert(self, record: InstallationRecord) -> None:
         if self.fail_next_upsert is not None:

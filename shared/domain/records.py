@@ -44,6 +44,8 @@ class InstallationRecord:
     state: str  # "pending" while NH is being written, "active" once NH has it
     created_at: datetime
     updated_at: datetime
+    # sha256 of the NH installation last written for this row ("" when unknown): an unchanged refresh matches it
+    fingerprint: str = ""
 
 
 @dataclass(frozen=True)

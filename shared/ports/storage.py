@@ -21,14 +21,26 @@ __all__ = ["DeliveryLog", "InstallationMirror", "PreferencesStore", "QuarantineS
 class InstallationMirror(Protocol):
     """The Tables mirror of NH installations. All methods raise UpstreamError subclasses on storage failures."""
 
-    async def claim(self, installation_id: str, user_id: str, *, now: datetime) -> bool:
+    async def claim(
+        self, installation_id: str, user_id: str, *, now: datetime, push_channel_hash: str | None = None
+    ) -> bool:
         """Make ``user_id`` the owner of ``installation_id`` unless another user is; True when the caller owns it.
 
-        Atomic (insert-if-absent): of concurrent claims by different users exactly one returns True.
+        Atomic (insert-if-absent): of concurrent claims by different users exactly one returns True. A new claim
+        remembers ``push_channel_hash`` (saves the upsert a write); an existing claim is not changed.
         """
         ...
 
+    async def claim_and_write(self, record: InstallationRecord, previous: InstallationRecord | None) -> bool:
+        """``claim`` for ``record.user_id`` (with the record's channel), then, if the caller owns the id, ``upsert``
+        without reading again (``previous``: the caller's row as just read). False, nothing written, otherwise."""
+        ...
+
     async def upsert(self, record: InstallationRecord) -> None: ...
+    async def set_state(self, user_id: str, installation_id: str, state: str) -> bool:
+        """Change only the state of an existing row (one conditional merge); False when the row does not exist."""
+        ...
+
     async def get(self, user_id: str, installation_id: str) -> InstallationRecord | None: ...
     async def find_owner(self, installation_id: str) -> str | None:
         """The user who claimed the id, or None."""

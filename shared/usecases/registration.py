@@ -6,17 +6,40 @@ get it, and the loser never touches NH. Another user's installation answers exac
 (NotFoundError): nobody learns which ids exist.
 
 Write order (so that no failure leaves a device that receives pushes but is not listed for its owner):
-claim -> mirror row "pending" -> NH installation -> mirror row "active". A failure after the first write leaves a
-"pending" row that the next PUT from the app (it registers at every launch) repairs. Removal goes the other
-way: NH first (pushes stop), then the mirror, then the claim.
+claim -> mirror row "pending" -> NH installation -> mirror row "active" (a merge of the state alone). The claim and
+the "pending" row are one adapter call (``claim_and_write``) that writes only when the claim is the caller's. A
+failure after the first write leaves a "pending" row that the next PUT from the app (it registers at every launch)
+repairs. Removal goes the other way: the row is marked "pending" first, then NH (pushes stop), then the mirror,
+then the claim. The reads a registration needs go out together: the caller's row with the preferences, then the
+channel lookup with the claim.
+
+Refresh of an unchanged device (every app launch; the most common call of the API): the caller's row and the
+preferences are read together, and when the row is "active", was confirmed less than ``CONFIRM_AFTER`` ago, and
+its fingerprint (sha256 of the NH installation last written) and fields equal what this request would write,
+the device is registered already and nothing is written: two reads, no NH call. Why no NH PUT:
+- NH keeps an installation until it is deleted (``expirationTime`` defaults to 9999-12-31; NH-REST.md §3.1), so a
+  refresh has nothing to keep alive. A handle the PNS reports dead is marked by NH, and the app then registers a
+  new handle, which changes the fingerprint.
+- No path of ours that removes an installation from NH leaves a row that passes, even after a crash between the
+  NH delete and the row delete: unregister marks the row "pending" first; the idle sweep removes only rows older
+  than ``CONFIRM_AFTER``; token hygiene and channel hand-over remove handles the device has replaced or moved to
+  another installation id, so its next refresh differs.
+- The row proves the claim: a row is written only after its claim, and deleted before it.
+- Once ``CONFIRM_AFTER`` has passed, the refresh takes the full path: NH gets the PUT again (repairing a loss no
+  code of ours made, such as an operator's restore of the hub) and ``updated_at`` moves, which the idle sweep reads.
+A changed device, a "pending" row or a stale fingerprint (preferences saved since, templates changed by a release)
+takes the full path.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
+import json
 import logging
 from collections.abc import Sequence
 from dataclasses import replace
+from datetime import timedelta
 
 from shared.domain.device_templates import templates_for
 from shared.domain.errors import FieldError, NotFoundError, ValidationError
@@ -31,6 +54,7 @@ from shared.ports import RegistrationPorts
 from shared.usecases.commands import RegisterDevice
 
 __all__ = [
+    "CONFIRM_AFTER",
     "RegistrationPorts",
     "channel_hash",
     "desired_installation",
@@ -44,10 +68,18 @@ logger = logging.getLogger(__name__)
 
 PENDING = "pending"
 ACTIVE = "active"
+# How long an unchanged refresh trusts its row before writing NH and the row again (see the module docstring).
+CONFIRM_AFTER = timedelta(hours=24)
 
 
 def channel_hash(push_channel: str) -> str:
     return hashlib.sha256(push_channel.encode()).hexdigest()
+
+
+def installation_fingerprint(installation: Installation) -> str:
+    """sha256 of the installation as NH is sent it: equal fingerprints, equal NH state."""
+    wire = json.dumps(installation.to_wire(), sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(wire.encode()).hexdigest()
 
 
 def check_interests(interests: Sequence[str], location: str) -> tuple[str, ...]:
@@ -86,17 +118,14 @@ async def register_device(ports: RegistrationPorts, identity: Identity, command:
     """Create or refresh a device. Raises NotFoundError (another user's id), ValidationError, UpstreamError."""
     installation_id = validate_installation_id(command.installation_id)
     interests_requested = check_interests(command.interests, "/interests") if command.interests is not None else None
-    if not await ports.installations.claim(installation_id, identity.user_id, now=ports.now()):
-        raise NotFoundError(_not_found(installation_id))
-    preferences = await ports.preferences.get(identity.user_id)
+    existing, preferences = await asyncio.gather(
+        ports.installations.get(identity.user_id, installation_id), ports.preferences.get(identity.user_id)
+    )
     language, interests = _effective_choices(preferences, command.language, interests_requested)
     platform = command.platform
     installation = desired_installation(identity, installation_id, platform, command.push_channel, language, interests)
-    hashed = channel_hash(command.push_channel)
-    await _hand_over_channel(ports, hashed, identity.user_id, installation_id)
-
     now = ports.now()
-    existing = await ports.installations.get(identity.user_id, installation_id)
+    hashed = channel_hash(command.push_channel)
     record = InstallationRecord(
         user_id=identity.user_id,
         installation_id=installation_id,
@@ -109,13 +138,45 @@ async def register_device(ports: RegistrationPorts, identity: Identity, command:
         state=PENDING,
         created_at=existing.created_at if existing else now,
         updated_at=now,
+        fingerprint=installation_fingerprint(installation),
     )
-    await ports.installations.upsert(record)
+    if existing is not None and _unchanged(existing, record):
+        logger.debug("refresh of unchanged installation_id=%s: nothing to write", installation_id)
+        return existing
+    # The claim decides before anything is written; the channel lookup is a read, so it goes out with it.
+    claimed, previous_holders = await asyncio.gather(
+        ports.installations.claim_and_write(record, existing), ports.installations.find_by_channel(hashed)
+    )
+    if not claimed:
+        raise NotFoundError(_not_found(installation_id))
+    await _hand_over_channel(ports, previous_holders, identity.user_id, installation_id)
     await ports.push.create_or_update_installation(installation)
-    active = replace(record, state=ACTIVE)
-    await ports.installations.upsert(active)
+    if not await ports.installations.set_state(identity.user_id, installation_id, ACTIVE):
+        # Removed meanwhile (a concurrent unregister or hand-over): NH may hold it now, so it must be listed again;
+        # "pending", because whether NH kept it depends on which write came last, and the next PUT settles it.
+        await ports.installations.upsert(record)
+        logger.warning("installation_id=%s was removed during its registration; listed again", installation_id)
+        return record
     logger.info("registered installation_id=%s platform=%s", installation_id, platform.value)
-    return active
+    return replace(record, state=ACTIVE)
+
+
+def _unchanged(existing: InstallationRecord, wanted: InstallationRecord) -> bool:
+    """The row says NH holds exactly the wanted installation, confirmed recently enough to be trusted.
+
+    The row's own fields are compared too: a preferences change PATCHes NH and rewrites them without a new
+    fingerprint, so a fingerprint alone could match an installation NH no longer has.
+    """
+    return (
+        existing.state == ACTIVE
+        and existing.fingerprint == wanted.fingerprint
+        and _desired_fields(existing) == _desired_fields(wanted)
+        and timedelta(0) <= wanted.updated_at - existing.updated_at < CONFIRM_AFTER
+    )
+
+
+def _desired_fields(record: InstallationRecord) -> tuple[object, ...]:
+    return (record.platform, record.push_channel_hash, record.language, record.interests, record.tags)
 
 
 async def get_device(ports: RegistrationPorts, identity: Identity, installation_id: str) -> InstallationRecord:
@@ -137,6 +198,8 @@ async def unregister_device(ports: RegistrationPorts, identity: Identity, instal
             raise NotFoundError(_not_found(installation_id))
     elif owner != identity.user_id:
         raise NotFoundError(_not_found(installation_id))
+    # Not "active" any more before NH loses it: a refresh racing this removal, or after a crash here, writes NH again.
+    await ports.installations.set_state(identity.user_id, installation_id, PENDING)
     await ports.push.delete_installation(installation_id)
     await ports.installations.delete(identity.user_id, installation_id)
     logger.info("unregistered installation_id=%s", installation_id)
@@ -161,9 +224,11 @@ def _not_found(installation_id: str) -> str:
     return f"installation {installation_id!r} is not registered"
 
 
-async def _hand_over_channel(ports: RegistrationPorts, hashed: str, user_id: str, installation_id: str) -> None:
+async def _hand_over_channel(
+    ports: RegistrationPorts, holders: Sequence[InstallationRecord], user_id: str, installation_id: str
+) -> None:
     """A push channel lives in one installation only: drop older registrations of the same handle."""
-    for previous in await ports.installations.find_by_channel(hashed):
+    for previous in holders:
         if previous.installation_id == installation_id and previous.user_id == user_id:
             continue
         await ports.push.delete_installation(previous.installation_id)

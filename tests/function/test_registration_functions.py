@@ -71,6 +71,35 @@ class TestRegisterDevice:
         second = await register("alice", "tablet", payload)
         assert first == second
 
+    async def test_an_unchanged_refresh_needs_no_nh_call_and_nh_keeps_the_device(
+        self, services: Services, emulator: Emulator
+    ):
+        """With every installation write to NH failing, an unchanged refresh still answers 200: it made none."""
+        payload = {"platform": "fcmv1", "pushChannel": FCM, "language": "en", "interests": ["hr"]}
+        first = await register("alice", "tablet", payload)
+        await emulator.faults({"seed": 1, "rules": [{"route": "installations", "rate": 1.0, "status": 503}]})
+        try:
+            again = await register("alice", "tablet", payload)
+            changed_status, _ = await register("alice", "tablet", {**payload, "language": "de"})
+        finally:
+            await emulator.clear_faults()
+        assert again == first
+        assert changed_status == 503  # a changed device does go to NH
+        response = await emulator.http.get(f"{emulator.base_url}_emulator/installations")
+        [stored] = [item for item in response.json() if item["installationId"] == "tablet"]
+        assert "lang:en" in stored["tags"]
+        assert stored["pushChannel"] == FCM
+
+    async def test_a_changed_device_is_written_to_nh_again(self, services: Services, emulator: Emulator):
+        payload = {"platform": "fcmv1", "pushChannel": FCM, "language": "en"}
+        await register("alice", "tablet", payload)
+        status, body = await register("alice", "tablet", {**payload, "pushChannel": FCM + "2", "language": "de"})
+        assert (status, body["language"], body["state"]) == (200, "de", "active")
+        response = await emulator.http.get(f"{emulator.base_url}_emulator/installations")
+        [stored] = [item for item in response.json() if item["installationId"] == "tablet"]
+        assert stored["pushChannel"] == FCM + "2"
+        assert "lang:de" in stored["tags"]
+
     async def test_each_platform_gets_its_alert_and_silent_templates(self, services: Services, emulator: Emulator):
         for installation_id, payload in {
             "i-apns": {"platform": "apns", "pushChannel": APNS},
@@ -390,6 +419,15 @@ class TestPreferences:
         for item in response.json():
             assert {"topic:finance", "topic:orders", "lang:de"} <= set(item["tags"])
             assert "topic:hr" not in item["tags"]
+        # The app's next launch sends its own values again: the saved preferences still win in NH.
+        status, body = await register(
+            "alice", "phone", {"platform": "apns", "pushChannel": APNS, "language": "en", "interests": ["hr"]}
+        )
+        assert (status, body["language"], body["interests"]) == (200, "de", ["finance", "orders"])
+        response = await emulator.http.get(f"{emulator.base_url}_emulator/installations")
+        [phone] = [item for item in response.json() if item["installationId"] == "phone"]
+        assert {"topic:finance", "lang:de"} <= set(phone["tags"])
+        assert "topic:hr" not in phone["tags"]
 
     async def test_invalid_preferences_are_refused(self, services: Services, emulator: Emulator):
         payload = {"quietHours": {"start": "25:00", "end": "07:00", "timeZone": "Mars/Olympus"}, "debitThreshold": -1}

@@ -60,6 +60,7 @@ def record(user_id: str = "alice", installation_id: str | None = None, channel: 
         state="active",
         created_at=T0,
         updated_at=T0,
+        fingerprint="f" * 64,
     )
     return replace(base, **changes)
 
@@ -90,6 +91,44 @@ class TestUpsertGetList:
         await env.mirror.upsert(second)
 
         assert await env.mirror.list_for_user("alice") == [second]
+
+    async def test_set_state_changes_only_the_state_of_an_existing_row(self, env: Env) -> None:
+        written = record(state="pending")
+        await env.mirror.upsert(written)
+        assert await env.mirror.set_state("alice", written.installation_id, "active") is True
+        assert await env.mirror.get("alice", written.installation_id) == replace(written, state="active")
+
+    async def test_set_state_creates_no_row_where_there_is_none(self, env: Env) -> None:
+        assert await env.mirror.set_state("alice", "gone", "active") is False
+        assert await env.mirror.get("alice", "gone") is None
+
+    async def test_a_claim_made_with_its_channel_remembers_it_and_a_delete_cleans_everything(self, env: Env) -> None:
+        written = record()
+        assert await env.mirror.claim(
+            written.installation_id, "alice", now=T0, push_channel_hash=written.push_channel_hash
+        )
+        await env.mirror.upsert(written)
+        assert [row.get("PushChannelHash") for row in await env.rows(CLAIMS_TABLE)] == [written.push_channel_hash]
+        await env.mirror.delete("alice", written.installation_id)
+        assert await env.rows(CHANNELS_TABLE) == []
+        assert await env.rows(CLAIMS_TABLE) == []
+
+    async def test_claim_and_write_writes_nothing_for_another_users_id(self, env: Env) -> None:
+        taken = record(user_id="bob")
+        assert await env.mirror.claim(taken.installation_id, "bob", now=T0)
+        assert await env.mirror.claim_and_write(replace(taken, user_id="alice"), None) is False
+        assert await env.mirror.list_all() == []
+        assert await env.mirror.find_by_channel(taken.push_channel_hash) == []
+        assert await env.mirror.find_owner(taken.installation_id) == "bob"
+
+    async def test_claim_and_write_moves_an_owned_installation_to_its_new_channel(self, env: Env) -> None:
+        before = record(channel="old")
+        assert await env.mirror.claim_and_write(before, None)
+        moved = replace(before, push_channel_hash=channel_hash("new"), updated_at=T0 + timedelta(minutes=1))
+        assert await env.mirror.claim_and_write(moved, before)
+        assert await env.mirror.get("alice", before.installation_id) == moved
+        assert [row["PartitionKey"] for row in await env.rows(CHANNELS_TABLE)] == [channel_hash("new")]
+        assert [row["PushChannelHash"] for row in await env.rows(CLAIMS_TABLE)] == [channel_hash("new")]
 
     async def test_get_returns_none_when_the_installation_is_unknown(self, env: Env) -> None:
         assert await env.mirror.get("alice", "nope") is None

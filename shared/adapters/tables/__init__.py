@@ -6,7 +6,10 @@ The adapters live in small siblings (``tables_installations``, ``tables_preferen
 
 from __future__ import annotations
 
+import urllib.request
+
 from azure.core.credentials_async import AsyncTokenCredential
+from azure.core.pipeline.transport import AioHttpTransport
 from azure.data.tables.aio import TableServiceClient
 from azure.identity.aio import DefaultAzureCredential, ManagedIdentityCredential
 
@@ -46,6 +49,20 @@ _RETRY_TOTAL = 3
 _RETRY_BACKOFF_MAX = 4
 
 
+def _transport() -> AioHttpTransport:
+    """The SDK's aiohttp transport, reading proxy settings from the environment only where some are set.
+
+    With env settings on (the SDK's default), aiohttp looks up ~/.netrc and the proxy variables in a worker thread
+    on every request: two thread hops and a file read per Tables call, measured at about a fifth of an unchanged
+    refresh's CPU. Where the environment names a proxy, it is honoured as before.
+    """
+    return AioHttpTransport(
+        connection_timeout=_CONNECTION_TIMEOUT,
+        read_timeout=_READ_TIMEOUT,
+        use_env_settings=bool(urllib.request.getproxies()),
+    )
+
+
 def make_table_service_client(
     endpoint: str | None, connection_string: str | None, credential_client_id: str | None
 ) -> TableServiceClient:
@@ -58,8 +75,7 @@ def make_table_service_client(
     if connection_string:
         return TableServiceClient.from_connection_string(
             connection_string,
-            connection_timeout=_CONNECTION_TIMEOUT,
-            read_timeout=_READ_TIMEOUT,
+            transport=_transport(),
             retry_total=_RETRY_TOTAL,
             retry_backoff_max=_RETRY_BACKOFF_MAX,
         )
@@ -73,8 +89,7 @@ def make_table_service_client(
     return TableServiceClient(
         endpoint,
         credential=credential,
-        connection_timeout=_CONNECTION_TIMEOUT,
-        read_timeout=_READ_TIMEOUT,
+        transport=_transport(),
         retry_total=_RETRY_TOTAL,
         retry_backoff_max=_RETRY_BACKOFF_MAX,
     )

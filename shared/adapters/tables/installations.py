@@ -8,16 +8,19 @@ Tables (under the instance's prefix):
   checks first and writes after.
 - ``installationchannels``: partition = push channel hash, row = installation id + "|" + user id.
 
-Upserts write the main row first, then the channel row, then remove channel rows the installation left, and update
-the claim last (it remembers the channel, so a retried write or delete still finds old channel rows). Deletes
-remove the main row first, then the channel rows, then the caller's claim. A crash between writes therefore leaves
-at worst a stale or missing index row, never an installation missing from its owner's partition; readers check
-every channel hit against the main row.
+Upserts (and :meth:`claim_and_write`, a claim followed by an upsert that needs no reads) write the main row and
+the channel row together (either failure fails the call; the registration's "pending" row is rewritten by the
+next one), then remove channel rows the installation left, and update the claim last (it remembers the channel, so
+a retried write or delete still finds old channel rows; a claim made with the channel costs no write here).
+Deletes remove the main row first, then the channel rows, then the caller's claim. A crash between writes
+therefore leaves at worst a stale or missing index row, never an installation missing from its owner's partition;
+readers check every channel hit against the main row.
+Independent reads and writes of one call go out together (``asyncio.gather``): each is one round trip.
 """
 
 from __future__ import annotations
 
-import json
+import asyncio
 import logging
 from datetime import datetime
 from typing import Any
@@ -27,9 +30,10 @@ from azure.core.exceptions import ResourceExistsError, ResourceModifiedError, Re
 from azure.data.tables import TableEntity, UpdateMode
 from azure.data.tables.aio import TableClient, TableServiceClient
 
-from shared.adapters.tables.common import TableSet, as_datetime, encode_key, mapped_errors, utc
+from shared.adapters.tables.common import TableSet, encode_key, mapped_errors, utc
+from shared.adapters.tables.installation_rows import channel_row, from_entity, to_entity, together
 from shared.domain.errors import ConflictError
-from shared.domain.records import InstallationRecord, Platform
+from shared.domain.records import InstallationRecord
 
 __all__ = ["TableInstallationMirror"]
 
@@ -43,45 +47,6 @@ OWNER_ROW = "owner"
 _CLAIM_ROUNDS = 3
 
 
-def _channel_row(user_id: str, installation_id: str) -> str:
-    # "|" is in neither the plain key alphabet nor base64url, so the two halves cannot run into each other.
-    return f"{encode_key(installation_id)}|{encode_key(user_id)}"
-
-
-def _to_entity(record: InstallationRecord) -> dict[str, Any]:
-    return {
-        "PartitionKey": encode_key(record.user_id),
-        "RowKey": encode_key(record.installation_id),
-        "UserId": record.user_id,
-        "InstallationId": record.installation_id,
-        "Platform": record.platform.value,
-        "PushChannelHash": record.push_channel_hash,
-        "PushChannelHint": record.push_channel_hint,
-        "Language": record.language,
-        "Interests": json.dumps(list(record.interests)),
-        "Tags": json.dumps(list(record.tags)),
-        "State": record.state,
-        "CreatedAt": utc(record.created_at),
-        "UpdatedAt": utc(record.updated_at),
-    }
-
-
-def _from_entity(entity: TableEntity) -> InstallationRecord:
-    return InstallationRecord(
-        user_id=entity["UserId"],
-        installation_id=entity["InstallationId"],
-        platform=Platform(entity["Platform"]),
-        push_channel_hash=entity["PushChannelHash"],
-        push_channel_hint=entity["PushChannelHint"],
-        language=entity["Language"],
-        interests=tuple(json.loads(entity["Interests"])),
-        tags=tuple(json.loads(entity["Tags"])),
-        state=entity["State"],
-        created_at=as_datetime(entity["CreatedAt"]),
-        updated_at=as_datetime(entity["UpdatedAt"]),
-    )
-
-
 class TableInstallationMirror:
     """InstallationMirror on azure.data.tables.aio. Every method raises UpstreamError (or its subclass
     UpstreamUnavailableError for transient failures) when Tables fails."""
@@ -89,56 +54,113 @@ class TableInstallationMirror:
     def __init__(self, service: TableServiceClient, table_prefix: str = "") -> None:
         self._tables = TableSet(service, table_prefix)
 
-    async def claim(self, installation_id: str, user_id: str, *, now: datetime) -> bool:
+    async def claim(
+        self, installation_id: str, user_id: str, *, now: datetime, push_channel_hash: str | None = None
+    ) -> bool:
         """Make ``user_id`` the owner of ``installation_id`` unless another user is: True when the caller owns it
         (just now, or already). An insert-if-absent, so concurrent claims by two users have exactly one winner.
+        A new claim remembers ``push_channel_hash``.
 
         Raises ConflictError when the claim keeps vanishing and reappearing under it (try again).
         """
+        owned, _ = await self._take_claim(installation_id, user_id, now, push_channel_hash)
+        return owned
+
+    async def claim_and_write(self, record: InstallationRecord, previous: InstallationRecord | None) -> bool:
+        """Claim the id for ``record.user_id`` (remembering its channel when new), then, if the caller owns it, write
+        it as :meth:`upsert` does without reading again: ``previous`` is the caller's row as just read (None: none).
+        False, with nothing written, when another user owns the id.
+
+        Raises ConflictError as :meth:`claim` does.
+        """
+        owned, claim = await self._take_claim(
+            record.installation_id, record.user_id, record.updated_at, record.push_channel_hash
+        )
+        if not owned:
+            return False
+        old_hashes = {previous.push_channel_hash} if previous is not None else set()
+        if claim is not None and claim.get("PushChannelHash"):
+            old_hashes.add(claim["PushChannelHash"])
+        await self._write(record, old_hashes)
+        if claim is not None:  # a claim made just now remembers this channel already
+            await self._remember_channel(claim, record)
+        return True
+
+    async def _take_claim(
+        self, installation_id: str, user_id: str, now: datetime, push_channel_hash: str | None
+    ) -> tuple[bool, TableEntity | None]:
+        """Whether the caller owns the id, and the claim as read (None: the caller's insert made it just now)."""
         claims = await self._tables.get(CLAIMS_TABLE)
+        entity: dict[str, Any] = {
+            "PartitionKey": encode_key(installation_id),
+            "RowKey": OWNER_ROW,
+            "UserId": user_id,
+            "ClaimedAt": utc(now),
+        }
+        if push_channel_hash is not None:
+            entity["PushChannelHash"] = push_channel_hash
         for _ in range(_CLAIM_ROUNDS):
             with mapped_errors("claim installation id"):
                 try:
-                    await claims.create_entity(
-                        {
-                            "PartitionKey": encode_key(installation_id),
-                            "RowKey": OWNER_ROW,
-                            "UserId": user_id,
-                            "ClaimedAt": utc(now),
-                        }
-                    )
+                    await claims.create_entity(entity)
                 except ResourceExistsError:
                     pass
                 else:
-                    return True
+                    return True, None
                 try:
-                    owner = await claims.get_entity(encode_key(installation_id), OWNER_ROW)
+                    claim = await claims.get_entity(encode_key(installation_id), OWNER_ROW)
                 except ResourceNotFoundError:
                     continue
-            return bool(owner["UserId"] == user_id)
+            return claim["UserId"] == user_id, claim
         raise ConflictError(f"installation id {installation_id!r} is being claimed and released concurrently")
 
     async def upsert(self, record: InstallationRecord) -> None:
-        """Write the main row, then the channel row, drop channel rows the installation left, then the claim."""
+        """Write the main row and the channel row, drop channel rows the installation left, then the claim."""
         old_hashes, claim = await self._known_channels(record.user_id, record.installation_id)
+        await self._write(record, old_hashes)
+        # The claim goes last and remembers the channel, so a retry after a crash still finds old channel rows.
+        await self._remember_channel(claim, record)
+
+    async def _write(self, record: InstallationRecord, old_hashes: set[str]) -> None:
+        await together(self._write_main(record), self._write_channel(record))
+        await together(
+            *(
+                self._delete_channel_row(old_hash, record.user_id, record.installation_id)
+                for old_hash in old_hashes - {record.push_channel_hash}
+            )
+        )
+
+    async def _write_main(self, record: InstallationRecord) -> None:
         main = await self._tables.get(MAIN_TABLE)
         with mapped_errors("upsert installation"):
-            await main.upsert_entity(_to_entity(record), mode=UpdateMode.REPLACE)
+            await main.upsert_entity(to_entity(record), mode=UpdateMode.REPLACE)
+
+    async def _write_channel(self, record: InstallationRecord) -> None:
         channels = await self._tables.get(CHANNELS_TABLE)
         with mapped_errors("upsert installation channel index"):
             await channels.upsert_entity(
                 {
                     "PartitionKey": encode_key(record.push_channel_hash),
-                    "RowKey": _channel_row(record.user_id, record.installation_id),
+                    "RowKey": channel_row(record.user_id, record.installation_id),
                     "UserId": record.user_id,
                     "InstallationId": record.installation_id,
                 },
                 mode=UpdateMode.REPLACE,
             )
-        for old_hash in old_hashes - {record.push_channel_hash}:
-            await self._delete_channel_row(old_hash, record.user_id, record.installation_id)
-        # The claim goes last and remembers the channel, so a retry after a crash still finds old channel rows.
-        await self._remember_channel(claim, record)
+
+    async def set_state(self, user_id: str, installation_id: str, state: str) -> bool:
+        """Merge ``state`` into the existing row (If-Match: *, so a removed row is not recreated half-empty);
+        False when there is no row."""
+        main = await self._tables.get(MAIN_TABLE)
+        with mapped_errors("set installation state"):
+            try:
+                await main.update_entity(
+                    {"PartitionKey": encode_key(user_id), "RowKey": encode_key(installation_id), "State": state},
+                    mode=UpdateMode.MERGE,
+                )
+            except ResourceNotFoundError:
+                return False
+        return True
 
     async def _remember_channel(self, claim: TableEntity | None, record: InstallationRecord) -> None:
         """Record the channel on the owner's claim, creating the claim if there is none (a row written before
@@ -179,10 +201,12 @@ class TableInstallationMirror:
         """The channel hashes the main row and the claim know for this installation (either may be stale), and the
         claim (any user's) as read."""
         hashes: set[str] = set()
-        previous = await self.get(user_id, installation_id)
+        claims = await self._tables.get(CLAIMS_TABLE)
+        previous, claim = await asyncio.gather(
+            self.get(user_id, installation_id), self._claim_row(claims, installation_id)
+        )
         if previous is not None:
             hashes.add(previous.push_channel_hash)
-        claim = await self._claim_row(await self._tables.get(CLAIMS_TABLE), installation_id)
         if claim is not None and claim["UserId"] == user_id and claim.get("PushChannelHash"):
             hashes.add(claim["PushChannelHash"])
         return hashes, claim
@@ -203,7 +227,7 @@ class TableInstallationMirror:
                 entity = await main.get_entity(encode_key(user_id), encode_key(installation_id))
             except ResourceNotFoundError:
                 return None
-        return _from_entity(entity)
+        return from_entity(entity)
 
     async def find_owner(self, installation_id: str) -> str | None:
         """The user who claimed the installation id, or None."""
@@ -221,8 +245,8 @@ class TableInstallationMirror:
                 )
             ]
         found: list[InstallationRecord] = []
-        for user_id, installation_id in hits:
-            record = await self.get(user_id, installation_id)
+        records = await together(*(self.get(user_id, installation_id) for user_id, installation_id in hits))
+        for (_, installation_id), record in zip(hits, records, strict=True):
             if record is not None and record.push_channel_hash == push_channel_hash:
                 found.append(record)
             else:
@@ -233,7 +257,7 @@ class TableInstallationMirror:
         main = await self._tables.get(MAIN_TABLE)
         with mapped_errors("list installations of a user"):
             return [
-                _from_entity(entity)
+                from_entity(entity)
                 async for entity in main.query_entities("PartitionKey eq @pk", parameters={"pk": encode_key(user_id)})
             ]
 
@@ -241,7 +265,7 @@ class TableInstallationMirror:
         """Every installation (a full table scan: for audience counts, not for request paths)."""
         main = await self._tables.get(MAIN_TABLE)
         with mapped_errors("list all installations"):
-            return [_from_entity(entity) async for entity in main.list_entities()]
+            return [from_entity(entity) async for entity in main.list_entities()]
 
     async def delete(self, user_id: str, installation_id: str) -> None:
         """Delete the main row, then its channel rows, then the user's claim (never another user's). Idempotent:
@@ -264,4 +288,4 @@ class TableInstallationMirror:
     async def _delete_channel_row(self, push_channel_hash: str, user_id: str, installation_id: str) -> None:
         channels = await self._tables.get(CHANNELS_TABLE)
         with mapped_errors("delete installation channel index"):
-            await channels.delete_entity(encode_key(push_channel_hash), _channel_row(user_id, installation_id))
+            await channels.delete_entity(encode_key(push_channel_hash), channel_row(user_id, installation_id))

@@ -1,0 +1,122 @@
+"""Registration on the real Tables adapters (Azurite): the storage requests each kind of PUT makes, counted at the
+HTTP transport, and the ownership race through the whole use case."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+
+from shared.adapters.tables import TableInstallationMirror, TablePreferencesStore
+from shared.api.schemas import InstallationRequest
+from shared.domain.errors import NotFoundError
+from shared.domain.identity import Identity
+from shared.domain.tag_policy import nh_user_id
+from shared.ports import RegistrationPorts
+from shared.usecases.commands import RegisterDevice
+from shared.usecases.registration import register_device, unregister_device
+from tests.conftest import random_id
+from tests.fakes import RecordingPushGateway
+from tests.support.azurite import faulty_service, table_service
+
+pytestmark = pytest.mark.integration
+
+ALICE = Identity(user_id="alice")
+BOB = Identity(user_id="bob")
+NOW = datetime(2026, 11, 22, 12, tzinfo=UTC)
+
+
+def request(installation_id: str, channel: str = "a" * 64, **extra: Any) -> RegisterDevice:
+    body = InstallationRequest.model_validate({"platform": "apns", "pushChannel": channel, **extra})
+    return body.to_command(installation_id)
+
+
+@dataclass
+class Recorded:
+    ports: RegistrationPorts
+    push: RecordingPushGateway
+    requests: list[tuple[str, str]]  # (method, url) of every request that reached the transport
+
+    def since(self, mark: int) -> list[str]:
+        """The methods of the requests after ``mark``, table creation left out (once per process)."""
+        return [method for method, url in self.requests[mark:] if "/Tables" not in url]
+
+
+@pytest.fixture
+async def recorded(azurite_tables: str) -> AsyncIterator[Recorded]:
+    prefix = random_id("t")
+    seen: list[tuple[str, str]] = []
+
+    def record_only(request: Any) -> bool:
+        seen.append((request.method, request.url))
+        return False
+
+    async with table_service(azurite_tables, prefix):  # deletes the tables afterwards
+        service = faulty_service(azurite_tables, record_only)
+        async with service:
+            push = RecordingPushGateway()
+            ports = RegistrationPorts(
+                push=push,
+                installations=TableInstallationMirror(service, prefix),
+                preferences=TablePreferencesStore(service, prefix),
+                now=lambda: NOW,
+            )
+            yield Recorded(ports, push, seen)
+
+
+class TestStorageRequestsPerRegistration:
+    async def test_unchanged_refresh_makes_two_reads_and_no_write(self, recorded: Recorded) -> None:
+        installation_id = random_id("dev-")
+        first = await register_device(recorded.ports, ALICE, request(installation_id, interests=["hr"]))
+        mark = len(recorded.requests)
+        again = await register_device(recorded.ports, ALICE, request(installation_id, interests=["hr"]))
+        assert sorted(recorded.since(mark)) == ["GET", "GET"]  # the caller's row and the preferences
+        assert again == first
+        assert recorded.push.installations[installation_id].push_channel == "a" * 64
+
+    async def test_first_registration_makes_seven_requests(self, recorded: Recorded) -> None:
+        """Reads: the caller's row, the preferences, the channel lookup. Writes: the claim (which remembers the
+        channel), the row and its channel index (both "pending"), the state "active" after NH."""
+        mark = len(recorded.requests)
+        await register_device(recorded.ports, ALICE, request(random_id("dev-")))
+        assert sorted(recorded.since(mark)) == sorted(["GET", "GET", "GET", "POST", "PUT", "PUT", "PATCH"])
+
+    async def test_changed_device_is_rewritten(self, recorded: Recorded) -> None:
+        installation_id = random_id("dev-")
+        await register_device(recorded.ports, ALICE, request(installation_id, language="en"))
+        mark = len(recorded.requests)
+        record = await register_device(recorded.ports, ALICE, request(installation_id, language="de"))
+        assert any(method != "GET" for method in recorded.since(mark))
+        assert record.language == "de"
+        assert "lang:de" in recorded.push.installations[installation_id].tags
+        stored = await recorded.ports.installations.get("alice", installation_id)
+        assert stored == record
+
+    async def test_after_an_unregister_the_same_body_registers_again(self, recorded: Recorded) -> None:
+        installation_id = random_id("dev-")
+        await register_device(recorded.ports, ALICE, request(installation_id))
+        await unregister_device(recorded.ports, ALICE, installation_id)
+        assert installation_id not in recorded.push.installations
+        await register_device(recorded.ports, ALICE, request(installation_id))
+        assert installation_id in recorded.push.installations
+
+
+class TestOwnershipRace:
+    async def test_two_users_registering_one_id_at_once_have_exactly_one_winner(self, recorded: Recorded) -> None:
+        for _ in range(5):
+            installation_id = random_id("dev-")
+            outcomes = await asyncio.gather(
+                register_device(recorded.ports, ALICE, request(installation_id, channel="a" * 63 + "1")),
+                register_device(recorded.ports, BOB, request(installation_id, channel="b" * 63 + "2")),
+                return_exceptions=True,
+            )
+            winners = [outcome for outcome in outcomes if not isinstance(outcome, BaseException)]
+            losers = [outcome for outcome in outcomes if isinstance(outcome, BaseException)]
+            assert len(winners) == 1
+            assert all(isinstance(loser, NotFoundError) for loser in losers)
+            assert recorded.push.installations[installation_id].user_id == nh_user_id(winners[0].user_id)
+            assert await recorded.ports.installations.find_owner(installation_id) == winners[0].user_id
