@@ -19,7 +19,7 @@ from shared.domain.errors import (
 )
 from shared.domain.events import LobEvent
 from shared.domain.notification_plan import NotificationPlan, Skip, plan_notification, recipient_user_id
-from shared.domain.records import Claim, DeliveryRecord, DeliveryState, Preferences
+from shared.domain.records import Claim, DeliveryRecord, DeliveryState, InstallationRecord, Preferences
 from shared.notification_hubs.models import template_notification
 from shared.ports import DeliveryPorts
 from shared.usecases.decisions import note_sent, note_skipped
@@ -49,6 +49,8 @@ class PlannedDelivery:
     preferences: Preferences | None = None
     # The recipient has no device in the mirror: a push would reach nobody (in-app still can).
     no_device: bool = False
+    # The recipient's devices as the mirror listed them (None when not read): their language, without a second read.
+    devices: list[InstallationRecord] | None = None
 
 
 async def plan_delivery(
@@ -57,10 +59,11 @@ async def plan_delivery(
     """Read the recipient's preferences and decide what to send. Raises UpstreamUnavailableError when storage is
     unavailable for now."""
     recipient = recipient_user_id(event)
+    # One read of the mirror answers both "has the recipient any device?" and "in which language?"; it runs
+    # alongside the preferences read.
     preferences, devices = await asyncio.gather(
         ports.preferences.get(recipient) if recipient else _none(),
-        # Only a deployment that records decisions asks the mirror whether the recipient has any device at all.
-        ports.installations.list_for_user(recipient) if recipient and ports.installations and ports.ledger else _none(),
+        ports.installations.list_for_user(recipient) if recipient and ports.installations else _none(),
     )
     record = DeliveryRecord(
         event_id=event.key,
@@ -71,8 +74,10 @@ async def plan_delivery(
         event_type=event.type,
     )
     plan = plan_notification(event, preferences, ports.now())
-    # The mirror has every device NH has (it is written first): with none, a push would tell nobody.
-    return PlannedDelivery(message, event, plan, record, preferences, no_device=devices == [])
+    # The mirror has every device NH has (it is written first): with none, a push would tell nobody. Only a
+    # deployment that records decisions skips on it (the ledger then says why nobody was told).
+    no_device = ports.ledger is not None and devices == []
+    return PlannedDelivery(message, event, plan, record, preferences, no_device=no_device, devices=devices)
 
 
 async def _none() -> None:
