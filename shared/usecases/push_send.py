@@ -25,7 +25,16 @@ from shared.ports import DeliveryPorts
 from shared.usecases.decisions import note_sent, note_skipped
 from shared.usecases.incoming import DispatchResult, IncomingMessage, quarantine
 
-__all__ = ["Attempt", "PlannedDelivery", "finished", "plan_delivery", "record_outcome", "send_planned"]
+__all__ = [
+    "Attempt",
+    "PlannedDelivery",
+    "Recipient",
+    "finished",
+    "plan_delivery",
+    "read_recipient",
+    "record_outcome",
+    "send_planned",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -53,18 +62,35 @@ class PlannedDelivery:
     devices: list[InstallationRecord] | None = None
 
 
-async def plan_delivery(
-    message: IncomingMessage, event: LobEvent, claim: Claim, ports: DeliveryPorts
-) -> PlannedDelivery:
-    """Read the recipient's preferences and decide what to send. Raises UpstreamUnavailableError when storage is
-    unavailable for now."""
-    recipient = recipient_user_id(event)
-    # One read of the mirror answers both "has the recipient any device?" and "in which language?"; it runs
-    # alongside the preferences read.
+@dataclass(frozen=True)
+class Recipient:
+    """What the plan reads of an event's recipient: preferences and devices (None when not read: a broadcast)."""
+
+    preferences: Preferences | None = None
+    devices: list[InstallationRecord] | None = None
+
+
+async def read_recipient(event: LobEvent, ports: DeliveryPorts) -> Recipient:
+    """Read the event's recipient's preferences and devices (nothing for a broadcast), both at once. One read of the
+    mirror answers both "has the recipient any device?" and "in which language?". Raises UpstreamUnavailableError."""
+    user = recipient_user_id(event)
+    if user is None:
+        return Recipient()
     preferences, devices = await asyncio.gather(
-        ports.preferences.get(recipient) if recipient else _none(),
-        ports.installations.list_for_user(recipient) if recipient and ports.installations else _none(),
+        ports.preferences.get(user),
+        ports.installations.list_for_user(user) if ports.installations else _none(),
     )
+    return Recipient(preferences, devices)
+
+
+async def plan_delivery(
+    message: IncomingMessage, event: LobEvent, claim: Claim, ports: DeliveryPorts, recipient: Recipient | None = None
+) -> PlannedDelivery:
+    """Decide what to send, from ``recipient`` when the caller read it already (alongside the claim). Raises
+    UpstreamUnavailableError when storage is unavailable for now."""
+    if recipient is None:
+        recipient = await read_recipient(event, ports)
+    preferences, devices = recipient.preferences, recipient.devices
     record = DeliveryRecord(
         event_id=event.key,
         subscription=message.subscription,
