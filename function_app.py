@@ -234,8 +234,8 @@ def openapi(req: func.HttpRequest) -> func.HttpResponse:
 # One trigger per push subscription of infra/servicebus-topology.json (a test keeps them in step). Single-message
 # triggers, settled one by one: returning completes the message; raising abandons it, and the broker redelivers or
 # dead-letters it. (Batch triggers were measured and not chosen: a batch waits for its slowest send and is settled
-# as a whole; docs/architecture.md.) Concurrent invocations still share Tables transactions: the delivery log
-# groups their claims and records (shared/adapters/delivery_log_grouping.py).
+# as a whole; docs/architecture.md.) Each invocation claims and records its delivery with single conditional Tables
+# requests (shared/adapters/tables/delivery.py).
 
 
 def incoming_message(msg: func.ServiceBusMessage, topic: str, subscription: str) -> IncomingMessage:

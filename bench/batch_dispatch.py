@@ -2,7 +2,7 @@
 
 Every message gets what ``deliver_message`` would give it, with fewer storage round trips: the batch is claimed at
 once (one Tables transaction per partition), the sends run concurrently, and each outcome is recorded as its send
-returns (the app's delivery log groups records that arrive together, shared/adapters/delivery_log_grouping.py). The host
+returns (wrapped in shared/adapters/delivery_log_grouping.py, records that arrive together share transactions). The host
 settles a batch as one: returning completes every message, raising abandons every one. So when an event fails for
 now, the others are recorded first; the batch is then held and handed back, and on redelivery the recorded events
 are completed without a second push.
@@ -132,7 +132,7 @@ async def _send_all(
     results: list[DispatchResult],
     failures: _Failures,
 ) -> None:
-    """Send every planned event and record each outcome as soon as its send returns (the app's delivery log groups
+    """Send every planned event and record each outcome as soon as its send returns (a grouping delivery log puts
     records that arrive together into shared transactions): the window in which a crash would push again stays one
     record write long, not the length of the batch."""
 

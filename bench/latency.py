@@ -16,6 +16,7 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import random
 import time
@@ -36,11 +37,13 @@ from local.devhost.servicebus import LocalBusTrigger
 from shared.composition import root as bootstrap
 from shared.composition.wiring import build_services
 from shared.domain.publishing import to_outgoing_message
-from shared.domain.records import Preferences, QuietHours
+from shared.domain.records import InstallationRecord, Platform, Preferences, QuietHours
 from shared.domain.simulated_events import simulate_event
 
 USERS = tuple(f"bench-user-{number:03d}" for number in range(200))
 DEBIT = "accounts.debit.posted"
+# The end-to-end run's publisher (X-Dev-User) may publish the accounts system's events, and only those.
+PUBLISHER_SOURCES = json.dumps({"principals": {"bench-lob": ["/lob/accounts"]}})
 
 
 def debit_events(count: int, seed: int) -> list[dict[str, Any]]:
@@ -60,10 +63,31 @@ def _preferences(number: int, user: str, now: datetime) -> Preferences:
     return Preferences(user_id=user, language=language, quiet_hours=quiet, debit_threshold=Decimal("0.50"))
 
 
+def _phone(number: int, user: str, now: datetime) -> InstallationRecord:
+    """The recipient's phone as the installations mirror holds it after a registration (without one, the event is
+    skipped as ``no_device`` and nothing is sent)."""
+    handle = hashlib.sha256(user.encode()).hexdigest()
+    return InstallationRecord(
+        user_id=user,
+        installation_id=f"{user}-phone",
+        platform=Platform.APNS,
+        push_channel_hash=hashlib.sha256(handle.encode()).hexdigest(),
+        push_channel_hint=handle[-6:],
+        language=("en", "de", "es")[number % 3],
+        interests=(),
+        tags=(f"user:{user}",),
+        state="active",
+        created_at=now,
+        updated_at=now,
+    )
+
+
 async def store_preferences(services: Any) -> None:
-    """Preferences for every recipient (threshold, language, quiet hours for half of them)."""
+    """Preferences (threshold, language, quiet hours for half of them) and a phone in the mirror for every
+    recipient."""
     now = datetime.now(UTC)
     await asyncio.gather(*(services.preferences.put(_preferences(n, u, now)) for n, u in enumerate(USERS)))
+    await asyncio.gather(*(services.installations.upsert(_phone(n, u, now)) for n, u in enumerate(USERS)))
 
 
 ONE_USER = pipeline.OneUser(
@@ -99,7 +123,8 @@ def _end_to_end(target: Target, tables: str, workdir: Path, events: int, childre
     state = workdir / "devhost-e2e"
     command = python_module("local.devhost", "--port", str(port), "--state-dir", str(state), "--bus", "local")
     ready = http_ready(f"http://127.0.0.1:{port}/admin/host/status")
-    with child("dev host e2e", command, ready, workdir / "devhost-e2e.log", devhost_env(target, tables)) as host:
+    env = devhost_env(target, tables) | {"LOB_PUBLISHER_SOURCES": PUBLISHER_SOURCES}
+    with child("dev host e2e", command, ready, workdir / "devhost-e2e.log", env) as host:
         asyncio.run(_prepare_preferences(target, tables))
         bodies = [json.dumps(event).encode() for event in debit_events(events, 4242)]
         before = target.counters()["sends"]

@@ -63,9 +63,8 @@ def pipeline_section(result: dict[str, Any], verdicts: list[str], cores: int, si
         "`func.ServiceBusMessage`, complete) with `maxConcurrentCalls` = "
         + ", ".join(str(row["concurrency"]) for row in singles)
         + ", on the services the app builds (`shared.composition.wiring.build_services`: one NH client, one Tables "
-        "client on Azurite). Per event: claim in the delivery log, one template send, record the outcome; the "
-        "delivery log groups the claims and records of "
-        "concurrent invocations into shared Tables transactions (`shared/adapters/delivery_log_grouping.py`).",
+        "client on Azurite). Per event: claim in the delivery log (one insert-if-absent), one template send, the "
+        "decision ledger's rows, record the outcome (one etag-conditional replace).",
         '- **ours, batch function**: the same pipeline behind a batch trigger (`cardinality="many"`, defined in '
         "`bench/pipeline.py` over `bench.batch_dispatch.deliver_many`; measured, not deployed: docs/architecture.md "
         "says why), run by the same dev host trigger one batch at a time, as the Service Bus extension runs batch "
@@ -170,11 +169,11 @@ def _pipeline_time(result: dict[str, Any], ours: list[dict[str, Any]], events: i
         table(["component", "seconds", "share"], component_rows),
         "",
         f"How busy the machine was, per row: {busy}. Per event our functions do what the reference does (one "
-        "receive, one send, one complete) plus two delivery-log writes inside Tables transactions; the Tables SDK "
-        "builds and parses each transaction's multipart body with the standard library's email package, and the "
-        f"Tables SDK's parts add up to {tables_share:.0f}% of the function process's CPU above. The single-message "
-        "shape claims and records each event inside its own invocation; the grouping log shares transactions "
-        "between concurrent invocations.",
+        "receive, one send, one complete) plus two delivery-log writes (single conditional requests) and the "
+        "decision ledger's upserts (two for a broadcast); "
+        f"the Tables SDK's parts add up to {tables_share:.0f}% of the function process's CPU above. The batch "
+        "shape claims and records a batch with one Tables transaction per partition, whose multipart bodies the "
+        "Tables SDK builds and parses with the standard library's email package.",
         "",
     ]
     return out

@@ -8,7 +8,6 @@ from typing import TYPE_CHECKING
 
 import httpx
 
-from shared.adapters.delivery_log_grouping import GroupingDeliveryLog
 from shared.adapters.metrics_history import MetricsHistory
 from shared.adapters.nh_gateway import NotificationHubsGateway
 from shared.adapters.signalr import SignalRGateway
@@ -76,7 +75,7 @@ def build_services(settings: Settings, bus: tuple[EventPublisher, DeadLetterStor
         push=NotificationHubsGateway(nh_client),
         installations=installations,
         preferences=TablePreferencesStore(tables),
-        deliveries=GroupingDeliveryLog(TableDeliveryLog(tables)),
+        deliveries=TableDeliveryLog(tables),
         quarantine=TableQuarantineStore(tables),
         publisher=publisher,
         dead_letters=dead_letters,

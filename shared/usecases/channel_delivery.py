@@ -28,7 +28,7 @@ from shared.domain.errors import ConflictError, NotFoundError, UpstreamError, Up
 from shared.domain.inbox import Decision, InboxEntry, new_entry, with_inapp_sent, with_push, with_push_decided
 from shared.domain.languages import DEFAULT_LANGUAGE, resolve_language
 from shared.domain.notification_plan import Skip
-from shared.domain.records import DeliveryState, OutgoingMessage, Preferences
+from shared.domain.records import DeliveryState, OutgoingMessage
 from shared.ports import DeliveryPorts, InboxStore
 from shared.usecases.incoming import DispatchResult
 from shared.usecases.push_send import Attempt, PlannedDelivery, finished, send_planned
@@ -49,7 +49,7 @@ async def deliver_planned(planned: PlannedDelivery, ports: DeliveryPorts) -> Att
         return await send_planned(planned, ports)  # a broadcast, a skip, or no inbox: push as before
     user = plan.recipient_user_id
     entry = CATALOG[planned.event.type]
-    language = await _language(user, planned.preferences, ports)
+    language = await _language(user, planned, ports)
     message = in_app_message(planned.event, language, ports.now(), silent=plan.template == "silent")
     connected = entry.channels != "push" and await _connected(user, ports)
     route = choose_route(entry.channels, addressed_to_user=True, connected=connected)
@@ -210,12 +210,16 @@ async def _send_inapp(user: str, message: InAppMessage, ports: DeliveryPorts) ->
     return True
 
 
-async def _language(user: str, preferences: Preferences | None, ports: DeliveryPorts) -> str:
-    """The user's language: their preference, else their most recently registered device's, else the default."""
+async def _language(user: str, planned: PlannedDelivery, ports: DeliveryPorts) -> str:
+    """The user's language: their preference, else their most recently registered device's, else the default.
+    The devices come from the plan's read of the mirror; the mirror is asked here only when the plan did not."""
+    preferences = planned.preferences
     tag = preferences.language if preferences is not None else None
-    if tag is None and ports.installations is not None:
-        devices = sorted(await ports.installations.list_for_user(user), key=lambda d: d.updated_at, reverse=True)
-        tag = devices[0].language if devices else None
+    devices = planned.devices
+    if tag is None and devices is None and ports.installations is not None:
+        devices = await ports.installations.list_for_user(user)
+    if tag is None and devices:
+        tag = max(devices, key=lambda d: d.updated_at).language
     try:
         return resolve_language(tag)
     except ValidationError:

@@ -21,6 +21,7 @@ from shared.domain.device_templates import TEMPLATE_NAMES
 from shared.domain.errors import PushError, UpstreamError
 from shared.domain.events import LobEvent
 from shared.domain.notification_plan import NotificationPlan, recipient_user_id
+from shared.domain.records import InstallationRecord
 from shared.notification_hubs.models import SendResult
 from shared.notification_hubs.tag_expressions import parse_tag_expression
 from shared.notification_hubs.tag_matching import matches
@@ -168,13 +169,18 @@ class AudienceSizes:
         self._installations = installations
         self._ttl = ttl
         self._cache: dict[str, tuple[float, int]] = {}
+        # One read of the mirror at a time: concurrent deliveries that miss the cache share the read in flight
+        # (else a burst of broadcasts reads the whole mirror once per concurrent invocation).
+        self._reading: asyncio.Task[list[InstallationRecord]] | None = None
 
     async def size(self, expression: str) -> int | None:
         cached = self._cache.get(expression)
         if cached is not None and time.monotonic() - cached[0] < self._ttl:
             return cached[1]
+        if self._reading is None or self._reading.done():
+            self._reading = asyncio.ensure_future(asyncio.wait_for(self._installations.list_all(), _AUDIENCE_TIMEOUT))
         try:
-            rows = await asyncio.wait_for(self._installations.list_all(), _AUDIENCE_TIMEOUT)
+            rows = await asyncio.shield(self._reading)
         except (PushError, TimeoutError) as exc:
             logger.warning("audience size of %s unknown: %s", expression, type(exc).__name__)
             return None

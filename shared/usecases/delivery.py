@@ -30,7 +30,15 @@ from shared.usecases.incoming import (
     quarantine_id,
     route_message,
 )
-from shared.usecases.push_send import Attempt, PlannedDelivery, plan_delivery, record_outcome, send_planned
+from shared.usecases.push_send import (
+    Attempt,
+    PlannedDelivery,
+    Recipient,
+    plan_delivery,
+    read_recipient,
+    record_outcome,
+    send_planned,
+)
 
 __all__ = [
     "Attempt",
@@ -79,12 +87,19 @@ async def _deliver(message: IncomingMessage, ports: DeliveryPorts) -> DispatchRe
     event = await route_message(message, ports)
     if event is None:
         return DispatchResult.QUARANTINED
-    claim = await claim_delivery(ports, event.key, message.subscription)
+    # The recipient's reads do not depend on the claim: they go out with it (a duplicate wastes them).
+    reading = asyncio.ensure_future(read_recipient(event, ports))
+    try:
+        claim = await claim_delivery(ports, event.key, message.subscription)
+    except BaseException:
+        await _abandon(reading)
+        raise
     if claim.status is ClaimStatus.DONE:
+        await _abandon(reading)
         logger.info("duplicate event=%s subscription=%s: already delivered", event.key, message.subscription)
         return DispatchResult.DUPLICATE
     try:
-        attempt = await attempt_delivery(message, event, claim, ports)
+        attempt = await deliver_planned(await plan_delivery(message, event, claim, ports, await reading), ports)
         if attempt.result is not DispatchResult.SENT:
             await ports.deliveries.finish(claim, attempt.record)
     except UpstreamUnavailableError as exc:
@@ -97,6 +112,11 @@ async def _deliver(message: IncomingMessage, ports: DeliveryPorts) -> DispatchRe
     if attempt.result is DispatchResult.SENT:
         await record_outcome(ports, claim, attempt.record)
     return attempt.result
+
+
+async def _abandon(reading: asyncio.Future[Recipient]) -> None:
+    reading.cancel()
+    await asyncio.gather(reading, return_exceptions=True)
 
 
 async def attempt_delivery(message: IncomingMessage, event: LobEvent, claim: Claim, ports: DeliveryPorts) -> Attempt:

@@ -19,13 +19,22 @@ from shared.domain.errors import (
 )
 from shared.domain.events import LobEvent
 from shared.domain.notification_plan import NotificationPlan, Skip, plan_notification, recipient_user_id
-from shared.domain.records import Claim, DeliveryRecord, DeliveryState, Preferences
+from shared.domain.records import Claim, DeliveryRecord, DeliveryState, InstallationRecord, Preferences
 from shared.notification_hubs.models import template_notification
 from shared.ports import DeliveryPorts
 from shared.usecases.decisions import note_sent, note_skipped
 from shared.usecases.incoming import DispatchResult, IncomingMessage, quarantine
 
-__all__ = ["Attempt", "PlannedDelivery", "finished", "plan_delivery", "record_outcome", "send_planned"]
+__all__ = [
+    "Attempt",
+    "PlannedDelivery",
+    "Recipient",
+    "finished",
+    "plan_delivery",
+    "read_recipient",
+    "record_outcome",
+    "send_planned",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -49,19 +58,39 @@ class PlannedDelivery:
     preferences: Preferences | None = None
     # The recipient has no device in the mirror: a push would reach nobody (in-app still can).
     no_device: bool = False
+    # The recipient's devices as the mirror listed them (None when not read): their language, without a second read.
+    devices: list[InstallationRecord] | None = None
+
+
+@dataclass(frozen=True)
+class Recipient:
+    """What the plan reads of an event's recipient: preferences and devices (None when not read: a broadcast)."""
+
+    preferences: Preferences | None = None
+    devices: list[InstallationRecord] | None = None
+
+
+async def read_recipient(event: LobEvent, ports: DeliveryPorts) -> Recipient:
+    """Read the event's recipient's preferences and devices (nothing for a broadcast), both at once. One read of the
+    mirror answers both "has the recipient any device?" and "in which language?". Raises UpstreamUnavailableError."""
+    user = recipient_user_id(event)
+    if user is None:
+        return Recipient()
+    preferences, devices = await asyncio.gather(
+        ports.preferences.get(user),
+        ports.installations.list_for_user(user) if ports.installations else _none(),
+    )
+    return Recipient(preferences, devices)
 
 
 async def plan_delivery(
-    message: IncomingMessage, event: LobEvent, claim: Claim, ports: DeliveryPorts
+    message: IncomingMessage, event: LobEvent, claim: Claim, ports: DeliveryPorts, recipient: Recipient | None = None
 ) -> PlannedDelivery:
-    """Read the recipient's preferences and decide what to send. Raises UpstreamUnavailableError when storage is
-    unavailable for now."""
-    recipient = recipient_user_id(event)
-    preferences, devices = await asyncio.gather(
-        ports.preferences.get(recipient) if recipient else _none(),
-        # Only a deployment that records decisions asks the mirror whether the recipient has any device at all.
-        ports.installations.list_for_user(recipient) if recipient and ports.installations and ports.ledger else _none(),
-    )
+    """Decide what to send, from ``recipient`` when the caller read it already (alongside the claim). Raises
+    UpstreamUnavailableError when storage is unavailable for now."""
+    if recipient is None:
+        recipient = await read_recipient(event, ports)
+    preferences, devices = recipient.preferences, recipient.devices
     record = DeliveryRecord(
         event_id=event.key,
         subscription=message.subscription,
@@ -71,8 +100,10 @@ async def plan_delivery(
         event_type=event.type,
     )
     plan = plan_notification(event, preferences, ports.now())
-    # The mirror has every device NH has (it is written first): with none, a push would tell nobody.
-    return PlannedDelivery(message, event, plan, record, preferences, no_device=devices == [])
+    # The mirror has every device NH has (it is written first): with none, a push would tell nobody. Only a
+    # deployment that records decisions skips on it (the ledger then says why nobody was told).
+    no_device = ports.ledger is not None and devices == []
+    return PlannedDelivery(message, event, plan, record, preferences, no_device=no_device, devices=devices)
 
 
 async def _none() -> None:

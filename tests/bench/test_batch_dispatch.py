@@ -51,7 +51,7 @@ def ports() -> DeliveryPorts:
 class TestDeliverBatch:
     async def test_each_event_is_pushed_once_with_one_claim_and_one_finish_call(self, ports):
         inner = ports.deliveries
-        ports = replace(ports, deliveries=GroupingDeliveryLog(inner))  # as shared.composition.wiring builds the log
+        ports = replace(ports, deliveries=GroupingDeliveryLog(inner))  # as bench.pipeline builds the batch shape's log
         events = news(25)
         results = await deliver_batch([message(e) for e in events], ports)
         assert results == [DispatchResult.SENT] * 25

@@ -115,6 +115,23 @@ class TestTableDecisionLedger:
         feed = await ledger.recent(since=NOW - timedelta(hours=1), until=NOW, limit=10)
         assert [d.event_id for d in feed] == [recent[0].event_id, recent[1].event_id]
 
+    async def test_the_feed_has_the_windows_broadcasts_beside_user_decisions_newest_first(self, ledger):
+        def news(minutes: int) -> Decision:
+            return decision(
+                user_id=None, event_type="hr.employee.joined", outcome=Outcome.SENT, reason=Reason.DELIVERED,
+                occurred_at=NOW - timedelta(minutes=minutes),
+            )  # fmt: skip
+
+        too_old, newer_than_until, in_window = news(70), news(-5), news(2)
+        user_decision = decision(occurred_at=NOW - timedelta(minutes=10))
+        for item in (too_old, newer_than_until, in_window, user_decision):
+            await ledger.record(item)
+        feed = await ledger.recent(since=NOW - timedelta(hours=1), until=NOW, limit=10)
+        assert feed == [in_window, user_decision]
+        assert [d.event_id for d in await ledger.recent(since=NOW - timedelta(hours=1), until=NOW, limit=1)] == [
+            in_window.event_id
+        ]
+
     async def test_a_cursor_not_of_the_documented_shape_is_a_validation_error(self, ledger):
         with pytest.raises(ValidationError, match="cursor"):
             await ledger.for_user("alice", since=NOW, limit=5, cursor="not-a-cursor!")
@@ -144,6 +161,10 @@ class TestTableDecisionLedger:
             fresh = decision()
             await short.record(old)
             await short.record(fresh)
-            assert await short.sweep(expired_before=NOW) == 3  # the event, user and feed rows of the old one
+            old_news = replace(old, event_id=random_id("evt-"), user_id=None)
+            await short.record(old_news)
+            # The event, user and feed rows of the old decision; the event and broadcast rows of the old broadcast.
+            assert await short.sweep(expired_before=NOW) == 3 + 2
             assert (await short.for_event(old.event_id, limit=5)).items == []
+            assert (await short.for_event(old_news.event_id, limit=5)).items == []
             assert (await short.for_event(fresh.event_id, limit=5)).items == [fresh]

@@ -9,7 +9,6 @@ from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 
 from local.nh_emulator.config import BACKEND_RULE_NAME, WELL_KNOWN_BACKEND_KEY, connection_string
-from shared.adapters.delivery_log_grouping import GroupingDeliveryLog
 from shared.adapters.nh_gateway import NotificationHubsGateway
 from shared.adapters.tables import (
     TableCampaignStore,
@@ -86,7 +85,7 @@ async def app_services(
             push=NotificationHubsGateway(push),
             installations=TableInstallationMirror(tables, prefix),
             preferences=TablePreferencesStore(tables, prefix),
-            deliveries=GroupingDeliveryLog(TableDeliveryLog(tables, prefix)),  # as shared.composition.wiring builds it
+            deliveries=TableDeliveryLog(tables, prefix),  # as shared.composition.wiring builds it
             quarantine=TableQuarantineStore(tables, prefix),
             publisher=publisher or RecordingPublisher(),
             dead_letters=InMemoryDeadLetters(),

@@ -3,6 +3,7 @@ a broken ledger never breaks a delivery. In-memory ports, a fixed clock."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import random
@@ -231,3 +232,29 @@ def test_the_last_delivery_the_use_case_knows_is_the_subscriptions_max_delivery_
         if subscription["Name"] == "push"
     }
     assert counts == {in_memory_delivery_ports(NOW).max_delivery_count}
+
+
+class _CountingMirror(InMemoryInstallationMirror):
+    """Counts whole-mirror reads; each read yields to the loop, as a Tables query does."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.reads = 0
+
+    async def list_all(self) -> list[InstallationRecord]:
+        self.reads += 1
+        await asyncio.sleep(0.01)
+        return await super().list_all()
+
+
+class TestAudienceSizes:
+    async def test_concurrent_broadcasts_that_miss_the_cache_share_one_read_of_the_mirror(self, mirror):
+        counting = _CountingMirror()
+        counting.rows = dict(mirror.rows)
+        sizes = AudienceSizes(counting)
+        answers = await asyncio.gather(*(sizes.size("(topic:hr) && alert") for _ in range(16)))
+        assert answers == [1] * 16  # alice follows HR, bob does not
+        assert counting.reads == 1
+        # Another expression within the ttl: counted from a new read, as a lone counter would count it.
+        assert await sizes.size("topic:finance") == await AudienceSizes(mirror).size("topic:finance")
+        assert counting.reads == 2

@@ -1,11 +1,13 @@
-"""TableDecisionLedger: the decision ledger in table ``decisions``, three rows per decision so that every query the
-operators ask reads one partition (or a handful), never the whole table.
+"""TableDecisionLedger: the decision ledger in table ``decisions``, three rows per decision addressed to a user and two
+per broadcast, so that every query the operators ask reads one partition (or a handful), never the whole table.
 
 | row   | PartitionKey                    | RowKey                                               | answers           |
 |-------|---------------------------------|------------------------------------------------------|-------------------|
 | event | ``e:{event id}``                | ``{channel}:u:{user}`` (broadcast: ``{channel}:*``)  | ``?eventId=``     |
 | user  | ``u:{user}`` (broadcasts: ``b``)| ``{newest-first ticks}:{event id}:{channel}``        | ``?userId=``      |
 | time  | ``t:{yyyymmddhh}:{bucket 0-3}`` | ``{newest-first ticks}:{event id}:{channel}:{user}`` | the console feed  |
+
+The console feed reads the time rows of the window and the broadcast partition ``b`` (a broadcast has no time row).
 
 Keys that are not plain are base64url-encoded (``encode_key``); the ticks stay plain so rows sort newest first and
 ``since`` is a RowKey range. The ticks are the event's occurrence time, the same on every redelivery, so a later
@@ -38,6 +40,7 @@ _MAX_TICKS = 10**19 - 1
 _MAX_FEED_HOURS = 48
 _SWEEP_CONCURRENCY = 16
 _CURSOR = re.compile(LEDGER_CURSOR_PATTERN)
+_BROADCASTS = "b"
 
 
 def _ticks(at: datetime) -> str:
@@ -63,12 +66,16 @@ def _bucket(event_id: str) -> int:
 
 
 def _keys(decision: Decision) -> list[tuple[str, str]]:
+    """The decision's rows. A broadcast has no feed row: its ``b`` row is already in time order, and ``recent``
+    reads that partition too (one write fewer for every broadcast event)."""
     ticks = _ticks(decision.occurred_at)
     channel = decision.channel.value
-    user_partition = "b" if decision.user_id is None else encode_key(f"u:{decision.user_id}")
+    event_row = (encode_key(f"e:{decision.event_id}"), encode_key(f"{channel}:{_recipient(decision)}"))
+    if decision.user_id is None:
+        return [event_row, (_BROADCASTS, f"{ticks}:" + encode_key(f"{decision.event_id}:{channel}"))]
     return [
-        (encode_key(f"e:{decision.event_id}"), encode_key(f"{channel}:{_recipient(decision)}")),
-        (user_partition, f"{ticks}:" + encode_key(f"{decision.event_id}:{channel}")),
+        event_row,
+        (encode_key(f"u:{decision.user_id}"), f"{ticks}:" + encode_key(f"{decision.event_id}:{channel}")),
         (
             f"t:{_hour(decision.occurred_at)}:{_bucket(decision.event_id)}",
             f"{ticks}:" + encode_key(f"{decision.event_id}:{channel}:{_recipient(decision)}"),
@@ -165,7 +172,7 @@ class TableDecisionLedger:
         return await self._page("PartitionKey eq @pk and RowKey lt @rk", parameters, limit=limit, cursor=cursor)
 
     async def broadcasts(self, *, since: datetime, limit: int, cursor: str | None = None) -> DecisionPage:
-        parameters = {"pk": "b", "rk": _since_bound(since)}
+        parameters = {"pk": _BROADCASTS, "rk": _since_bound(since)}
         return await self._page("PartitionKey eq @pk and RowKey lt @rk", parameters, limit=limit, cursor=cursor)
 
     async def recent(self, *, since: datetime, until: datetime, limit: int) -> list[Decision]:
@@ -179,12 +186,16 @@ class TableDecisionLedger:
             hour -= timedelta(hours=1)
         partitions = [f"t:{h}:{b}" for h in hours for b in range(_BUCKETS)]
         bound = _since_bound(start)
+        broadcasts = {"pk": _BROADCASTS, "rk": bound, "until": _ticks(until)}
         pages = await asyncio.gather(
             *(self._page("PartitionKey eq @pk and RowKey lt @rk", {"pk": pk, "rk": bound}, limit=limit, cursor=None)
-              for pk in partitions)
+              for pk in partitions),
+            self._page("PartitionKey eq @pk and RowKey lt @rk and RowKey ge @until", broadcasts, limit=limit,
+                       cursor=None),
         )  # fmt: skip
-        found = [decision for page in pages for decision in page.items]
-        return sorted(found, key=lambda d: (d.occurred_at, d.decided_at), reverse=True)[:limit]
+        # Broadcasts recorded before they lost their feed row are found twice: once is enough.
+        found = {(d.event_id, d.channel, d.user_id): d for page in pages for d in page.items}
+        return sorted(found.values(), key=lambda d: (d.occurred_at, d.decided_at), reverse=True)[:limit]
 
     async def sweep(self, *, expired_before: datetime) -> int:
         """Delete every row whose ExpiresAt is before ``expired_before``; returns the number of rows deleted."""
