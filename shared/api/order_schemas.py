@@ -6,10 +6,11 @@ from __future__ import annotations
 from copy import deepcopy
 from datetime import datetime
 from decimal import Decimal
-from typing import Any, Final
+from typing import Annotated, Any, Final
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from shared.api.schemas.wire import JSON_INTEGER
 from shared.domain.orders.model import MAX_LINES, MAX_QUANTITY, Order, OrderStatus
 from shared.domain.orders.prices import MAX_WRITTEN_DECIMALS, currencies_by_digits, unit_price_pattern
 from shared.domain.orders.products import Product
@@ -45,7 +46,7 @@ class OrderItemRequest(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
     sku: str = Field(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
-    quantity: int = Field(ge=1, le=MAX_QUANTITY, strict=True)
+    quantity: Annotated[int, Field(ge=1, le=MAX_QUANTITY), JSON_INTEGER]
     unit_price: str = Field(alias="unitPrice", pattern=unit_price_pattern(MAX_WRITTEN_DECIMALS), examples=["12.50"])
 
 
