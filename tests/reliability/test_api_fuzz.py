@@ -44,11 +44,9 @@ CLI_TIMEOUT = 900
 # Operations whose documents do not yet state every rule the server enforces, so a schema-valid request can still
 # be refused, or an invalid one accepted (issue 17 stays open until this is empty): an operator's send checks its
 # texts (languages, the default language's text, lengths, no $(…) placeholders, rendered payload sizes) and a send
-# time within a window that moves with the clock, which a static document cannot state; LoB events' links must be
-# on their source's allowlist (shared/domain/catalog/links.py).
+# time within a window that moves with the clock, which a static document cannot state.
 # The fuzzing phase runs every other check on them; the CLI's phases run on every other operation.
 CONTRACT_GAPS: dict[str, str] = {
-    "POST /events": "publish_event",
     "POST /notifications": "send_notification",
 }
 GAP_EXCLUDED = ("positive_data_acceptance", "negative_data_rejection")
