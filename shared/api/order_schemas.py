@@ -19,6 +19,7 @@ from shared.usecases.order_queries import MAX_PAGE_SIZE
 
 __all__ = [
     "DEFAULT_PAGE_SIZE",
+    "IDEMPOTENCY_KEY_PATTERN",
     "ORDER_ID_PATTERN",
     "MyOrdersParams",
     "OrderItemRequest",
@@ -34,6 +35,8 @@ __all__ = [
 ]
 
 DEFAULT_PAGE_SIZE: Final = 20
+# RFC 9110 token-ish: printable ASCII without spaces, as clients generate UUIDs or similar.
+IDEMPOTENCY_KEY_PATTERN: Final = r"^[!-~]{1,255}$"
 # What an order id can look like (ours are "SO-" + 16 hex digits). Any such id is a position in the caller's
 # newest-first list, so every one the document admits is a valid cursor.
 ORDER_ID_PATTERN: Final = r"^[A-Za-z0-9-]{1,64}$"
