@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from shared.api.campaign_schemas import NotificationRequest
+from shared.api.campaign_schemas import AudienceParams, NotificationRequest
+from shared.api.openapi_parts import query_parameters
 
 __all__ = ["campaign_paths", "campaign_schemas"]
 
@@ -58,15 +59,7 @@ def campaign_paths() -> dict[str, Any]:
                 "operationId": "preview_audience",
                 "summary": "How many installations a tag expression reaches, by platform and language (push.admin)",
                 "security": _SECURED,
-                "parameters": [
-                    {
-                        "name": "expression",
-                        "in": "query",
-                        "required": True,
-                        "description": "tag expression over topic:, lang:, platform:, dept:, user: (NH's limits)",
-                        "schema": {"type": "string", "maxLength": 1000},
-                    }
-                ],
+                "parameters": query_parameters(AudienceParams),
                 "responses": {"200": _json(_ref("AudienceCounts"), "the counts"), **_problems(400, 401, 403, 503)},
             }
         },
@@ -167,7 +160,7 @@ def campaign_schemas() -> dict[str, Any]:
         "properties": {
             "wave": {"type": "integer"},
             "due": {"type": "string", "format": "date-time"},
-            "percent": {"type": ["integer", "null"]},
+            "weight": {"type": ["integer", "null"], "description": "the wave's weight; null for a single wave"},
             "timeZone": {"type": ["string", "null"]},
             "installations": {"type": "integer"},
             "users": {"type": "integer"},

@@ -74,7 +74,7 @@ def campaign_view(view: CampaignView, now: datetime) -> dict[str, Any]:
         ),
         "wavePolicy": (
             {
-                "percent": list(campaign.wave_policy.percents),
+                "weights": list(campaign.wave_policy.weights),
                 "pause": _DURATION.dump_python(campaign.wave_policy.pause, mode="json"),
             }
             if campaign.wave_policy
@@ -94,7 +94,7 @@ def _wave_view(wave: WaveSummary, sends: list[CampaignSend], campaign: Campaign,
     return {
         "wave": wave.index,
         "due": _iso(wave.due),
-        "percent": wave.percent,
+        "weight": wave.weight,
         "timeZone": wave.time_zone,
         "installations": wave.installations,
         "users": wave.users,

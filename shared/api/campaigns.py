@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from shared.api.campaign_schemas import NotificationRequest
+from shared.api.campaign_schemas import AudienceParams, NotificationRequest
 from shared.api.campaign_views import audience_view, campaign_summary, campaign_view, inbox_item_view
 from shared.api.http import ApiRequest, ApiResponse, json_response, parse_json_object
 from shared.api.operators import PUSH_ADMIN_ROLE
@@ -39,9 +39,7 @@ def _admin(request: ApiRequest, services: Services) -> Identity:
 async def get_audience(request: ApiRequest, services: Services) -> ApiResponse:
     """GET /api/audience?expression=...: installations the expression reaches, by platform and language."""
     _admin(request, services)
-    expression = request.query.get("expression")
-    if expression is None:
-        raise ValidationError("say which audience", [FieldError("query:expression", "a tag expression is required")])
+    expression = validate_model(AudienceParams, dict(request.query), "the query string").expression
     counts = await preview_audience(services.installations, expression)
     return json_response(audience_view(" ".join(expression.split()), counts))
 

@@ -7,7 +7,14 @@ from typing import Any
 from pydantic import BaseModel
 
 from shared.api.openapi_parts import _JSON, _SECURED, _json, _problems, _ref, query_parameters
-from shared.api.order_schemas import MyOrdersParams, OrderListView, OrderRequest, OrderView, ProductListView
+from shared.api.order_schemas import (
+    IDEMPOTENCY_KEY_PATTERN,
+    MyOrdersParams,
+    OrderListView,
+    OrderRequest,
+    OrderView,
+    ProductListView,
+)
 
 __all__ = ["ORDER_MODELS", "order_paths"]
 
@@ -22,7 +29,7 @@ def order_paths() -> dict[str, Any]:
         "in": "header",
         "required": False,
         "description": "a retried request with the same key returns the order the first one made",
-        "schema": {"type": "string", "minLength": 1, "maxLength": 255},
+        "schema": {"type": "string", "pattern": IDEMPOTENCY_KEY_PATTERN},
     }
     return {
         "/products": {

@@ -3,20 +3,23 @@ document is built from them)."""
 
 from __future__ import annotations
 
+from copy import deepcopy
 from datetime import datetime
 from decimal import Decimal
-from typing import Annotated, Final
+from typing import Annotated, Any, Final
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from shared.api.schemas.wire import JSON_INTEGER
 from shared.domain.orders.model import MAX_LINES, MAX_QUANTITY, Order, OrderStatus
+from shared.domain.orders.prices import MAX_WRITTEN_DECIMALS, currencies_by_digits, unit_price_pattern
 from shared.domain.orders.products import Product
 from shared.usecases.commands import OrderItem, PlaceOrder
 from shared.usecases.order_queries import MAX_PAGE_SIZE
 
 __all__ = [
-    "DECIMAL_STRING",
     "DEFAULT_PAGE_SIZE",
+    "IDEMPOTENCY_KEY_PATTERN",
     "ORDER_ID_PATTERN",
     "MyOrdersParams",
     "OrderItemRequest",
@@ -32,37 +35,59 @@ __all__ = [
 ]
 
 DEFAULT_PAGE_SIZE: Final = 20
+# RFC 9110 token-ish: printable ASCII without spaces, as clients generate UUIDs or similar.
+IDEMPOTENCY_KEY_PATTERN: Final = r"^[!-~]{1,255}$"
 # What an order id can look like (ours are "SO-" + 16 hex digits). Any such id is a position in the caller's
 # newest-first list, so every one the document admits is a valid cursor.
 ORDER_ID_PATTERN: Final = r"^[A-Za-z0-9-]{1,64}$"
 
-# A non-negative decimal number written as a string, as money is on this API: "12.50", never a JSON number.
-DECIMAL_STRING = r"^(0|[1-9][0-9]{0,8})(\.[0-9]{1,4})?$"
-_Money = Annotated[str, Field(pattern=DECIMAL_STRING, max_length=14, examples=["12.50"])]
-
 
 class OrderItemRequest(BaseModel):
+    """One line; a sku may come on several lines. ``unitPrice`` is money written as a string ("12.50"), with at
+    most the order currency's minor units (OrderRequest's schema states the pattern per currency)."""
+
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
     sku: str = Field(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
-    quantity: int = Field(ge=1, le=MAX_QUANTITY, strict=True)
-    unit_price: _Money = Field(alias="unitPrice")
+    quantity: Annotated[int, Field(ge=1, le=MAX_QUANTITY), JSON_INTEGER]
+    unit_price: str = Field(alias="unitPrice", pattern=unit_price_pattern(MAX_WRITTEN_DECIMALS), examples=["12.50"])
+
+
+def _per_currency_digits(schema: dict[str, Any]) -> None:
+    """The document's OrderRequest: one alternative per group of currencies with the same minor units, each with
+    its unit price pattern, so the schema admits exactly what the model and the domain (new_order) accept."""
+    line = OrderItemRequest.model_json_schema(by_alias=True)
+    line.pop("title", None)
+    items = schema["properties"]["items"]
+    shape = {k: v for k, v in schema.items() if k not in ("title", "description")}
+    alternatives = []
+    for digits, codes in currencies_by_digits().items():
+        priced = deepcopy(line)
+        priced["properties"]["unitPrice"]["pattern"] = unit_price_pattern(digits)
+        properties = {
+            "items": {**items, "items": priced},
+            "currency": {"type": "string", "enum": codes, "description": f"{digits} decimal places"},
+        }
+        alternatives.append({**shape, "properties": properties})
+    for key in ("type", "properties", "required", "additionalProperties"):
+        schema.pop(key, None)
+    schema["oneOf"] = alternatives
 
 
 class OrderRequest(BaseModel):
-    """POST /api/orders. The header ``Idempotency-Key`` makes a retried request return the order it made."""
+    """POST /api/orders: the lines and their currency, any ISO 4217 one (fulfilment rejects a currency the product
+    list is not priced in); the server computes the total. The header ``Idempotency-Key`` makes a retried request
+    return the order it made."""
 
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, json_schema_extra=_per_currency_digits)
 
     items: list[OrderItemRequest] = Field(min_length=1, max_length=MAX_LINES)
     currency: str = Field(pattern=r"^[A-Z]{3}$", examples=["EUR"])
-    total: _Money | None = Field(default=None, description="what the client showed; refused when it differs")
 
     def to_command(self, idempotency_key: str | None) -> PlaceOrder:
         return PlaceOrder(
             items=tuple(OrderItem(item.sku, item.quantity, Decimal(item.unit_price)) for item in self.items),
             currency=self.currency,
-            total=None if self.total is None else Decimal(self.total),
             idempotency_key=idempotency_key,
         )
 

@@ -9,6 +9,7 @@ from pydantic import BaseModel
 
 from shared.api.http import ApiRequest, ApiResponse, json_response, parse_json_object
 from shared.api.order_schemas import (
+    IDEMPOTENCY_KEY_PATTERN,
     ORDER_ID_PATTERN,
     MyOrdersParams,
     OrderListView,
@@ -20,6 +21,7 @@ from shared.api.order_schemas import (
 from shared.api.runtime import authenticate
 from shared.api.validation import validate_model
 from shared.composition.services import Services
+from shared.domain.catalog.wire_types import python_regex
 from shared.domain.errors import FieldError, NotFoundError, ValidationError
 from shared.usecases.order_queries import get_order, list_orders, list_products
 from shared.usecases.place_order import place_order
@@ -29,8 +31,7 @@ __all__ = ["MAX_ORDER_BYTES", "get_my_orders", "get_one_order", "get_products", 
 MAX_ORDER_BYTES: Final = 8 * 1024
 # What an order id can look like (ours are "SO-" + 16 hex digits); anything else cannot be an order: 404.
 _ORDER_ID = re.compile(ORDER_ID_PATTERN.removeprefix("^").removesuffix("$"))
-# RFC 9110 token-ish: printable ASCII without spaces, as clients generate UUIDs or similar.
-_IDEMPOTENCY_KEY = re.compile(r"[\x21-\x7e]{1,255}")
+_IDEMPOTENCY_KEY = python_regex(IDEMPOTENCY_KEY_PATTERN)
 
 
 def _json(model: BaseModel, status: int = 200, headers: dict[str, str] | None = None) -> ApiResponse:

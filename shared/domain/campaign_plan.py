@@ -4,7 +4,8 @@ Rules (docs/operations.md repeats them for operators):
 
 - Waves split the audience by *user*, so that all devices of one person get the campaign in the same wave. Users are
   ordered by a hash of campaign id and user id: a stable, fair sample, different for every campaign. Wave ``n`` is
-  the next ``percents[n]`` percent of users (rounded at cumulative boundaries), due ``pause`` after wave ``n-1``.
+  the next ``weights[n]`` ÷ ``sum(weights)`` of the users (rounded at cumulative boundaries), due ``pause`` after
+  wave ``n-1``.
 - Local time ("09:00 in each recipient's time zone"): a user's zone is the one of their quiet hours (the only time
   zone a user tells us); users without one get the campaign's fallback zone. Each zone is its own group, due at the
   wall-clock time there (never before planning), and is split into waves like a whole audience.
@@ -34,7 +35,7 @@ from shared.domain.campaigns import (
 __all__ = ["EARLIEST_UTC_OFFSET", "Plan", "first_possible_due", "plan_at", "plan_waves", "send_key", "version_prefix"]
 
 EARLIEST_UTC_OFFSET = timedelta(hours=14)  # Pacific/Kiritimati: the first place where a wall-clock time arrives
-_WHOLE = WavePolicy(percents=(100,), pause=timedelta(0))
+_WHOLE = WavePolicy(weights=(1,), pause=timedelta(0))
 
 
 @dataclass(frozen=True)
@@ -79,11 +80,11 @@ def plan_waves(
 ) -> Plan:
     """Split ``recipients`` into waves and sends. ``zones`` maps user id to IANA zone (local-time campaigns only).
 
-    Raises ValueError when ``policy`` percents do not sum to 100, or a time zone is unknown.
+    Raises ValueError when a ``policy`` weight is not positive or there are none, or a time zone is unknown.
     """
     policy = policy or _WHOLE
-    if sum(policy.percents) != 100 or any(p <= 0 for p in policy.percents):
-        raise ValueError("wave percents must be positive and sum to 100")
+    if not policy.weights or any(weight <= 0 for weight in policy.weights):
+        raise ValueError("wave weights must be positive, at least one")
     by_user: dict[str, list[Recipient]] = {}
     for recipient in sorted(recipients, key=lambda r: (r.user_id, r.installation_id)):
         by_user.setdefault(recipient.user_id, []).append(recipient)
@@ -97,16 +98,14 @@ def plan_waves(
     slots: list[tuple[datetime, str | None, int | None, list[str]]] = []
     for zone, users in groups.items():
         group_due = start if zone is None or local_time is None else max(local_time.due_in(zone), now)
-        for number, (share, members) in enumerate(_split(users, policy.percents)):
-            slots.append(
-                (group_due + number * policy.pause, zone, share if len(policy.percents) > 1 else None, members)
-            )
+        for number, (share, members) in enumerate(_split(users, policy.weights)):
+            slots.append((group_due + number * policy.pause, zone, share if len(policy.weights) > 1 else None, members))
     slots.sort(key=lambda slot: (slot[0], slot[1] or ""))
     waves: list[WaveSummary] = []
     sends: list[CampaignSend] = []
-    for index, (due, zone, percent, members) in enumerate(slots, start=1):
+    for index, (due, zone, weight, members) in enumerate(slots, start=1):
         reached = [recipient for user in members for recipient in by_user[user]]
-        waves.append(WaveSummary(index, due, percent, zone, len(reached), len(members)))
+        waves.append(WaveSummary(index, due, weight, zone, len(reached), len(members)))
         for number, start_at in enumerate(range(0, len(reached), MAX_RECIPIENTS_PER_SEND)):
             batch = tuple(reached[start_at : start_at + MAX_RECIPIENTS_PER_SEND])
             sends.append(
@@ -119,7 +118,9 @@ def _draw(campaign_id: str, user_id: str) -> str:
     return hashlib.sha256(f"{campaign_id}\n{user_id}".encode()).hexdigest()
 
 
-def _split(users: list[str], percents: Sequence[int]) -> list[tuple[int, list[str]]]:
-    bounds = [round(total * len(users) / 100) for total in itertools.accumulate(percents)]
+def _split(users: list[str], weights: Sequence[int]) -> list[tuple[int, list[str]]]:
+    # With weights summing to 100 this is the percent split campaigns always had, boundary for boundary.
+    whole = sum(weights)
+    bounds = [round(total * len(users) / whole) for total in itertools.accumulate(weights)]
     lows = [0, *bounds[:-1]]
-    return [(percent, users[low:high]) for percent, low, high in zip(percents, lows, bounds, strict=True)]
+    return [(weight, users[low:high]) for weight, low, high in zip(weights, lows, bounds, strict=True)]

@@ -78,9 +78,10 @@ class LocalTime:
 
 @dataclass(frozen=True)
 class WavePolicy:
-    """Waves of ``percents`` of the audience (summing to 100), each ``pause`` after the previous one."""
+    """Waves, each ``pause`` after the previous one; a wave's share of the audience is its weight ÷ the sum of
+    ``weights`` (so [10, 40, 50] reads as percentages and [1, 1] is halves)."""
 
-    percents: tuple[int, ...]
+    weights: tuple[int, ...]
     pause: timedelta
 
 
@@ -108,7 +109,7 @@ class WaveSummary:
 
     index: int
     due: datetime
-    percent: int | None
+    weight: int | None  # the wave's weight; None when the send is one wave
     time_zone: str | None
     installations: int
     users: int

@@ -12,10 +12,9 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from shared.domain import strict_json
 from shared.domain.catalog import CATALOG, MAX_EVENT_BYTES, LobPayload
-from shared.domain.catalog.links import LINK_ALLOWLIST
+from shared.domain.catalog.data_rules import data_problems
 from shared.domain.catalog.wire_types import Matches, Rfc3339DateTime
 from shared.domain.errors import FieldError, ValidationError
-from shared.domain.link_policy import link_problems
 
 __all__ = [
     "EVENT_KEY_SEPARATOR",
@@ -151,7 +150,7 @@ def parse_cloud_event(body: bytes, content_type: str | None) -> LobEvent:
         errors = [_field_error(error) for error in exc.errors(include_url=False)]
         fields = ", ".join(error.location for error in errors)
         _fail("invalid_payload", f"data is not a valid {event_type} payload: {fields}", errors)
-    refused = link_problems(data, LINK_ALLOWLIST.get(entry.topic, ()))
+    refused = data_problems(entry, data)
     if refused:
         fields = ", ".join(error.location for error in refused)
         _fail("link_not_allowed", f"data links where {source} may not send people: {fields}", refused)

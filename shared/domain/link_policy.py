@@ -1,25 +1,30 @@
 """Links in event data checked against an allowlist of URL prefixes: who may make a phone open what.
 
-A value is a link when its field is named like one (``…Url``, ``…Uri``, ``…Link``, ``…Href``, and the plurals for
-lists) or, in any other text, wherever ``scheme://`` appears. A link is allowed when it parses as an absolute URL
-without user info, white space, control characters or backslashes, and one prefix has the same scheme, host and
-port and a path that the link's path starts with (no ``.``/``..`` segments, which could climb out of it).
+A field holds a link when it is named like one (``…Url``, ``…Uri``, ``…Link``, ``…Href``, and the plurals); other
+text may hold no address (``scheme://``) at all (shared.domain.catalog.data_rules applies both). A link is allowed
+when it parses as an absolute URL without user info, white space, control characters or backslashes, and one
+prefix has the same scheme, host and port and a path that the link's path starts with (no ``.``/``..`` segments,
+which could climb out of it). ``link_pattern`` states a subset of that as one regular expression.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 from urllib.parse import SplitResult, unquote, urlsplit
 
-from shared.domain.errors import FieldError
-
-__all__ = ["link_allowed", "link_problems"]
+__all__ = ["ADDRESS_PATTERN", "is_link_field", "link_allowed", "link_pattern"]
 
 _LINK_FIELD = re.compile(r"(?i).*(url|uri|link|href)s?")
-_EMBEDDED = re.compile(r"(?i)[a-z][a-z0-9+.\-]*://[^\s<>\"']*")
+# An address anywhere in a text: a URI scheme and "://" (an ECMA-262 and Python pattern alike).
+ADDRESS_PATTERN = "[A-Za-z][A-Za-z0-9+.-]*://"
+# Characters of a URL's path segment, query and fragment (RFC 3986 unreserved, sub-delims, ":" and "@"); "%" only
+# after the path, so that no escaped "." can make a dot segment.
+_SEGMENT_CHAR = "[-A-Za-z0-9_~!$&'()*+,;=:@.]"
+_SEGMENT_NOT_DOT = "[-A-Za-z0-9_~!$&'()*+,;=:@]"
+_QUERY_CHARS = "[-A-Za-z0-9._~!$&'()*+,;=:@/?%]*"
+_FRAGMENT_CHARS = "[-A-Za-z0-9._~!$&'()*+,;=:@/?%#]*"
 _UNSAFE = re.compile(r"[\s\x00-\x1f\x7f\\]")
 
 
@@ -65,43 +70,38 @@ def _split(value: str) -> SplitResult | None:
     return parts
 
 
+def is_link_field(name: str) -> bool:
+    """Whether a data field holds a link by its name (``…Url``, ``…Uri``, ``…Link``, ``…Href``, plurals)."""
+    return _LINK_FIELD.fullmatch(name) is not None
+
+
+def link_pattern(allowlist: Sequence[str]) -> str | None:
+    """A regular expression for links under one of the ``allowlist`` prefixes, every one of which link_allowed
+    admits: the prefix's scheme, its host in any case, the prefix's path, then whole path segments (none of them
+    ``.`` or ``..``), an optional query and fragment. None for an empty allowlist (no link is allowed)."""
+    if not allowlist:
+        return None
+    segment = f"(?:{_SEGMENT_CHAR}*{_SEGMENT_NOT_DOT}{_SEGMENT_CHAR}*|\\.\\.\\.+)?"
+    rest = f"(?:/{segment})*(?:\\?{_QUERY_CHARS})?(?:#{_FRAGMENT_CHARS})?"
+    alternatives = []
+    for prefix in allowlist:
+        parts = _Prefix.parse(prefix)
+        # The scheme as written in the prefix (lower case, as URL types require); the host in any case.
+        origin = f"{re.escape(parts.scheme)}://{_any_case(parts.host)}" + (f":{parts.port}" if parts.port else "")
+        if parts.path in ("", "/"):
+            alternatives.append(f"{origin}{rest}")  # any path
+        elif parts.path.endswith("/"):
+            alternatives.append(f"{origin}{re.escape(parts.path)}{segment}{rest}")  # a path under the folder
+        else:
+            alternatives.append(f"{origin}{re.escape(parts.path)}{rest}")  # that path, or one under it
+    return "^(?:" + "|".join(alternatives) + ")$"
+
+
+def _any_case(text: str) -> str:
+    return "".join(f"[{c.lower()}{c.upper()}]" if c.isalpha() else re.escape(c) for c in text)
+
+
 def link_allowed(value: str, allowlist: Sequence[str]) -> bool:
     """Whether ``value`` is an absolute URL under one of the ``allowlist`` prefixes."""
     parts = _split(value)
     return parts is not None and any(_Prefix.parse(prefix).admits(parts) for prefix in allowlist)
-
-
-def link_problems(data: Any, allowlist: Sequence[str], location: str = "/data") -> list[FieldError]:
-    """One FieldError per link in ``data`` (parsed JSON) that ``allowlist`` does not allow."""
-    return [
-        FieldError(where, f"{_shown(link)} is not a link this system may send")
-        for where, link in _links(data, location, link_field=False)
-        if not link_allowed(link, allowlist)
-    ]
-
-
-def _links(value: Any, location: str, *, link_field: bool) -> Iterator[tuple[str, str]]:
-    if isinstance(value, dict):
-        for key, item in value.items():
-            name = str(key)
-            yield from _links(item, f"{location}/{_escape(name)}", link_field=bool(_LINK_FIELD.fullmatch(name)))
-    elif isinstance(value, list):
-        for index, item in enumerate(value):
-            yield from _links(item, f"{location}/{index}", link_field=link_field)
-    elif isinstance(value, str):
-        if link_field:
-            if value:
-                yield location, value
-        else:
-            for match in _EMBEDDED.finditer(value):
-                yield location, match.group(0)
-
-
-def _escape(name: str) -> str:
-    return name.replace("~", "~0").replace("/", "~1")
-
-
-def _shown(link: str) -> str:
-    """The link as an error message may show it: bounded, control characters escaped."""
-    shortened = link if len(link) <= 120 else link[:117] + "..."
-    return repr(shortened)

@@ -14,7 +14,10 @@ from shared.domain.topics import TOPICS
 from shared.notification_hubs.tags import MAX_TAGS_PER_INSTALLATION, validate_installation_tags
 
 __all__ = [
+    "HASH_PATTERN",
     "MAX_ASSIGNED_TAGS",
+    "PLAIN_ID_PATTERN",
+    "PLAIN_NAME_PATTERN",
     "department_tag",
     "language_tag",
     "nh_user_id",
@@ -29,8 +32,12 @@ __all__ = [
 # template name ("alert" / "silent"), so one slot of NH's 60 is kept for it.
 MAX_ASSIGNED_TAGS = MAX_TAGS_PER_INSTALLATION - 1
 
-_PLAIN_ID = re.compile(r"[A-Za-z0-9_@#.:-]{1,100}", re.ASCII)
-_PLAIN_NAME = re.compile(r"[a-z0-9_@#.:-]{1,100}", re.ASCII)
+# The ids and (normalised) names written into tags as they are; anything else is hashed (HASH_CHARS hex digits).
+PLAIN_ID_PATTERN = r"[A-Za-z0-9_@#.:-]{1,100}"
+PLAIN_NAME_PATTERN = r"[a-z0-9_@#.:-]{1,100}"
+HASH_PATTERN = r"[0-9a-f]{40}"
+_PLAIN_ID = re.compile(PLAIN_ID_PATTERN, re.ASCII)
+_PLAIN_NAME = re.compile(PLAIN_NAME_PATTERN, re.ASCII)
 _HASH_CHARS = 40
 
 

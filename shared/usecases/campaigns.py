@@ -177,6 +177,6 @@ def _fingerprint(command: SendCampaign) -> str:
         "localTime": [command.local_time.at.isoformat(), command.local_time.fallback_zone]
         if command.local_time
         else None,
-        "waves": [list(command.waves.percents), command.waves.pause.total_seconds()] if command.waves else None,
+        "waves": [list(command.waves.weights), command.waves.pause.total_seconds()] if command.waves else None,
     }
     return hashlib.sha256(json.dumps(document, sort_keys=True).encode()).hexdigest()

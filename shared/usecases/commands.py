@@ -70,12 +70,11 @@ class OrderItem:
 
 @dataclass(frozen=True)
 class PlaceOrder:
-    """Place an order for the caller; ``total`` is what the client showed (checked), ``idempotency_key`` makes a
-    retried request return the order it made."""
+    """Place an order for the caller (the server computes its total); ``idempotency_key`` makes a retried request
+    return the order it made."""
 
     items: tuple[OrderItem, ...]
     currency: str
-    total: Decimal | None = None
     idempotency_key: str | None = None
 
 

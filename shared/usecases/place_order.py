@@ -26,10 +26,9 @@ class PlacedOrder:
 
 
 def fingerprint(command: PlaceOrder) -> str:
-    """What makes two requests the same order (items, currency, total), hashed; the key itself is not part of it."""
+    """What makes two requests the same order (items, currency), hashed; the key itself is not part of it."""
     canonical = {
         "currency": command.currency,
-        "total": None if command.total is None else str(command.total),
         "items": [[item.sku, item.quantity, str(item.unit_price)] for item in command.items],
     }
     return hashlib.sha256(json.dumps(canonical, separators=(",", ":")).encode()).hexdigest()
@@ -48,7 +47,6 @@ async def place_order(ports: OrderPorts, identity: Identity, command: PlaceOrder
         command.currency,
         [OrderLine(item.sku, item.quantity, item.unit_price) for item in command.items],
         now,
-        expected_total=command.total,
     )
     entries = [OutboxEntry(identity.user_id, ORDERS_TOPIC, status_message(order, order.history[0]), now)]
     claim = IdempotencyClaim(command.idempotency_key, fingerprint(command)) if command.idempotency_key else None

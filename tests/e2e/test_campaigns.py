@@ -128,7 +128,7 @@ class TestCampaigns:
                 "audience": team.audience,
                 "title": TITLES,
                 "body": BODIES,
-                "waves": {"percent": [50, 50], "pause": "PT10S"},
+                "waves": {"weights": [1, 1], "pause": "PT10S"},
             },
         )
         run_campaign_timer(stack, client)

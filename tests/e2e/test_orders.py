@@ -174,6 +174,7 @@ class TestShopPage:
         assert page.text_content("#total") == "43.75 EUR"
         page.click("#place-order")
         page.wait_for_selector("#order-status[data-status='delivered']", timeout=40_000)
+        assert page.text_content("#message").endswith(" placed: 43.75 EUR.")  # the total the server computed
         steps = page.eval_on_selector_all("#history li", "items => items.map(i => i.dataset.status)")
         assert steps == STEPS
         order_id = page.text_content("#order-id")

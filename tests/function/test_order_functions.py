@@ -89,7 +89,7 @@ async def run_to_the_end(services: Services, first: Sequence[OutgoingMessage]) -
 class TestPlacingAnOrder:
     async def test_an_order_is_accepted_with_202_a_location_and_status_placed(self, services: Services):
         user = customer()
-        response = await post_order(user, {"items": [MUG], "currency": "EUR", "total": "25.00"})
+        response = await post_order(user, {"items": [MUG], "currency": "EUR"})
         assert response.status_code == 202, response.get_body()
         order = body_of(response)
         assert order["status"] == "placed"
@@ -135,8 +135,10 @@ class TestPlacingAnOrder:
             ({"items": [{**MUG, "unitPrice": "12.505"}], "currency": "EUR"}, "/items/0/unitPrice"),
             ({"items": [MUG], "currency": "XXQ"}, "/currency"),
             ({"items": [MUG], "currency": "eur"}, "/currency"),
-            ({"items": [MUG], "currency": "EUR", "total": "20.00"}, "/total"),
-            ({"items": [MUG, MUG], "currency": "EUR"}, "/items/1/sku"),
+            ({"items": [MUG], "currency": "EUR", "total": "25.00"}, "/total"),
+            ({"items": [{**MUG, "unitPrice": "0.00"}], "currency": "EUR"}, "/items/0/unitPrice"),
+            ({"items": [{**MUG, "unitPrice": "100000.01"}], "currency": "EUR"}, "/items/0/unitPrice"),
+            ({"items": [{**MUG, "unitPrice": "12.5"}], "currency": "JPY"}, "/items/0/unitPrice"),
             ({"items": [{**MUG, "sku": f"S{i}"} for i in range(21)], "currency": "EUR"}, "/items"),
             ({"items": [MUG], "currency": "EUR", "customerId": "someone-else"}, "/customerId"),
         ],
@@ -257,6 +259,29 @@ class TestFulfilment:
         rejected = [m for m in messages if m.subject == "orders.order.rejected"]
         assert [json.loads(m.body)["data"]["reason"] for m in rejected] == [reason]
         assert not any(m.subject == "orders.fulfilment.step" for m in messages)
+
+    async def test_a_sku_on_two_lines_is_two_lines_through_fulfilment_storage_and_the_view(self, services: Services):
+        user = customer()
+        accepted = await post_order(user, {"items": [MUG, {**MUG, "quantity": 1}], "currency": "EUR"})
+        assert accepted.status_code == 202, accepted.get_body()
+        assert body_of(accepted)["total"] == "37.50"
+        await run_to_the_end(services, take_published(services))
+        order = body_of(await get_order(user, body_of(accepted)["orderId"]))
+        assert [(item["sku"], item["quantity"], item["amount"]) for item in order["items"]] == [
+            ("MUG-01", 2, "25.00"),
+            ("MUG-01", 1, "12.50"),
+        ]
+        assert (order["status"], order["total"]) == ("delivered", "37.50")
+
+    async def test_a_total_beyond_any_former_cap_is_accepted_and_declined_by_fulfilment(self, services: Services):
+        user = customer()
+        lines = [{"sku": "CHAIR-06", "quantity": 100, "unitPrice": "1499.00"}] * 20
+        accepted = await post_order(user, {"items": lines, "currency": "EUR"})
+        assert accepted.status_code == 202, accepted.get_body()
+        assert body_of(accepted)["total"] == "2998000.00"
+        await run_to_the_end(services, take_published(services))
+        order = body_of(await get_order(user, body_of(accepted)["orderId"]))
+        assert (order["status"], order["history"][-1]["reason"]) == ("rejected", "payment_declined")
 
     async def test_an_order_in_another_currency_is_rejected(self, services: Services):
         user = customer()

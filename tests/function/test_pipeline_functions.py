@@ -122,6 +122,14 @@ class TestRouting:
         assert "Neu im Team" in text_of(deliveries["alice-iphone"])
         assert "Nueva incorporación" in text_of(deliveries["bob-pixel"])
 
+    async def test_a_field_the_catalog_does_not_name_never_reaches_a_device(self, people, emulator: Emulator):
+        event = cloud_event("hr.employee.joined", displayName="Jana Novák", team="Platform")
+        event["data"]["deepLink"] = "https://evil.example/login"  # not a catalog field: ignored, not link-checked
+        await trigger("hr", sb_message(event))
+        deliveries = await emulator.deliveries()
+        assert {d["installationId"] for d in deliveries} == {"alice-iphone", "bob-pixel"}
+        assert not any("evil.example" in text_of(delivery) for delivery in deliveries)
+
     async def test_a_windows_device_gets_a_toast_in_english(self, people, emulator: Emulator):
         event = cloud_event("orders.order.shipped", customerId="carol", total="99.9", currency="USD")
         await trigger("orders", sb_message(event))
@@ -398,10 +406,12 @@ class TestHttpsIntake:
 
     async def test_an_event_linking_outside_its_systems_allowlist_is_refused(self, services: Services):
         event = cloud_event("orders.order.shipped", trackingUrl="https://tracking.example.com.evil.example/t")
-        event["data"]["deepLink"] = "https://evil.example/login"
+        event["data"]["carrier"] = "DHL, see https://www.dhl.com/x"  # an allowed address, but in text
         response = await post_event(event)
         assert (response.status_code, response.mimetype) == (400, "application/problem+json")
-        assert {error["location"] for error in body_of(response)["errors"]} == {"/data/trackingUrl", "/data/deepLink"}
+        errors = {error["location"]: error["message"] for error in body_of(response)["errors"]}
+        assert set(errors) == {"/data/trackingUrl", "/data/carrier"}
+        assert errors["/data/carrier"].endswith("put links in the link fields (trackingUrl)")
         assert services.publisher.published == []  # type: ignore[attr-defined]
 
     async def test_the_catalog_lists_every_type_with_schema_and_example(self, services: Services):

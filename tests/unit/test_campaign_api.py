@@ -131,7 +131,9 @@ class TestPostNotification:
         ("body", "location"),
         [
             ({**GOOD, "audience": "role:push.admin"}, "/audience"),
-            ({**GOOD, "audience": None, "users": []}, "/users"),
+            ({**GOOD, "audience": None, "users": ["alice"]}, "/audience"),
+            ({k: v for k, v in GOOD.items() if k != "audience"} | {"users": []}, "/users"),
+            ({k: v for k, v in GOOD.items() if k != "audience"} | {"users": [" "]}, "/users/0"),
             ({"title": {"en": "x"}, "body": {"en": "y"}}, "/"),
             ({**GOOD, "users": ["alice"]}, "/"),
             ({**GOOD, "title": {"fr": "x"}}, "/title/fr"),
@@ -139,8 +141,11 @@ class TestPostNotification:
             ({**GOOD, "sendAt": "2026-06-01T12:00:00"}, "/sendAt/datetime"),
             ({**GOOD, "sendAt": "2020-01-01T00:00:00Z"}, "/sendAt"),
             ({**GOOD, "sendAt": {"localTime": "2026-06-02T09:00", "fallbackTimeZone": "Mars/Olympus"}}, None),
-            ({**GOOD, "waves": {"percent": [50, 40]}}, "/waves"),
-            ({**GOOD, "waves": {"percent": [100], "pause": "P30D"}}, "/waves"),
+            ({**GOOD, "waves": {"percent": [50, 50]}}, "/waves"),
+            ({**GOOD, "waves": {"weights": [0, 1]}}, "/waves/weights/0"),
+            ({**GOOD, "waves": {"weights": ["1"]}}, "/waves/weights/0"),
+            ({**GOOD, "waves": {"weights": [1] * 11}}, "/waves/weights"),
+            ({**GOOD, "waves": {"weights": [100], "pause": "P30D"}}, "/waves"),
             ({**GOOD, "deepLink": "javascript:alert(1)"}, "/deepLink"),
             ({**GOOD, "tags": ["user:bob"]}, "/tags"),
             ({**GOOD, "title": "Hello"}, "/title"),
@@ -194,7 +199,9 @@ class TestAudience:
     async def test_an_expression_is_required_and_validated(self, services):
         assert problem(await call(routes.get_audience, "GET", headers=ADMIN))["status"] == 400
         refused = await call(routes.get_audience, "GET", headers=ADMIN, query={"expression": "role:x"})
-        assert problem(refused)["errors"][0]["location"] == "expression"
+        [error] = problem(refused)["errors"]
+        assert error["location"] == "/expression"  # a query string's fields are named like the body's
+        assert "up to 6 tags with '&&'" in error["message"]
 
     async def test_no_installations_count_zero(self, services):
         response = await call(routes.get_audience, "GET", headers=ADMIN, query={"expression": "lang:es"})

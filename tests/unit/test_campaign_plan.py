@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections import Counter
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -42,7 +43,7 @@ class TestWaves:
     def test_without_waves_everyone_is_one_wave_due_at_the_send_time(self):
         plan = plan_waves("c1", 1, recipients(12), now=NOW, send_at=NOW + timedelta(hours=1), policy=None)
         [wave] = plan.waves
-        assert (wave.index, wave.due, wave.percent, wave.installations, wave.users) == (
+        assert (wave.index, wave.due, wave.weight, wave.installations, wave.users) == (
             1, NOW + timedelta(hours=1), None, 12, 12,
         )  # fmt: skip
         assert [len(send.recipients) for send in plan.sends] == [5, 5, 2]
@@ -50,7 +51,7 @@ class TestWaves:
     def test_waves_take_their_share_of_users_and_follow_each_other_by_the_pause(self):
         policy = WavePolicy((10, 40, 50), timedelta(minutes=30))
         plan = plan_waves("c1", 1, recipients(20), now=NOW, send_at=None, policy=policy)
-        assert [(w.percent, w.users) for w in plan.waves] == [(10, 2), (40, 8), (50, 10)]
+        assert [(w.weight, w.users) for w in plan.waves] == [(10, 2), (40, 8), (50, 10)]
         assert [w.due for w in plan.waves] == [NOW, NOW + timedelta(minutes=30), NOW + timedelta(hours=1)]
         assert {send.due for send in plan.sends if send.wave == 3} == {NOW + timedelta(hours=1)}
 
@@ -83,9 +84,27 @@ class TestWaves:
         assert [w.installations for w in plan.waves] == [0, 0]
         assert plan.sends == ()
 
-    def test_percents_must_cover_the_audience(self):
-        with pytest.raises(ValueError, match="sum to 100"):
-            plan_waves("c1", 1, recipients(3), now=NOW, send_at=None, policy=WavePolicy((50, 40), timedelta(0)))
+    def test_weights_must_be_positive(self):
+        with pytest.raises(ValueError, match="positive"):
+            plan_waves("c1", 1, recipients(3), now=NOW, send_at=None, policy=WavePolicy((50, 0), timedelta(0)))
+
+    @pytest.mark.parametrize(
+        ("weights", "users"),
+        [((1, 1), [10, 10]), ((50, 40), [11, 9]), ((1, 2, 1), [5, 10, 5]), ((3,), [20]), ((1,) * 10, [2] * 10)],
+    )
+    def test_a_wave_s_share_is_its_weight_over_the_sum(self, weights, users):
+        plan = plan_waves("c1", 1, recipients(20), now=NOW, send_at=None, policy=WavePolicy(weights, timedelta(0)))
+        assert [w.users for w in plan.waves] == users
+
+    @pytest.mark.parametrize("percents", [(100,), (10, 40, 50), (33, 33, 34), (1, 99), (25, 25, 25, 25)])
+    @pytest.mark.parametrize("audience", [0, 1, 7, 23, 100])
+    def test_weights_summing_to_100_split_as_percents_always_did(self, percents, audience):
+        plan = plan_waves(
+            "c1", 1, recipients(audience), now=NOW, send_at=None, policy=WavePolicy(percents, timedelta(0))
+        )
+        bounds = [round(total * audience / 100) for total in itertools.accumulate(percents)]  # the former rule
+        lows = [0, *bounds[:-1]]
+        assert [w.users for w in plan.waves] == [high - low for low, high in zip(lows, bounds, strict=True)]
 
     def test_a_send_time_in_the_past_means_now(self):
         plan = plan_waves("c1", 1, recipients(1), now=NOW, send_at=NOW - timedelta(minutes=3), policy=None)
@@ -125,7 +144,7 @@ class TestLocalTime:
             "c1", 1, recipients(10), now=NOW, send_at=None, policy=WavePolicy((40, 60), timedelta(hours=1)),
             local_time=at, zones=zones,
         )  # fmt: skip
-        assert [(w.time_zone, w.percent, w.users) for w in plan.waves] == [
+        assert [(w.time_zone, w.weight, w.users) for w in plan.waves] == [
             ("Asia/Tokyo", 40, 2), ("Asia/Tokyo", 60, 3), ("UTC", 40, 2), ("UTC", 60, 3),
         ]  # fmt: skip
 

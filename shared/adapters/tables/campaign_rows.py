@@ -65,7 +65,7 @@ def campaign_entity(campaign: Campaign) -> dict[str, Any]:
             else None
         ),
         "wavePolicy": (
-            {"percents": list(campaign.wave_policy.percents), "pause": campaign.wave_policy.pause.total_seconds()}
+            {"weights": list(campaign.wave_policy.weights), "pause": campaign.wave_policy.pause.total_seconds()}
             if campaign.wave_policy
             else None
         ),
@@ -75,7 +75,7 @@ def campaign_entity(campaign: Campaign) -> dict[str, Any]:
             {
                 "index": w.index,
                 "due": _iso(w.due),
-                "percent": w.percent,
+                "weight": w.weight,
                 "timeZone": w.time_zone,
                 "installations": w.installations,
                 "users": w.users,
@@ -122,7 +122,7 @@ def campaign_from_entity(entity: TableEntity, etag: str | None) -> Campaign:
         ),
         send_at=_time(document["sendAt"]),
         local_time=LocalTime(datetime.fromisoformat(local["at"]), local["fallbackZone"]) if local else None,
-        wave_policy=WavePolicy(tuple(policy["percents"]), timedelta(seconds=policy["pause"])) if policy else None,
+        wave_policy=_wave_policy(policy) if policy else None,
         plan_at=datetime.fromisoformat(document["planAt"]),
         next_check=optional_datetime(entity.get("NextCheck")),
         state=CampaignState(entity["State"]),
@@ -131,7 +131,7 @@ def campaign_from_entity(entity: TableEntity, etag: str | None) -> Campaign:
             WaveSummary(
                 w["index"],
                 datetime.fromisoformat(w["due"]),
-                w["percent"],
+                w.get("weight", w.get("percent")),
                 w["timeZone"],
                 w["installations"],
                 w["users"],
@@ -196,3 +196,8 @@ def send_from_entity(entity: TableEntity, etag: str | None) -> CampaignSend:
         detail=entity.get("Detail"),
         etag=etag,
     )
+
+
+def _wave_policy(stored: dict[str, Any]) -> WavePolicy:
+    # Rows written before waves had weights hold "percents" (weights that sum to 100: the same split).
+    return WavePolicy(tuple(stored.get("weights") or stored["percents"]), timedelta(seconds=stored["pause"]))

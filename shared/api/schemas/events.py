@@ -9,6 +9,7 @@ from pydantic import Field
 
 from shared.api.schemas.views import View
 from shared.domain.catalog import CATALOG, CatalogEntry, example_cloud_event
+from shared.domain.catalog.data_rules import data_schema
 from shared.domain.events import CloudEventEnvelope
 from shared.domain.topics import TOPICS
 
@@ -86,7 +87,7 @@ def cloud_event_schemas(ref_template: str) -> dict[str, Any]:
     schemas[CloudEventEnvelope.__name__] = envelope
     variants: dict[str, str] = {}
     for entry in CATALOG.values():
-        payload = entry.payload.model_json_schema(by_alias=True, ref_template=ref_template)
+        payload = data_schema(entry, ref_template)
         schemas.update(payload.pop("$defs", {}))
         schemas[entry.payload.__name__] = payload
         event_name = "CloudEvent." + entry.event_type

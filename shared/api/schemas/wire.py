@@ -13,7 +13,7 @@ from functools import cache
 from typing import Annotated, Final
 
 from babel.core import get_global
-from pydantic import AfterValidator, GetJsonSchemaHandler, StringConstraints
+from pydantic import AfterValidator, BeforeValidator, GetJsonSchemaHandler, StringConstraints
 from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import CoreSchema
 
@@ -24,6 +24,7 @@ __all__ = [
     "APNS_TOKEN_PATTERN",
     "CLOCK_TIME_PATTERN",
     "FCM_TOKEN_PATTERN",
+    "JSON_INTEGER",
     "LANGUAGE_PATTERN",
     "WNS_CHANNEL_PATTERN",
     "ClockTime",
@@ -103,3 +104,15 @@ def _loads(name: str) -> bool:
 
 _ZONE = _Enumerated(time_zones, "an IANA time zone such as Europe/Berlin")
 TimeZoneName = Annotated[str, AfterValidator(_ZONE.check), _ZONE]
+
+
+def _json_integer(value: object) -> object:
+    # JSON Schema's "integer" admits 95.0 (pydantic then makes it 95, and refuses 95.5); a string or a boolean is
+    # not a JSON number, so it stays refused as strict mode would.
+    if isinstance(value, str | bool):
+        raise ValueError("Input should be a valid integer")
+    return value
+
+
+# Bounds go in Field() inside: Annotated[int, Field(ge=1), JSON_INTEGER] (after it, the schema shows raw "ge").
+JSON_INTEGER: Final = BeforeValidator(_json_integer)

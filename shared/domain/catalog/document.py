@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from shared.domain.catalog.data_rules import data_schema
 from shared.domain.catalog.entries import CATALOG, MAX_EVENT_BYTES, CatalogEntry
 
 __all__ = ["catalog_document", "example_cloud_event"]
@@ -43,7 +44,7 @@ def catalog_document() -> dict[str, Any]:
                 "sensitive": entry.sensitive,
                 "ttlSeconds": int(entry.ttl.total_seconds()),
                 "deepLink": entry.deep_link,
-                "dataSchema": entry.payload.model_json_schema(by_alias=True),
+                "dataSchema": data_schema(entry),
                 "example": example_cloud_event(entry),
             }
             for entry in CATALOG.values()

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from shared.domain.orders.model import (
     MAX_LINES,
-    MAX_ORDER_TOTAL,
     MAX_QUANTITY,
     Order,
     OrderLine,
@@ -23,7 +22,6 @@ from shared.domain.orders.products import PRODUCTS, Product
 
 __all__ = [
     "MAX_LINES",
-    "MAX_ORDER_TOTAL",
     "MAX_QUANTITY",
     "PRODUCTS",
     "Order",

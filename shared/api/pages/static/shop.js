@@ -218,7 +218,6 @@ function disconnect() {
 
 async function placeOrder() {
   const items = chosenItems();
-  const total = money(items.reduce((sum, item) => sum + cents(item.unitPrice) * item.quantity, 0));
   const key = crypto.randomUUID();  // one key per click: a retry of this request cannot order twice
   $("place-order").disabled = true;
   say("Placing the order ...");
@@ -226,9 +225,9 @@ async function placeOrder() {
     const order = await call("/orders", {
       method: "POST",
       headers: { "Content-Type": "application/json", "Idempotency-Key": key },
-      body: JSON.stringify({ items, currency: "EUR", total }),
+      body: JSON.stringify({ items, currency: "EUR" }),
     });
-    say(`Order ${order.orderId} placed.`);
+    say(`Order ${order.orderId} placed: ${order.total} ${order.currency}.`);  // the total the server computed
     show(order);  // the answer is the order as stored: nothing to read until a step arrives
   } catch (error) {
     say(`The order was not placed: ${error.message}`, true);
