@@ -60,10 +60,16 @@ class Process:
     popen: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
+        self.launch()
+        self.wait_until_ready()
+
+    def launch(self) -> None:
         with self.log.open("ab") as log:
             self.popen = subprocess.Popen(
                 self.command, cwd=ROOT, env={**os.environ, **self.env}, stdout=log, stderr=subprocess.STDOUT
             )
+
+    def wait_until_ready(self) -> None:
         wait_for(self._answers, f"{self.name} ({self.log})")
 
     def _answers(self) -> bool:
@@ -190,10 +196,12 @@ def running_stack(
             )
         )
     try:
-        emulator.start()
-        signalr.start()
-        for host in hosts:
-            host.start()
+        # Launched together (each waits only for its own port to answer, and the dev host reaches the others
+        # lazily), so their start-ups overlap.
+        for process in (emulator, signalr, *hosts):
+            process.launch()
+        for process in (emulator, signalr, *hosts):
+            process.wait_until_ready()
         yield Stack(f"http://127.0.0.1:{api_port}/api", emulator_url, emulator, hosts, state_dir, signalr_url, signalr)
     finally:
         for host in hosts:
