@@ -213,7 +213,9 @@ class Observer:
             ]
             return not pending and self.active_messages() == 0
 
-        done = poll_until(settled, timeout=timeout, interval=1.0)
+        # Each look fetches every listing: often in a bounded run, once a second in a full-size one (where looking
+        # would take CPU from the drain it measures).
+        done = poll_until(settled, timeout=timeout, interval=0.2 if len(expected) <= 1_000 else 1.0)
         final = self.observe() or last
         assert final is not None, "the dead-letter listing never answered"
         tally = count_outcomes(
