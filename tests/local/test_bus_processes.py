@@ -7,12 +7,13 @@ from __future__ import annotations
 import asyncio
 import json
 import multiprocessing
+import time
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from local.bus import LocalBus, load_topology
+from local.bus import LocalBus, ReceivedMessage, load_topology
 from shared.domain.records import OutgoingMessage
 from tests.support.stack import ROOT, poll_until
 
@@ -23,16 +24,32 @@ TOPIC, SUBSCRIPTION = "orders", "push"
 
 
 def receive_until_empty(
-    bus_file: str, out_file: str, complete: bool, first_wait: float, limit: int, topology: str = str(TOPOLOGY)
+    bus_file: str,
+    out_file: str,
+    complete: bool,
+    first_wait: float,
+    limit: int,
+    topology: str = str(TOPOLOGY),
+    drained_ends_wait: bool = False,
 ) -> None:
     """A receiver process: lock, record and (when ``complete``) complete messages until none is left for 1 s or
-    ``limit`` were received (waiting up to ``first_wait`` s for the first one)."""
+    ``limit`` were received (waiting up to ``first_wait`` s for the first one; with ``drained_ends_wait``, less
+    once the subscription holds no message at all, locked or not: another receiver completed them all)."""
     bus = LocalBus(Path(bus_file), load_topology(Path(topology)), poll_interval=0.01)
     received: list[tuple[str, int]] = []
 
+    async def next_message(wait: float) -> ReceivedMessage | None:
+        deadline = time.monotonic() + wait
+        while (left := deadline - time.monotonic()) > 0:
+            if message := await bus.receive(TOPIC, SUBSCRIPTION, max_wait=min(left, 0.2)):
+                return message
+            if drained_ends_wait and await bus.count_active(TOPIC, SUBSCRIPTION) == 0:
+                return None
+        return None
+
     async def run() -> None:
         wait = first_wait
-        while len(received) < limit and (message := await bus.receive(TOPIC, SUBSCRIPTION, max_wait=wait)):
+        while len(received) < limit and (message := await next_message(wait)):
             wait = 1.0
             received.append((message.message_id, message.delivery_count))
             if complete:
@@ -84,6 +101,7 @@ def run_receivers(
     then: Callable[[], object],
     limit: int = 10**9,
     topology: Path = TOPOLOGY,
+    drained_ends_wait: bool = False,
 ) -> list[list[tuple[str, int]]]:
     """Start ``processes`` receivers, call ``then`` once all of them are waiting, and return what each received,
     as (message id, delivery count)."""
@@ -92,7 +110,8 @@ def run_receivers(
     outputs = [workdir / f"received-{n}.json" for n in range(processes)]
     workers = [
         context.Process(
-            target=receive_until_empty, args=(str(bus_file), str(out), complete, first_wait, limit, str(topology))
+            target=receive_until_empty,
+            args=(str(bus_file), str(out), complete, first_wait, limit, str(topology), drained_ends_wait),
         )
         for out in outputs
     ]
@@ -134,7 +153,7 @@ class TestLocalBusAcrossProcesses:
         # The receivers wait for the messages to become receivable again: the dead holder's locks running out.
         per_process = run_receivers(
             bus_file, tmp_path / "second", 2, complete=True, first_wait=lock_seconds + 10, then=lambda: None,
-            topology=topology,
+            topology=topology, drained_ends_wait=True,
         )  # fmt: skip
         again = [(message_id, count) for got in per_process for message_id, count in got]
         assert sorted(i for i, _ in again) == sorted(ids)
