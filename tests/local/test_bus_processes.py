@@ -34,17 +34,22 @@ def receive_until_empty(
 ) -> None:
     """A receiver process: lock, record and (when ``complete``) complete messages until none is left for 1 s or
     ``limit`` were received (waiting up to ``first_wait`` s for the first one; with ``drained_ends_wait``, less
-    once the subscription holds no message at all, locked or not: another receiver completed them all)."""
+    once the subscription, seen holding messages, holds none at all, locked or not: others completed them all)."""
     bus = LocalBus(Path(bus_file), load_topology(Path(topology)), poll_interval=0.01)
     received: list[tuple[str, int]] = []
+    seen_messages = False
 
     async def next_message(wait: float) -> ReceivedMessage | None:
+        nonlocal seen_messages
         deadline = time.monotonic() + wait
         while (left := deadline - time.monotonic()) > 0:
             if message := await bus.receive(TOPIC, SUBSCRIPTION, max_wait=min(left, 0.2)):
                 return message
-            if drained_ends_wait and await bus.count_active(TOPIC, SUBSCRIPTION) == 0:
-                return None
+            if drained_ends_wait:
+                active = await bus.count_active(TOPIC, SUBSCRIPTION)
+                if seen_messages and active == 0:
+                    return None
+                seen_messages = seen_messages or active > 0
         return None
 
     async def run() -> None:
@@ -131,8 +136,9 @@ class TestLocalBusAcrossProcesses:
         bus_file = tmp_path / "bus.sqlite3"
         ids = [f"m{n}" for n in range(400)]
         per_process = run_receivers(
-            bus_file, tmp_path, 4, complete=True, first_wait=30, then=lambda: publish(bus_file, ids)
-        )
+            bus_file, tmp_path, 4, complete=True, first_wait=30, then=lambda: publish(bus_file, ids),
+            drained_ends_wait=True,
+        )  # fmt: skip
         received = [message_id for got in per_process for message_id, _ in got]
         assert sorted(received) == sorted(ids)
         assert all(count == 1 for got in per_process for _, count in got)
