@@ -252,6 +252,11 @@ class LocalBus:
         ).fetchone()
         return int(row[0])
 
+    async def count_scheduled(self, topic: str) -> int:
+        """Messages scheduled on a topic that are not enqueued yet (for diagnostics and tests)."""
+        row = self._db.execute("SELECT COUNT(*) FROM scheduled WHERE topic = ?", (self._topic(topic).name,)).fetchone()
+        return int(row[0])
+
     def _topic(self, name: str) -> TopicSpec:
         try:
             return self._topology.topic(name)

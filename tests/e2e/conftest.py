@@ -38,8 +38,10 @@ def browser() -> Iterator[Browser]:
             launched.close()
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="package")
 def stack(azurite_tables: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    """One stack for every module that does not need one of its own: starting one costs seconds, and tests on it
+    use ids of their own (unique users, devices, departments, event ids), so they never observe each other."""
     workdir: Path = tmp_path_factory.mktemp("e2e")
     with running_stack(azurite_tables, workdir) as running:
         yield running

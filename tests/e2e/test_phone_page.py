@@ -5,7 +5,6 @@ The README's screenshot docs/realtime-phones.png is taken here."""
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -15,18 +14,21 @@ import pytest
 from playwright.sync_api import Browser, expect
 
 from tests.e2e.api_client import ApiClient, event
-from tests.support.stack import ROOT, poll, running_stack
+from tests.support.stack import ROOT, Stack, poll, running_stack, settle
 
 pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture(scope="module")
-def fresh(azurite_tables: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ApiClient]:
-    with (
-        running_stack(azurite_tables, tmp_path_factory.mktemp("phone-page")) as stack,
-        httpx.Client(timeout=30) as http,
-    ):
-        yield ApiClient(stack.api, stack.emulator, http)
+def phones_stack(azurite_tables: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    with running_stack(azurite_tables, tmp_path_factory.mktemp("phone-page")) as stack:
+        yield stack
+
+
+@pytest.fixture(scope="module")
+def fresh(phones_stack: Stack) -> Iterator[ApiClient]:
+    with httpx.Client(timeout=30) as http:
+        yield ApiClient(phones_stack.api, phones_stack.emulator, http)
 
 
 def approval(request_id: str) -> dict[str, Any]:
@@ -36,7 +38,9 @@ def approval(request_id: str) -> dict[str, Any]:
     )  # fmt: skip
 
 
-def test_open_app_shows_in_app_notifications_and_a_closed_app_gets_the_push(fresh: ApiClient, browser: Browser):
+def test_open_app_shows_in_app_notifications_and_a_closed_app_gets_the_push(
+    fresh: ApiClient, phones_stack: Stack, browser: Browser
+):
 
     assert fresh.register("anna", "anna-iphone", platform="apns", pushChannel="a1" * 32, language="de-DE").is_success
     jorge = fresh.register("jorge", "jorge-pixel", platform="fcmv1", pushChannel="fcm_jorge_" + "x" * 30, language="es")
@@ -54,7 +58,7 @@ def test_open_app_shows_in_app_notifications_and_a_closed_app_gets_the_push(fres
     note = anna.locator(f'.inapp-note[data-notification-id="{first["id"]}"]')
     expect(note).to_contain_text("Freigabe erforderlich", timeout=15_000)
     expect(note).to_contain_text("seen ✓", timeout=10_000)
-    time.sleep(4)  # past the stack's 3 s fallback: a confirmed notification is not pushed
+    settle(phones_stack)  # its fallback came due and was settled: a confirmed notification is not pushed
     assert fresh.inbox("anna-iphone") == []
 
     anna.locator(".app-toggle").click()

@@ -17,7 +17,7 @@ from shared.domain.device_templates import collapse_id
 from shared.domain.events import event_key
 from tests.e2e.api_client import ApiClient, event, payload_text
 from tests.support.listener import listening
-from tests.support.stack import Stack, poll
+from tests.support.stack import Stack, poll, settle
 
 pytestmark = pytest.mark.e2e
 
@@ -55,7 +55,7 @@ def pushes(client: ApiClient, user: str) -> list[dict[str, Any]]:
 
 
 class TestOfficialClientThroughTheApp:
-    def test_an_open_app_gets_the_event_in_app_and_seen_in_time_means_no_push(self, client: ApiClient):
+    def test_an_open_app_gets_the_event_in_app_and_seen_in_time_means_no_push(self, client: ApiClient, stack: Stack):
         user = person(client)
         sent = approval_for(user)
         with listening(client.api, user=user) as app:
@@ -67,20 +67,20 @@ class TestOfficialClientThroughTheApp:
             assert message["deepLink"] == "enterprisepush://finance/approvals/BR-7"
             assert message["data"]["requestId"] == "BR-7"
             assert seen(client, user, sent["id"]).status_code == 200
-            time.sleep(FALLBACK_SECONDS + 2)
+            settle(stack)  # the fallback, scheduled before the in-app send, came due and was settled
         assert pushes(client, user) == []
         [item] = inbox_of(client, user)["items"]
         assert (item["id"], item["channels"]) == (sent["id"], ["inapp"])
         assert item["seenAt"] is not None
 
-    def test_not_seen_in_time_is_pushed_exactly_once_with_the_same_id(self, client: ApiClient):
+    def test_not_seen_in_time_is_pushed_exactly_once_with_the_same_id(self, client: ApiClient, stack: Stack):
         user = person(client)
         sent = approval_for(user)
         with listening(client.api, user=user) as app:
             client.publish(sent)
             assert app.next_message()["id"] == sent["id"]
             delivered = poll(lambda: pushes(client, user), until=lambda found: len(found) >= 1, timeout=20)
-            time.sleep(2)  # a second push would have arrived by now
+            settle(stack)  # nothing left on the bus that could push it again
         assert len(pushes(client, user)) == 1
         assert sent["id"] in payload_text(delivered[0])
         assert delivered[0]["headers"].get("apns-collapse-id") == collapse_id(event_key(sent["source"], sent["id"]))
@@ -135,7 +135,7 @@ class TestCrashDuringTheWait:
             assert app.next_message()["id"] == sent["id"]
         stack.restart_devhost(signal.SIGKILL)  # the wait is a scheduled message in the bus, not a sleep
         delivered = poll(lambda: pushes(client, user), until=lambda found: len(found) >= 1, timeout=30)
-        time.sleep(2)
+        settle(stack, timeout=90)  # a message the killed host held comes back once its 1-minute lock runs out
         assert len(pushes(client, user)) == 1
         assert sent["id"] in payload_text(delivered[0])
 

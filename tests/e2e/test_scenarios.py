@@ -10,9 +10,8 @@ import pytest
 from local.bus.broker import LocalBus
 from local.bus.topology import load_topology
 from shared.domain.records import OutgoingMessage
-from shared.domain.topics import TOPICS
 from tests.e2e.api_client import ApiClient, People, event, fcm_token, payload_text
-from tests.support.stack import ROOT, Stack, poll, poll_until
+from tests.support.stack import ROOT, Stack, poll, settle
 
 pytestmark = pytest.mark.e2e
 
@@ -25,20 +24,6 @@ def received(client: ApiClient, installation_id: str, event_id: str) -> list[dic
 
 def wait_for_delivery(client: ApiClient, installation_id: str, event_id: str) -> list[dict]:
     return poll(lambda: received(client, installation_id, event_id), until=bool)
-
-
-def settle(stack: Stack) -> None:
-    """Wait until the bus holds no message for the push functions (every delivery finished: nothing more can be
-    pushed for what was published), before asserting that nothing else arrived."""
-
-    async def active() -> int:
-        bus = LocalBus(stack.state_dir / "bus.sqlite3", load_topology(ROOT / "infra" / "servicebus-topology.json"))
-        try:
-            return sum([await bus.count_active(topic, "push") for topic in TOPICS])
-        finally:
-            bus.close()
-
-    assert poll_until(lambda: asyncio.run(active()) == 0, timeout=60), "the push subscriptions never drained"
 
 
 def approval(approver: str, requester: str) -> dict:

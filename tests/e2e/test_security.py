@@ -14,8 +14,8 @@ import httpx
 import pytest
 
 from tests.e2e.api_client import ApiClient, People, event
-from tests.e2e.test_scenarios import approval, received, settle, wait_for_delivery
-from tests.support.stack import Stack, poll, running_stack
+from tests.e2e.test_scenarios import approval, received, wait_for_delivery
+from tests.support.stack import Stack, poll, running_stack, settle
 
 pytestmark = pytest.mark.e2e
 

@@ -7,12 +7,13 @@ from __future__ import annotations
 import asyncio
 import json
 import multiprocessing
+import time
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from local.bus import LocalBus, load_topology
+from local.bus import LocalBus, ReceivedMessage, load_topology
 from shared.domain.records import OutgoingMessage
 from tests.support.stack import ROOT, poll_until
 
@@ -22,15 +23,38 @@ TOPOLOGY = ROOT / "tests" / "local" / "devhost_fixtures" / "servicebus-topology.
 TOPIC, SUBSCRIPTION = "orders", "push"
 
 
-def receive_until_empty(bus_file: str, out_file: str, complete: bool, first_wait: float, limit: int) -> None:
+def receive_until_empty(
+    bus_file: str,
+    out_file: str,
+    complete: bool,
+    first_wait: float,
+    limit: int,
+    topology: str = str(TOPOLOGY),
+    drained_ends_wait: bool = False,
+) -> None:
     """A receiver process: lock, record and (when ``complete``) complete messages until none is left for 1 s or
-    ``limit`` were received (waiting up to ``first_wait`` s for the first one)."""
-    bus = LocalBus(Path(bus_file), load_topology(TOPOLOGY), poll_interval=0.01)
+    ``limit`` were received (waiting up to ``first_wait`` s for the first one; with ``drained_ends_wait``, less
+    once the subscription, seen holding messages, holds none at all, locked or not: others completed them all)."""
+    bus = LocalBus(Path(bus_file), load_topology(Path(topology)), poll_interval=0.01)
     received: list[tuple[str, int]] = []
+    seen_messages = False
+
+    async def next_message(wait: float) -> ReceivedMessage | None:
+        nonlocal seen_messages
+        deadline = time.monotonic() + wait
+        while (left := deadline - time.monotonic()) > 0:
+            if message := await bus.receive(TOPIC, SUBSCRIPTION, max_wait=min(left, 0.2)):
+                return message
+            if drained_ends_wait:
+                active = await bus.count_active(TOPIC, SUBSCRIPTION)
+                if seen_messages and active == 0:
+                    return None
+                seen_messages = seen_messages or active > 0
+        return None
 
     async def run() -> None:
         wait = first_wait
-        while len(received) < limit and (message := await bus.receive(TOPIC, SUBSCRIPTION, max_wait=wait)):
+        while len(received) < limit and (message := await next_message(wait)):
             wait = 1.0
             received.append((message.message_id, message.delivery_count))
             if complete:
@@ -44,12 +68,12 @@ def receive_until_empty(bus_file: str, out_file: str, complete: bool, first_wait
     Path(out_file).write_text(json.dumps(received), encoding="utf-8")
 
 
-def publish(bus_file: Path, ids: list[str]) -> None:
+def publish(bus_file: Path, ids: list[str], topology: Path = TOPOLOGY) -> None:
     properties = {"source": "/lob/orders"}  # the subscription's SQL filter
     messages = [OutgoingMessage(i, "s", "application/json", b"{}", dict(properties)) for i in ids]
 
     async def run() -> None:
-        bus = LocalBus(bus_file, load_topology(TOPOLOGY))
+        bus = LocalBus(bus_file, load_topology(topology))
         try:
             for start in range(0, len(ids), 50):
                 await bus.publish(TOPIC, messages[start : start + 50])
@@ -57,6 +81,19 @@ def publish(bus_file: Path, ids: list[str]) -> None:
             bus.close()
 
     asyncio.run(run())
+
+
+def short_lock_topology(target: Path) -> Path:
+    """The fixture topology with the subscription's lock cut to 3 s (still far longer than taking 20 messages), so
+    waiting for a dead holder's locks to run out costs 2 s rather than 5."""
+    config = json.loads(TOPOLOGY.read_text(encoding="utf-8"))
+    for namespace in config["UserConfig"]["Namespaces"]:
+        for topic in namespace["Topics"]:
+            for subscription in topic["Subscriptions"]:
+                if (topic["Name"], subscription["Name"]) == (TOPIC, SUBSCRIPTION):
+                    subscription["Properties"]["LockDuration"] = "PT3S"
+    target.write_text(json.dumps(config), encoding="utf-8")
+    return target
 
 
 def run_receivers(
@@ -68,6 +105,8 @@ def run_receivers(
     first_wait: float,
     then: Callable[[], object],
     limit: int = 10**9,
+    topology: Path = TOPOLOGY,
+    drained_ends_wait: bool = False,
 ) -> list[list[tuple[str, int]]]:
     """Start ``processes`` receivers, call ``then`` once all of them are waiting, and return what each received,
     as (message id, delivery count)."""
@@ -75,7 +114,10 @@ def run_receivers(
     context = multiprocessing.get_context("spawn")
     outputs = [workdir / f"received-{n}.json" for n in range(processes)]
     workers = [
-        context.Process(target=receive_until_empty, args=(str(bus_file), str(out), complete, first_wait, limit))
+        context.Process(
+            target=receive_until_empty,
+            args=(str(bus_file), str(out), complete, first_wait, limit, str(topology), drained_ends_wait),
+        )
         for out in outputs
     ]
     for worker in workers:
@@ -94,8 +136,9 @@ class TestLocalBusAcrossProcesses:
         bus_file = tmp_path / "bus.sqlite3"
         ids = [f"m{n}" for n in range(400)]
         per_process = run_receivers(
-            bus_file, tmp_path, 4, complete=True, first_wait=30, then=lambda: publish(bus_file, ids)
-        )
+            bus_file, tmp_path, 4, complete=True, first_wait=30, then=lambda: publish(bus_file, ids),
+            drained_ends_wait=True,
+        )  # fmt: skip
         received = [message_id for got in per_process for message_id, _ in got]
         assert sorted(received) == sorted(ids)
         assert all(count == 1 for got in per_process for _, count in got)
@@ -104,17 +147,20 @@ class TestLocalBusAcrossProcesses:
     def test_a_message_whose_holder_died_comes_back_to_another_process(self, tmp_path: Path):
         """The first process locks every message and exits without settling; once the locks run out the others
         receive them again, with the delivery count raised."""
-        bus_file = tmp_path / "bus.sqlite3"
+        bus_file, topology = tmp_path / "bus.sqlite3", short_lock_topology(tmp_path / "topology.json")
         ids = [f"m{n}" for n in range(20)]
-        publish(bus_file, ids)
+        publish(bus_file, ids, topology)
         first = tmp_path / "first"
-        (held,) = run_receivers(bus_file, first, 1, complete=False, first_wait=5, then=lambda: None, limit=len(ids))
+        (held,) = run_receivers(
+            bus_file, first, 1, complete=False, first_wait=5, then=lambda: None, limit=len(ids), topology=topology
+        )
         assert sorted(i for i, _ in held) == sorted(ids)
-        lock_seconds = load_topology(TOPOLOGY).topic(TOPIC).subscription(SUBSCRIPTION).lock_duration.total_seconds()
+        lock_seconds = load_topology(topology).topic(TOPIC).subscription(SUBSCRIPTION).lock_duration.total_seconds()
         # The receivers wait for the messages to become receivable again: the dead holder's locks running out.
         per_process = run_receivers(
-            bus_file, tmp_path / "second", 2, complete=True, first_wait=lock_seconds + 10, then=lambda: None
-        )
+            bus_file, tmp_path / "second", 2, complete=True, first_wait=lock_seconds + 10, then=lambda: None,
+            topology=topology, drained_ends_wait=True,
+        )  # fmt: skip
         again = [(message_id, count) for got in per_process for message_id, count in got]
         assert sorted(i for i, _ in again) == sorted(ids)
         assert {count for _, count in again} == {2}

@@ -38,6 +38,15 @@ class TestScheduledMessages:
         assert received.enqueued_time == due_in(clock, 0)
         assert (await bus.receive("orders", "audit")) is not None  # every subscription gets its copy
 
+    async def test_a_scheduled_message_is_counted_as_scheduled_until_it_is_enqueued(self, tmp_path: Path):
+        clock = FakeClock()
+        bus = bus_at(tmp_path, clock)
+        await bus.publish("orders", [replace(message("later"), scheduled_enqueue_time=due_in(clock, 30))])
+        assert (await bus.count_scheduled("orders"), await bus.count_active("orders", "push")) == (1, 0)
+        clock.advance(30)
+        assert await bus.receive("orders", "push") is not None
+        assert (await bus.count_scheduled("orders"), await bus.count_active("orders", "push")) == (0, 1)
+
     async def test_a_time_in_the_past_enqueues_at_once(self, tmp_path: Path):
         clock = FakeClock()
         bus = bus_at(tmp_path, clock)

@@ -3,6 +3,7 @@ wired to an Azurite table service. Used by the end-to-end tier; every process is
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 import signal
@@ -10,23 +11,28 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import httpx
 
+from local.bus import LocalBus, load_topology
 from local.nh_emulator.config import BACKEND_RULE_NAME, WELL_KNOWN_BACKEND_KEY, connection_string
 from local.signalr.config import connection_string as signalr_connection_string
+from shared.domain.channels import FALLBACK_SUBSCRIPTION, FALLBACK_TOPIC
+from shared.domain.topics import TOPICS
 from tests.support.azurite import free_port
 from tests.support.services import PUBLISHER_SOURCES
 
 ROOT = Path(__file__).resolve().parents[2]
 HUB = "e2e"
 START_TIMEOUT = 30.0
+TOPOLOGY = ROOT / "infra" / "servicebus-topology.json"
 
 
-def poll_until(check: Callable[[], bool], *, timeout: float, interval: float = 0.1) -> bool:
+def poll_until(check: Callable[[], bool], *, timeout: float, interval: float = 0.05) -> bool:
     """Call ``check`` every ``interval`` seconds until it holds (True) or ``timeout`` passed (False)."""
     deadline = time.monotonic() + timeout
     while True:
@@ -54,10 +60,16 @@ class Process:
     popen: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
+        self.launch()
+        self.wait_until_ready()
+
+    def launch(self) -> None:
         with self.log.open("ab") as log:
             self.popen = subprocess.Popen(
                 self.command, cwd=ROOT, env={**os.environ, **self.env}, stdout=log, stderr=subprocess.STDOUT
             )
+
+    def wait_until_ready(self) -> None:
         wait_for(self._answers, f"{self.name} ({self.log})")
 
     def _answers(self) -> bool:
@@ -184,10 +196,12 @@ def running_stack(
             )
         )
     try:
-        emulator.start()
-        signalr.start()
-        for host in hosts:
-            host.start()
+        # Launched together (each waits only for its own port to answer, and the dev host reaches the others
+        # lazily), so their start-ups overlap.
+        for process in (emulator, signalr, *hosts):
+            process.launch()
+        for process in (emulator, signalr, *hosts):
+            process.wait_until_ready()
         yield Stack(f"http://127.0.0.1:{api_port}/api", emulator_url, emulator, hosts, state_dir, signalr_url, signalr)
     finally:
         for host in hosts:
@@ -196,7 +210,7 @@ def running_stack(
         emulator.stop()
 
 
-def poll(fetch: Callable[[], Any], until: Callable[[Any], bool], timeout: float = 20.0, interval: float = 0.2) -> Any:
+def poll(fetch: Callable[[], Any], until: Callable[[Any], bool], timeout: float = 20.0, interval: float = 0.05) -> Any:
     """Call ``fetch`` until ``until(result)`` holds; return the last result (the caller asserts on it)."""
     deadline = time.monotonic() + timeout
     result = fetch()
@@ -204,3 +218,27 @@ def poll(fetch: Callable[[], Any], until: Callable[[Any], bool], timeout: float 
         time.sleep(interval)
         result = fetch()
     return result
+
+
+def pending_pushes(stack: Stack, topology: Path = TOPOLOGY) -> int:
+    """Messages on the stack's bus that could still lead to a push: waiting or locked on a push subscription or on
+    the in-app fallback's, or a fallback scheduled for later."""
+
+    async def count() -> int:
+        bus = LocalBus(stack.state_dir / "bus.sqlite3", load_topology(topology))
+        try:
+            active = [await bus.count_active(topic, "push") for topic in TOPICS]
+            fallbacks = await bus.count_active(FALLBACK_TOPIC, FALLBACK_SUBSCRIPTION)
+            return sum(active) + fallbacks + await bus.count_scheduled(FALLBACK_TOPIC)
+        finally:
+            bus.close()
+
+    # In a thread of its own: the caller may be inside a running event loop (Playwright's sync API runs one).
+    with ThreadPoolExecutor(max_workers=1) as worker:
+        return worker.submit(lambda: asyncio.run(count())).result()
+
+
+def settle(stack: Stack, timeout: float = 60.0, topology: Path = TOPOLOGY) -> None:
+    """Wait until nothing on the bus can lead to a push any more (every delivery and every in-app fallback
+    finished), before asserting that nothing else arrived: a wait for the cause, not for a guessed time."""
+    assert poll_until(lambda: pending_pushes(stack, topology) == 0, timeout=timeout), "the bus never drained"
