@@ -138,14 +138,25 @@ class TestPostNotification:
             ({**GOOD, "users": ["alice"]}, "/"),
             ({**GOOD, "title": {"fr": "x"}}, "/title/fr"),
             ({**GOOD, "body": {"en": "y" * 301}}, "/body/en"),
-            ({**GOOD, "sendAt": "2026-06-01T12:00:00"}, "/sendAt/datetime"),
-            ({**GOOD, "sendAt": "2020-01-01T00:00:00Z"}, "/sendAt"),
+            ({**GOOD, "sendAt": "2026-06-01T12:00:00"}, "/sendAt"),
+            ({**GOOD, "sendAt": "9999-01-01T00:00:00Z"}, "/sendAt"),
+            ({**GOOD, "sendAt": 1780000000}, "/sendAt"),
+            ({**GOOD, "sendAt": {"localTime": "1999-12-31T09:00"}}, "/sendAt"),
+            ({**GOOD, "title": {"en": "Hi $(name)"}}, "/title/en"),
+            ({**GOOD, "title": {"en": "two\nlines"}}, "/title/en"),
+            ({**GOOD, "body": {"en": "bell\u0007"}}, "/body/en"),
+            ({**GOOD, "defaultLanguage": "de"}, "/"),
+            ({**GOOD, "waves": {"weights": [1], "pause": 604801}}, "/waves/pause"),
+            ({**GOOD, "waves": {"weights": [1], "pause": "PT"}}, "/waves/pause"),
+            ({**GOOD, "waves": {"weights": [1], "pause": 1.5}}, "/waves/pause"),
+            ({**GOOD, "deepLink": "https://"}, "/deepLink"),
+            ({**GOOD, "deepLink": 'https://x/"><script>'}, "/deepLink"),
             ({**GOOD, "sendAt": {"localTime": "2026-06-02T09:00", "fallbackTimeZone": "Mars/Olympus"}}, None),
             ({**GOOD, "waves": {"percent": [50, 50]}}, "/waves"),
             ({**GOOD, "waves": {"weights": [0, 1]}}, "/waves/weights/0"),
             ({**GOOD, "waves": {"weights": ["1"]}}, "/waves/weights/0"),
             ({**GOOD, "waves": {"weights": [1] * 11}}, "/waves/weights"),
-            ({**GOOD, "waves": {"weights": [100], "pause": "P30D"}}, "/waves"),
+            ({**GOOD, "waves": {"weights": [100], "pause": "P30D"}}, "/waves/pause"),
             ({**GOOD, "deepLink": "javascript:alert(1)"}, "/deepLink"),
             ({**GOOD, "tags": ["user:bob"]}, "/tags"),
             ({**GOOD, "title": "Hello"}, "/title"),
@@ -158,6 +169,28 @@ class TestPostNotification:
         if location is not None:
             assert any(error["location"].startswith(location) for error in details["errors"]), details["errors"]
         assert services.campaigns.campaigns == {}
+
+    @pytest.mark.parametrize(
+        "changes",
+        [
+            {"sendAt": "2001-01-01T00:00:00+01:00"},
+            {"sendAt": {"localTime": "2001-01-01T09:00", "fallbackTimeZone": "Pacific/Kiritimati"}},
+            {"waves": {"weights": [1, 1], "pause": 30.0}},
+            {"waves": {"weights": [1, 1], "pause": "PT167H59M59S"}},
+            {"body": {"en": "two\nlines", "de": "zwei"}, "title": {"de": "Hallo", "en": "Hello"}},
+            {"deepLink": "enterprisepush://orders/42?tab=a&b=c"},
+        ],
+    )
+    async def test_what_the_document_admits_is_accepted(self, services, changes):
+        response = await call(routes.post_notification, "POST", headers=ADMIN, body={**GOOD, **changes})
+        assert response.status == 202, response.body
+
+    async def test_a_send_time_in_the_past_is_answered_with_now(self, services):
+        response = await call(
+            routes.post_notification, "POST", headers=ADMIN, body={**GOOD, "sendAt": "2001-01-01T00:00:00Z"}
+        )
+        answer = json.loads(response.body)
+        assert answer["sendAt"] == answer["createdAt"]
 
     @pytest.mark.parametrize(
         ("raw", "content_type", "status"),
