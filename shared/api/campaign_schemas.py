@@ -44,9 +44,18 @@ from shared.domain.device_templates import BODY_MAX_CHARS, TITLE_MAX_CHARS
 from shared.domain.languages import DEFAULT_LANGUAGE, SUPPORTED_LANGUAGES
 from shared.usecases.commands import SendCampaign
 
-__all__ = ["AudienceExpression", "AudienceParams", "LocalSendTime", "NotificationRequest", "WavesRequest"]
+__all__ = [
+    "IDEMPOTENCY_KEY_PATTERN",
+    "AudienceExpression",
+    "AudienceParams",
+    "LocalSendTime",
+    "NotificationRequest",
+    "WavesRequest",
+]
 
 MAX_WAVES = 10
+# Printable ASCII without spaces (clients send UUIDs or similar), as the route checks it and the document states it.
+IDEMPOTENCY_KEY_PATTERN = r"^[!-~]{1,200}$"
 AudienceExpression = Annotated[
     str,
     Matches(audience_pattern(), f"not an audience expression this API accepts: {AUDIENCE_RULE}"),
@@ -237,8 +246,11 @@ class NotificationRequest(BaseModel):
     body: dict[_Language, _Body] = Field(description="language -> body")
     default_language: _Language = Field(default=DEFAULT_LANGUAGE, alias="defaultLanguage")
     deep_link: _DeepLink | None = Field(default=None, alias="deepLink")
-    silent: bool = Field(default=False, description="data-only push (no banner, no sound)")
-    sensitive: bool = Field(default=False, description="secure payload: neutral text; content in the inbox")
+    # Strict: a JSON boolean only (pydantic would also take 0, 1, "yes", which the document does not admit).
+    silent: bool = Field(default=False, strict=True, description="data-only push (no banner, no sound)")
+    sensitive: bool = Field(
+        default=False, strict=True, description="secure payload: neutral text; content in the inbox"
+    )
     send_at: _SendTime | LocalSendTime | None = Field(default=None, alias="sendAt")
     waves: WavesRequest | None = None
 

@@ -150,6 +150,8 @@ class TestPostNotification:
             ({**GOOD, "waves": {"weights": [1], "pause": "PT"}}, "/waves/pause"),
             ({**GOOD, "waves": {"weights": [1], "pause": 1.5}}, "/waves/pause"),
             ({**GOOD, "deepLink": "https://"}, "/deepLink"),
+            ({**GOOD, "sensitive": 0}, "/sensitive"),
+            ({**GOOD, "silent": "true"}, "/silent"),
             ({**GOOD, "deepLink": 'https://x/"><script>'}, "/deepLink"),
             ({**GOOD, "sendAt": {"localTime": "2026-06-02T09:00", "fallbackTimeZone": "Mars/Olympus"}}, None),
             ({**GOOD, "waves": {"percent": [50, 50]}}, "/waves"),
