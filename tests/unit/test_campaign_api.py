@@ -134,6 +134,8 @@ class TestPostNotification:
             ({**GOOD, "audience": None, "users": ["alice"]}, "/audience"),
             ({k: v for k, v in GOOD.items() if k != "audience"} | {"users": []}, "/users"),
             ({k: v for k, v in GOOD.items() if k != "audience"} | {"users": [" "]}, "/users/0"),
+            ({k: v for k, v in GOOD.items() if k != "audience"} | {"users": ['a"b']}, "/users/0"),
+            ({k: v for k, v in GOOD.items() if k != "audience"} | {"users": ["José"]}, "/users/0"),
             ({"title": {"en": "x"}, "body": {"en": "y"}}, "/"),
             ({**GOOD, "users": ["alice"]}, "/"),
             ({**GOOD, "title": {"fr": "x"}}, "/title/fr"),
@@ -187,6 +189,28 @@ class TestPostNotification:
         response = await call(routes.post_notification, "POST", headers=ADMIN, body={**GOOD, **changes})
         assert response.status == 202, response.body
 
+    async def test_the_largest_send_the_document_admits_fits_the_body_limit_and_is_accepted(self, services):
+        # json.dumps escapes as clients usually do (ASCII only): a 4-byte character becomes 12 bytes.
+        astral = "\U0001f600"
+        largest = {
+            "users": [f"{n:04d}" + "~" * 196 for n in range(1000)],
+            "title": {language: "x" + astral * 79 for language in ("en", "de", "es")},
+            "body": {language: "x" + astral * 299 for language in ("en", "de", "es")},
+            "deepLink": "https://" + "a" * 504,
+            "sendAt": {
+                "localTime": "2030-01-01T09:00:00.000000",
+                "fallbackTimeZone": "America/Argentina/ComodRivadavia",
+            },
+            "waves": {"weights": [100] * 10, "pause": "PT167H59M59S"},
+            "silent": False,
+            "sensitive": False,
+            "defaultLanguage": "en",
+        }
+        raw = json.dumps(largest).encode()
+        assert 200_000 < len(raw) <= routes.MAX_NOTIFICATION_BODY_BYTES
+        response = await call(routes.post_notification, "POST", headers=ADMIN, body=largest)
+        assert response.status == 202, response.body[:500]
+
     async def test_a_send_time_in_the_past_is_answered_with_now(self, services):
         response = await call(
             routes.post_notification, "POST", headers=ADMIN, body={**GOOD, "sendAt": "2001-01-01T00:00:00Z"}
@@ -200,7 +224,7 @@ class TestPostNotification:
             (b"{", "application/json", 400),
             (b"[]", "application/json", 400),
             (b"{}", "text/plain", 415),
-            (b'{"a":"' + b"x" * 70_000 + b'"}', "application/json", 413),
+            (b'{"a":"' + b"x" * 270_000 + b'"}', "application/json", 413),
         ],
     )
     async def test_malformed_bodies_are_4xx_problems(self, services, raw, content_type, status):
