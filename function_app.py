@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import parse_qsl, urlsplit
+
 import azure.functions as func
 
 from shared.api import campaigns, console, deliveries, devices, events, health, operators, orders, realtime
@@ -27,11 +29,20 @@ def _to_api_request(req: func.HttpRequest) -> ApiRequest:
     return ApiRequest(
         method=req.method.upper(),
         route_params=dict(req.route_params),
-        # An empty value is a parameter left out, as the document says (allowEmptyValue) and the host already does.
-        query={name: value for name, value in req.params.items() if value},
+        query=_query(req),
         headers={key.lower(): value for key, value in req.headers.items()},
         body=req.get_body() or b"",
     )
+
+
+def _query(req: func.HttpRequest) -> dict[str, str]:
+    """The query values, an empty one included: the host leaves ``name=`` out of ``params``, the URL still has it.
+    An empty value is refused like any other the parameter's schema does not admit (no allowEmptyValue)."""
+    query = dict(req.params)
+    for name, value in parse_qsl(urlsplit(req.url).query, keep_blank_values=True):
+        if not value:
+            query.setdefault(name, "")
+    return query
 
 
 def _to_http_response(response: ApiResponse) -> func.HttpResponse:

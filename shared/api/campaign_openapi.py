@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from shared.api.campaign_schemas import AudienceParams, NotificationRequest
+from shared.api.campaign_schemas import IDEMPOTENCY_KEY_PATTERN, AudienceParams, NotificationRequest
 from shared.api.openapi_parts import query_parameters
 
 __all__ = ["campaign_paths", "campaign_schemas"]
@@ -74,7 +74,7 @@ def campaign_paths() -> dict[str, Any]:
                         "in": "header",
                         "required": False,
                         "description": "the same key (per caller) never sends twice; a retry gets the first answer",
-                        "schema": {"type": "string", "maxLength": 200},
+                        "schema": {"type": "string", "pattern": IDEMPOTENCY_KEY_PATTERN},
                     }
                 ],
                 "requestBody": {

@@ -2,31 +2,173 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
+from decimal import Decimal
 from typing import Annotated, Any
-from urllib.parse import urlsplit
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    GetCoreSchemaHandler,
+    GetJsonSchemaHandler,
+    StringConstraints,
+    WithJsonSchema,
+    field_validator,
+    model_validator,
+)
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import CoreSchema, PydanticCustomError, core_schema
 
-from shared.api.schemas.wire import JSON_INTEGER
+from shared.api.schemas.wire import JSON_INTEGER, TimeZoneName
 from shared.domain.audience import MAX_AUDIENCE_USERS, parse_audience_expression, parse_user_list
 from shared.domain.audience_pattern import AUDIENCE_RULE, audience_pattern
+from shared.domain.campaign_rules import (
+    BODY_PATTERN,
+    DEEP_LINK_MAX_CHARS,
+    DEEP_LINK_PATTERN,
+    LOCAL_TIME_PATTERN,
+    MAX_PAUSE_SECONDS,
+    PAUSE_PATTERN,
+    PLACEHOLDER_PATTERN,
+    SEND_TIME_PATTERN,
+    TITLE_PATTERN,
+    parse_pause,
+)
 from shared.domain.campaigns import CampaignContent, LocalTime, WavePolicy
-from shared.domain.catalog.wire_types import NOT_BLANK, Matches
-from shared.domain.languages import DEFAULT_LANGUAGE
+from shared.domain.catalog.wire_types import Matches, python_regex
+from shared.domain.device_templates import BODY_MAX_CHARS, TITLE_MAX_CHARS
+from shared.domain.languages import DEFAULT_LANGUAGE, SUPPORTED_LANGUAGES
 from shared.usecases.commands import SendCampaign
 
-__all__ = ["AudienceExpression", "AudienceParams", "LocalSendTime", "NotificationRequest", "WavesRequest"]
+__all__ = [
+    "IDEMPOTENCY_KEY_PATTERN",
+    "USER_ID_PATTERN",
+    "AudienceExpression",
+    "AudienceParams",
+    "LocalSendTime",
+    "NotificationRequest",
+    "WavesRequest",
+]
 
 MAX_WAVES = 10
-MAX_PAUSE = timedelta(days=7)
-_LINK_SCHEMES = ("enterprisepush", "https")
-_Text = Annotated[str, Field(max_length=1000)]
+# Printable ASCII without spaces (clients send UUIDs or similar), as the route checks it and the document states it.
+IDEMPOTENCY_KEY_PATTERN = r"^[!-~]{1,200}$"
 AudienceExpression = Annotated[
     str,
     Matches(audience_pattern(), f"not an audience expression this API accepts: {AUDIENCE_RULE}"),
     Field(description=f"a tag expression: {AUDIENCE_RULE}", examples=["topic:hr"]),
+]
+
+
+@dataclass(frozen=True)
+class _Lacks:
+    """String metadata: the value must not contain a match of ``pattern`` (stated as ``not: {pattern}``)."""
+
+    pattern: str
+    message: str
+
+    def __get_pydantic_core_schema__(self, source: Any, handler: GetCoreSchemaHandler) -> CoreSchema:
+        regex, message = python_regex(self.pattern), self.message
+
+        def check(value: str) -> str:
+            if regex.search(value):
+                raise PydanticCustomError("string_pattern_match", message)
+            return value
+
+        return core_schema.no_info_after_validator_function(check, handler(source))
+
+    def __get_pydantic_json_schema__(self, schema: CoreSchema, handler: GetJsonSchemaHandler) -> JsonSchemaValue:
+        return {**handler(schema), "not": {"pattern": self.pattern}}
+
+
+_NO_PLACEHOLDER = _Lacks(PLACEHOLDER_PATTERN, "placeholders such as $(name) are not filled in a campaign's text")
+_Title = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=TITLE_MAX_CHARS),
+    Matches(TITLE_PATTERN, "not blank, no control characters"),
+    _NO_PLACEHOLDER,
+]
+_Body = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=BODY_MAX_CHARS),
+    Matches(BODY_PATTERN, "not blank, no control characters but line breaks"),
+    _NO_PLACEHOLDER,
+]
+
+
+def _supported(value: str) -> str:
+    if value not in SUPPORTED_LANGUAGES:
+        raise ValueError(f"expected one of {', '.join(SUPPORTED_LANGUAGES)}")
+    return value
+
+
+_Language = Annotated[
+    str, AfterValidator(_supported), WithJsonSchema({"type": "string", "enum": list(SUPPORTED_LANGUAGES)})
+]
+_DeepLink = Annotated[
+    str,
+    StringConstraints(max_length=DEEP_LINK_MAX_CHARS),
+    Matches(DEEP_LINK_PATTERN, "an enterprisepush:// or https:// link of URI characters"),
+]
+
+
+def _parsed_time(pattern: str, message: str) -> Any:
+    regex = python_regex(pattern)
+
+    def parse(value: object) -> datetime:
+        if isinstance(value, str) and regex.search(value):
+            return datetime.fromisoformat(value)
+        raise ValueError(message)
+
+    return BeforeValidator(parse)
+
+
+_SendTime = Annotated[
+    datetime,
+    _parsed_time(SEND_TIME_PATTERN, "an RFC 3339 time with an offset, years 2000-9998; a past time means now"),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "format": "date-time",
+            "pattern": SEND_TIME_PATTERN,
+            "description": "when to send (RFC 3339, years 2000-9998); a time in the past means now",
+        }
+    ),
+]
+_LocalDateTime = Annotated[
+    datetime,
+    _parsed_time(LOCAL_TIME_PATTERN, "a date and time without an offset, such as 2030-05-06T09:00"),
+    WithJsonSchema({"type": "string", "pattern": LOCAL_TIME_PATTERN}),
+]
+
+
+def _pause(value: object) -> timedelta:
+    if isinstance(value, str) and (pause := parse_pause(value)) is not None:
+        return pause
+    # JSON Schema's "integer" admits 30.0; a boolean is not a JSON number.
+    if isinstance(value, int | float | Decimal) and not isinstance(value, bool):
+        number = Decimal(repr(value)) if isinstance(value, float) else Decimal(value)
+        if number.is_finite() and 0 <= number <= MAX_PAUSE_SECONDS and number == number.to_integral_value():
+            return timedelta(seconds=int(number))
+    raise ValueError(f"whole seconds from 0 to {MAX_PAUSE_SECONDS}, or an ISO 8601 duration such as PT30M (7 days)")
+
+
+_Pause = Annotated[
+    timedelta,
+    BeforeValidator(_pause),
+    WithJsonSchema(
+        {
+            "anyOf": [
+                {"type": "integer", "minimum": 0, "maximum": MAX_PAUSE_SECONDS},
+                {"type": "string", "pattern": PAUSE_PATTERN},
+            ],
+            "description": "seconds, or an ISO 8601 duration (PT30M, PT1H30M, P2D); at most 7 days",
+        }
+    ),
 ]
 
 
@@ -43,29 +185,14 @@ class LocalSendTime(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    local_time: datetime = Field(
-        alias="localTime", description="date and time without an offset, e.g. 2030-05-06T09:00"
+    local_time: _LocalDateTime = Field(
+        alias="localTime",
+        description="date and time without an offset, e.g. 2030-05-06T09:00 (years 2000-9998); where it has "
+        "passed, recipients get the send at once",
     )
-    fallback_time_zone: str = Field(
-        default="UTC", alias="fallbackTimeZone", min_length=1, max_length=64,
-        description="IANA zone for recipients who never told us theirs",
-    )  # fmt: skip
-
-    @field_validator("local_time")
-    @classmethod
-    def _naive(cls, value: datetime) -> datetime:
-        if value.tzinfo is not None:
-            raise ValueError("localTime is a wall-clock time: leave the offset out (it is each recipient's own)")
-        return value
-
-    @field_validator("fallback_time_zone")
-    @classmethod
-    def _known_zone(cls, value: str) -> str:
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError) as exc:
-            raise ValueError("fallbackTimeZone must be an IANA time zone such as Europe/Madrid") from exc
-        return value
+    fallback_time_zone: TimeZoneName = Field(
+        default="UTC", alias="fallbackTimeZone", description="IANA zone for recipients who never told us theirs"
+    )
 
 
 class WavesRequest(BaseModel):
@@ -75,52 +202,61 @@ class WavesRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     weights: list[Annotated[int, Field(ge=1, le=100), JSON_INTEGER]] = Field(min_length=1, max_length=MAX_WAVES)
-    pause: timedelta = Field(default=timedelta(0), description="ISO 8601 duration (PT30M) or seconds")
-
-    @model_validator(mode="after")
-    def _whole_audience(self) -> WavesRequest:
-        if not timedelta(0) <= self.pause <= MAX_PAUSE:
-            raise ValueError(f"pause must lie between 0 and {MAX_PAUSE.days} days")
-        return self
+    pause: _Pause = timedelta(0)
 
 
-_UserId = Annotated[str, Field(min_length=1, max_length=200), Matches(NOT_BLANK, "a user id, not blank")]
+# Printable ASCII, not blank, without '"' and '\\' (which JSON escapes): with 1,000 of them the largest send the
+# document admits still fits the route's body limit however a client writes it with JSON's usual escapes.
+USER_ID_PATTERN = r"^[ !#-\[\]-~]*[!#-\[\]-~][ !#-\[\]-~]*$"
+_UserId = Annotated[str, Field(min_length=1, max_length=200), Matches(USER_ID_PATTERN, "a user id: printable ASCII")]
 
 
-def _exactly_one_audience(schema: dict[str, Any]) -> None:
-    """Exactly one of ``audience`` and ``users`` (each left out rather than null), as the model validates it."""
+def _send_schema(schema: dict[str, Any]) -> None:
+    """Exactly one of ``audience`` and ``users`` (each left out rather than null), and a title and a body in the
+    default language (``en`` when ``defaultLanguage`` is left out), as the model validates them."""
     for name in ("audience", "users"):
         field = schema["properties"][name]
         [given] = [variant for variant in field.pop("anyOf") if variant.get("type") != "null"]
         field.pop("default", None)
         field.update(given)
-    schema["oneOf"] = [{"required": ["audience"]}, {"required": ["users"]}]
+    languages: list[dict[str, Any]] = [
+        {
+            "required": ["defaultLanguage"],
+            "properties": {
+                "defaultLanguage": {"const": language},
+                "title": {"required": [language]},
+                "body": {"required": [language]},
+            },
+        }
+        for language in SUPPORTED_LANGUAGES
+    ]
+    languages.append(
+        {
+            "not": {"required": ["defaultLanguage"]},
+            "properties": {"title": {"required": [DEFAULT_LANGUAGE]}, "body": {"required": [DEFAULT_LANGUAGE]}},
+        }
+    )
+    schema["allOf"] = [{"oneOf": [{"required": ["audience"]}, {"required": ["users"]}]}, {"oneOf": languages}]
 
 
 class NotificationRequest(BaseModel):
     """POST /api/notifications: a send to ``audience`` (a tag expression) or ``users``, now, later or in waves."""
 
-    model_config = ConfigDict(extra="forbid", json_schema_extra=_exactly_one_audience)
+    model_config = ConfigDict(extra="forbid", json_schema_extra=_send_schema)
 
     audience: AudienceExpression | None = None
     users: list[_UserId] | None = Field(default=None, min_length=1, max_length=MAX_AUDIENCE_USERS)
-    title: dict[str, _Text] = Field(max_length=10, description="language -> title")
-    body: dict[str, _Text] = Field(max_length=10, description="language -> body")
-    default_language: str = Field(default=DEFAULT_LANGUAGE, alias="defaultLanguage", max_length=8)
-    deep_link: str | None = Field(default=None, alias="deepLink", max_length=512)
-    silent: bool = Field(default=False, description="data-only push (no banner, no sound)")
-    sensitive: bool = Field(default=False, description="secure payload: neutral text; content in the inbox")
-    send_at: AwareDatetime | LocalSendTime | None = Field(default=None, alias="sendAt")
+    title: dict[_Language, _Title] = Field(description="language -> title")
+    body: dict[_Language, _Body] = Field(description="language -> body")
+    default_language: _Language = Field(default=DEFAULT_LANGUAGE, alias="defaultLanguage")
+    deep_link: _DeepLink | None = Field(default=None, alias="deepLink")
+    # Strict: a JSON boolean only (pydantic would also take 0, 1, "yes", which the document does not admit).
+    silent: bool = Field(default=False, strict=True, description="data-only push (no banner, no sound)")
+    sensitive: bool = Field(
+        default=False, strict=True, description="secure payload: neutral text; content in the inbox"
+    )
+    send_at: _SendTime | LocalSendTime | None = Field(default=None, alias="sendAt")
     waves: WavesRequest | None = None
-
-    @field_validator("deep_link")
-    @classmethod
-    def _app_or_https_link(cls, value: str | None) -> str | None:
-        if value is not None:
-            parts = urlsplit(value)
-            if parts.scheme not in _LINK_SCHEMES or not (parts.netloc or parts.path):
-                raise ValueError("deepLink must be an enterprisepush:// or https:// link")
-        return value
 
     @field_validator("audience", "users", mode="before")
     @classmethod
@@ -133,6 +269,8 @@ class NotificationRequest(BaseModel):
     def _one_audience(self) -> NotificationRequest:
         if (self.audience is None) == (self.users is None):
             raise ValueError("give exactly one of audience (a tag expression) or users (a list of user ids)")
+        if self.default_language not in self.title or self.default_language not in self.body:
+            raise ValueError(f"title and body need a text in the default language {self.default_language!r}")
         return self
 
     def to_command(self, idempotency_key: str | None) -> SendCampaign:

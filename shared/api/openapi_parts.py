@@ -59,7 +59,5 @@ def query_parameters(model: type[BaseModel]) -> list[dict[str, Any]]:
         parameter = {"name": name, "in": "query", "required": name in required, "schema": {**described, **only}}
         if description:
             parameter["description"] = description
-        if name not in required:
-            parameter["allowEmptyValue"] = True  # `name=` is the same as leaving it out
         parameters.append(parameter)
     return parameters

@@ -12,13 +12,12 @@ import json
 import logging
 import uuid
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
 from typing import Any
 
 from shared.domain.campaign_content import check_content
 from shared.domain.campaign_plan import plan_at
 from shared.domain.campaigns import Campaign, CampaignSend, CampaignState, campaign_state
-from shared.domain.errors import ConflictError, FieldError, NotFoundError, ValidationError
+from shared.domain.errors import ConflictError, NotFoundError
 from shared.domain.identity import Identity
 from shared.ports import CampaignPorts
 from shared.usecases.campaign_runner import current_sends
@@ -28,10 +27,6 @@ from shared.usecases.commands import SendCampaign
 __all__ = ["CampaignView", "cancel_campaign", "create_campaign", "get_campaign", "list_campaigns"]
 
 logger = logging.getLogger(__name__)
-
-MAX_AHEAD = timedelta(days=366)
-PAST_TOLERANCE = timedelta(minutes=1)  # a send time this close to "now" (clock skew, a slow client) means now
-LATEST_UTC_OFFSET = timedelta(hours=12)  # Etc/GMT+12: the last place where a wall-clock time arrives
 
 
 @dataclass(frozen=True)
@@ -46,19 +41,20 @@ class CampaignView:
 async def create_campaign(ports: CampaignPorts, identity: Identity, command: SendCampaign) -> tuple[Campaign, bool]:
     """Check and store a campaign; returns it and whether it is new (False: the same Idempotency-Key before).
 
-    Raises ValidationError for content or timing that cannot be sent, ConflictError when the Idempotency-Key was
+    Raises ValidationError for content that cannot be sent, ConflictError when the Idempotency-Key was
     used for a different request, UpstreamError when storage fails.
     """
     check_content(command.content)
     campaign_id, fingerprint = _campaign_id(identity, command.idempotency_key), _fingerprint(command)
     if command.idempotency_key is not None:
-        # Before the timing checks: a retry must get the first answer even when its send time has passed since.
+        # A retry gets the first answer (and the first send time), whenever it comes.
         existing = await ports.campaigns.get(campaign_id)
         if existing is not None:
             return _repeated(existing, fingerprint), False
     now = ports.now()
-    _check_timing(command, now)
-    send_at = None if command.send_at is None or command.send_at <= now else command.send_at
+    # A send time that has passed means now, and the answer says so; a local time that has passed in some zones
+    # (or all) goes to those at once (shared.domain.campaign_plan).
+    send_at = None if command.send_at is None else max(command.send_at, now)
     due_plan = plan_at(send_at, command.local_time, now)
     campaign = Campaign(
         id=campaign_id,
@@ -135,23 +131,6 @@ def _repeated(existing: Campaign, fingerprint: str) -> Campaign:
         raise ConflictError("this Idempotency-Key was already used for a different request")
     logger.info("campaign %s: repeated request with the same Idempotency-Key", existing.id)
     return existing
-
-
-def _check_timing(command: SendCampaign, now: datetime) -> None:
-    errors: list[FieldError] = []
-    if command.send_at is not None:
-        if command.send_at < now - PAST_TOLERANCE:
-            errors.append(FieldError("/sendAt", "lies in the past"))
-        elif command.send_at > now + MAX_AHEAD:
-            errors.append(FieldError("/sendAt", f"at most {MAX_AHEAD.days} days ahead"))
-    if command.local_time is not None:
-        latest = command.local_time.at.replace(tzinfo=now.tzinfo) + LATEST_UTC_OFFSET
-        if latest < now:
-            errors.append(FieldError("/sendAt/localTime", "this wall-clock time has passed in every time zone"))
-        elif latest > now + MAX_AHEAD:
-            errors.append(FieldError("/sendAt/localTime", f"at most {MAX_AHEAD.days} days ahead"))
-    if errors:
-        raise ValidationError("the send time cannot be used", errors)
 
 
 def _campaign_id(identity: Identity, idempotency_key: str | None) -> str:

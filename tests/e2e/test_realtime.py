@@ -185,6 +185,7 @@ class TestApiSecurity:
         rest = inbox_of(client, user, limit=2, cursor=first["nextCursor"])
         assert [i["id"] for i in first["items"] + rest["items"]] == ids[::-1]
         assert rest["nextCursor"] is None
-        assert (
-            client.http.get(f"{client.api}/me/notifications?limit=0", headers={"X-Dev-User": user}).status_code == 400
-        )
+        # An empty value is refused like any other the document does not admit (the host drops it from params).
+        for query in ("limit=0", "limit=", "cursor="):
+            answer = client.http.get(f"{client.api}/me/notifications?{query}", headers={"X-Dev-User": user})
+            assert answer.status_code == 400, query

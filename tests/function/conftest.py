@@ -8,6 +8,7 @@ import json
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlencode
 
 import azure.functions as func
 import httpx
@@ -115,11 +116,12 @@ async def call(
     if json_body is not None:
         body = json.dumps(json_body).encode()
         all_headers.setdefault("Content-Type", "application/json")
+    query = f"?{urlencode(params)}" if params else ""
     request = func.HttpRequest(
         method=method,
-        url=f"http://localhost:7071/api/{path}",
+        url=f"http://localhost:7071/api/{path}{query}",
         headers=all_headers,
-        params=params or {},
+        params={name: value for name, value in (params or {}).items() if value},  # the host leaves empty ones out
         route_params=route_params or {},
         body=body or b"",
     )

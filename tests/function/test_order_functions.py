@@ -194,7 +194,7 @@ class TestReadingOrders:
         rest = await call(function_app.list_my_orders, "GET", "me/orders", user=user, params={"after": first["next"]})
         assert [order["orderId"] for order in body_of(rest)["orders"]] == ids[:1]
         assert body_of(rest)["next"] is None
-        for bad in ({"limit": "0"}, {"limit": "x"}, {"after": "../"}):
+        for bad in ({"limit": "0"}, {"limit": "x"}, {"after": "../"}, {"limit": ""}, {"after": ""}):
             refused = await call(function_app.list_my_orders, "GET", "me/orders", user=user, params=bad)
             assert refused.status_code == 400, bad
 

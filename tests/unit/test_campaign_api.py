@@ -134,18 +134,33 @@ class TestPostNotification:
             ({**GOOD, "audience": None, "users": ["alice"]}, "/audience"),
             ({k: v for k, v in GOOD.items() if k != "audience"} | {"users": []}, "/users"),
             ({k: v for k, v in GOOD.items() if k != "audience"} | {"users": [" "]}, "/users/0"),
+            ({k: v for k, v in GOOD.items() if k != "audience"} | {"users": ['a"b']}, "/users/0"),
+            ({k: v for k, v in GOOD.items() if k != "audience"} | {"users": ["José"]}, "/users/0"),
             ({"title": {"en": "x"}, "body": {"en": "y"}}, "/"),
             ({**GOOD, "users": ["alice"]}, "/"),
             ({**GOOD, "title": {"fr": "x"}}, "/title/fr"),
             ({**GOOD, "body": {"en": "y" * 301}}, "/body/en"),
-            ({**GOOD, "sendAt": "2026-06-01T12:00:00"}, "/sendAt/datetime"),
-            ({**GOOD, "sendAt": "2020-01-01T00:00:00Z"}, "/sendAt"),
+            ({**GOOD, "sendAt": "2026-06-01T12:00:00"}, "/sendAt"),
+            ({**GOOD, "sendAt": "9999-01-01T00:00:00Z"}, "/sendAt"),
+            ({**GOOD, "sendAt": 1780000000}, "/sendAt"),
+            ({**GOOD, "sendAt": {"localTime": "1999-12-31T09:00"}}, "/sendAt"),
+            ({**GOOD, "title": {"en": "Hi $(name)"}}, "/title/en"),
+            ({**GOOD, "title": {"en": "two\nlines"}}, "/title/en"),
+            ({**GOOD, "body": {"en": "bell\u0007"}}, "/body/en"),
+            ({**GOOD, "defaultLanguage": "de"}, "/"),
+            ({**GOOD, "waves": {"weights": [1], "pause": 604801}}, "/waves/pause"),
+            ({**GOOD, "waves": {"weights": [1], "pause": "PT"}}, "/waves/pause"),
+            ({**GOOD, "waves": {"weights": [1], "pause": 1.5}}, "/waves/pause"),
+            ({**GOOD, "deepLink": "https://"}, "/deepLink"),
+            ({**GOOD, "sensitive": 0}, "/sensitive"),
+            ({**GOOD, "silent": "true"}, "/silent"),
+            ({**GOOD, "deepLink": 'https://x/"><script>'}, "/deepLink"),
             ({**GOOD, "sendAt": {"localTime": "2026-06-02T09:00", "fallbackTimeZone": "Mars/Olympus"}}, None),
             ({**GOOD, "waves": {"percent": [50, 50]}}, "/waves"),
             ({**GOOD, "waves": {"weights": [0, 1]}}, "/waves/weights/0"),
             ({**GOOD, "waves": {"weights": ["1"]}}, "/waves/weights/0"),
             ({**GOOD, "waves": {"weights": [1] * 11}}, "/waves/weights"),
-            ({**GOOD, "waves": {"weights": [100], "pause": "P30D"}}, "/waves"),
+            ({**GOOD, "waves": {"weights": [100], "pause": "P30D"}}, "/waves/pause"),
             ({**GOOD, "deepLink": "javascript:alert(1)"}, "/deepLink"),
             ({**GOOD, "tags": ["user:bob"]}, "/tags"),
             ({**GOOD, "title": "Hello"}, "/title"),
@@ -160,12 +175,56 @@ class TestPostNotification:
         assert services.campaigns.campaigns == {}
 
     @pytest.mark.parametrize(
+        "changes",
+        [
+            {"sendAt": "2001-01-01T00:00:00+01:00"},
+            {"sendAt": {"localTime": "2001-01-01T09:00", "fallbackTimeZone": "Pacific/Kiritimati"}},
+            {"waves": {"weights": [1, 1], "pause": 30.0}},
+            {"waves": {"weights": [1, 1], "pause": "PT167H59M59S"}},
+            {"body": {"en": "two\nlines", "de": "zwei"}, "title": {"de": "Hallo", "en": "Hello"}},
+            {"deepLink": "enterprisepush://orders/42?tab=a&b=c"},
+        ],
+    )
+    async def test_what_the_document_admits_is_accepted(self, services, changes):
+        response = await call(routes.post_notification, "POST", headers=ADMIN, body={**GOOD, **changes})
+        assert response.status == 202, response.body
+
+    async def test_the_largest_send_the_document_admits_fits_the_body_limit_and_is_accepted(self, services):
+        # json.dumps escapes as clients usually do (ASCII only): a 4-byte character becomes 12 bytes.
+        astral = "\U0001f600"
+        largest = {
+            "users": [f"{n:04d}" + "~" * 196 for n in range(1000)],
+            "title": {language: "x" + astral * 79 for language in ("en", "de", "es")},
+            "body": {language: "x" + astral * 299 for language in ("en", "de", "es")},
+            "deepLink": "https://" + "a" * 504,
+            "sendAt": {
+                "localTime": "2030-01-01T09:00:00.000000",
+                "fallbackTimeZone": "America/Argentina/ComodRivadavia",
+            },
+            "waves": {"weights": [100] * 10, "pause": "PT167H59M59S"},
+            "silent": False,
+            "sensitive": False,
+            "defaultLanguage": "en",
+        }
+        raw = json.dumps(largest).encode()
+        assert 200_000 < len(raw) <= routes.MAX_NOTIFICATION_BODY_BYTES
+        response = await call(routes.post_notification, "POST", headers=ADMIN, body=largest)
+        assert response.status == 202, response.body[:500]
+
+    async def test_a_send_time_in_the_past_is_answered_with_now(self, services):
+        response = await call(
+            routes.post_notification, "POST", headers=ADMIN, body={**GOOD, "sendAt": "2001-01-01T00:00:00Z"}
+        )
+        answer = json.loads(response.body)
+        assert answer["sendAt"] == answer["createdAt"]
+
+    @pytest.mark.parametrize(
         ("raw", "content_type", "status"),
         [
             (b"{", "application/json", 400),
             (b"[]", "application/json", 400),
             (b"{}", "text/plain", 415),
-            (b'{"a":"' + b"x" * 70_000 + b'"}', "application/json", 413),
+            (b'{"a":"' + b"x" * 270_000 + b'"}', "application/json", 413),
         ],
     )
     async def test_malformed_bodies_are_4xx_problems(self, services, raw, content_type, status):

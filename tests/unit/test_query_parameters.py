@@ -11,6 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import BaseModel
 
+from shared.api.campaign_schemas import AudienceParams
 from shared.api.deliveries import EventDeliveriesParams, UserDeliveriesParams
 from shared.api.openapi_parts import query_parameters
 from shared.api.order_schemas import MyOrdersParams
@@ -36,10 +37,16 @@ def _patterned() -> list[tuple[type[BaseModel], str]]:
 
 
 class TestDocumentedParameters:
-    @pytest.mark.parametrize("model", MODELS, ids=lambda m: m.__name__)
-    def test_an_optional_parameter_may_be_sent_empty_and_a_required_one_may_not(self, model):
+    @pytest.mark.parametrize("model", [*MODELS, AudienceParams], ids=lambda m: m.__name__)
+    def test_an_empty_value_is_refused_as_the_document_says(self, model):
+        # No parameter is allowEmptyValue, and no parameter's schema admits "" (a pattern, minLength, an integer).
         for parameter in query_parameters(model):
-            assert parameter.get("allowEmptyValue", False) is not parameter["required"]
+            assert "allowEmptyValue" not in parameter
+            required = {p["name"]: "e1" for p in query_parameters(model) if p["required"]}
+            with pytest.raises(ValidationError):
+                validate_model(model, {**required, parameter["name"]: ""})
+            schema = parameter["schema"]
+            assert schema["type"] == "integer" or "pattern" in schema or schema.get("minLength", 0) >= 1, schema
 
     def test_the_event_query_requires_its_event_and_the_user_query_has_no_subject(self):
         assert [p["name"] for p in query_parameters(EventDeliveriesParams) if p["required"]] == ["eventId"]
