@@ -11,14 +11,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import BaseModel
 
-from shared.api.deliveries import EventDeliveriesParams, UserDeliveriesParams
+from shared.api.deliveries import DeliveriesParams, UserDeliveriesParams
 from shared.api.openapi_parts import query_parameters
 from shared.api.order_schemas import MyOrdersParams
 from shared.api.realtime_schemas import InboxQuery
 from shared.api.validation import validate_model
 from shared.domain.errors import ValidationError
 
-MODELS = [EventDeliveriesParams, UserDeliveriesParams, MyOrdersParams, InboxQuery]
+MODELS = [DeliveriesParams, UserDeliveriesParams, MyOrdersParams, InboxQuery]
 
 
 def _schema(model: type[BaseModel], name: str) -> dict[str, Any]:
@@ -41,8 +41,10 @@ class TestDocumentedParameters:
         for parameter in query_parameters(model):
             assert parameter.get("allowEmptyValue", False) is not parameter["required"]
 
-    def test_the_event_query_requires_its_event_and_the_user_query_has_no_subject(self):
-        assert [p["name"] for p in query_parameters(EventDeliveriesParams) if p["required"]] == ["eventId"]
+    def test_the_ledger_query_requires_nothing_and_the_callers_own_query_has_no_subject(self):
+        """Every combination of eventId and userId is a question the operator route answers; /me has no subject."""
+        assert [p["name"] for p in query_parameters(DeliveriesParams) if p["required"]] == []
+        assert {p["name"] for p in query_parameters(DeliveriesParams)} >= {"eventId", "userId", "since", "cursor"}
         assert {p["name"] for p in query_parameters(UserDeliveriesParams)} == {"since", "limit", "cursor"}
 
     @pytest.mark.parametrize(("model", "name"), _patterned(), ids=lambda v: getattr(v, "__name__", v))
