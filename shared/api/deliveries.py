@@ -40,6 +40,9 @@ _CAMEL = ConfigDict(populate_by_name=True, extra="forbid")
 
 USER_ID_MAX_LENGTH = 256
 FEED_WINDOW = timedelta(hours=1)
+# The Functions host joins a repeated query parameter's values with commas: a value with a comma could be two.
+_NO_COMMA = "the host joins a repeated parameter's values with commas"
+_NO_COMMA_PATTERN = r"^[^,]*$"
 _LIMIT = Field(default=50, ge=1, le=200, description="page size")
 _CURSOR = Field(default=None, pattern=LEDGER_CURSOR_PATTERN, description="`next` of the previous page")
 
@@ -51,14 +54,20 @@ class DeliveriesParams(BaseModel):
     model_config = _CAMEL
 
     event_id: str | None = Field(
-        default=None, alias="eventId", min_length=1, max_length=MAX_EVENT_ID_LENGTH, description="only this event"
+        default=None,
+        alias="eventId",
+        min_length=1,
+        max_length=MAX_EVENT_ID_LENGTH,
+        pattern=_NO_COMMA_PATTERN,
+        description=f"only this event (no comma: {_NO_COMMA})",
     )
     user_id: str | None = Field(
         default=None,
         alias="userId",
         min_length=1,
         max_length=USER_ID_MAX_LENGTH,
-        description="only this user's decisions, with the broadcasts as they read for the user",
+        pattern=_NO_COMMA_PATTERN,
+        description=f"only this user's decisions, with the broadcasts as they read for them (no comma: {_NO_COMMA})",
     )
     since: Rfc3339DateTime | None = Field(
         default=None,

@@ -169,6 +169,8 @@ class TestDeliveriesRoute:
             {"eventId": "e1", "cursor": "forged cursor"},
             {"eventId": "e" * 1000},
             {"eventId": "e1", "userId": "a" * 257},
+            {"userId": "alice,bob"},  # how the host hands over userId=alice&userId=bob
+            {"eventId": "e1,e2"},
             {"limit": "201"},
             {"since": "yesterday"},
             {"event": "e1"},
