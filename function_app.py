@@ -116,11 +116,6 @@ async def list_deliveries(req: func.HttpRequest) -> func.HttpResponse:
     return await _serve(req, deliveries.get_deliveries)
 
 
-@app.route(route="users/{userId}/deliveries", methods=["GET"])
-async def list_user_deliveries(req: func.HttpRequest) -> func.HttpResponse:
-    return await _serve(req, deliveries.get_user_deliveries)
-
-
 @app.route(route="me/deliveries", methods=["GET"])
 async def list_my_deliveries(req: func.HttpRequest) -> func.HttpResponse:
     return await _serve(req, deliveries.get_my_deliveries)

@@ -1,9 +1,9 @@
-"""Routes of the decision ledger: who was told what about an event, and why not (role push.admin), and the caller's
-own decisions (any signed-in user, only their own)."""
+"""Routes of the decision ledger: who was told what, and why not (role push.admin: by event, by user, both, or the
+newest of all), and the caller's own decisions (any signed-in user, only their own)."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -15,24 +15,23 @@ from shared.api.validation import validate_model
 from shared.composition.services import Services
 from shared.domain.catalog.wire_types import Rfc3339DateTime
 from shared.domain.decisions import Decision
-from shared.domain.errors import FieldError, UpstreamUnavailableError, ValidationError
+from shared.domain.errors import UpstreamUnavailableError
 from shared.domain.events import MAX_EVENT_ID_LENGTH
 from shared.domain.identity import require_role
 from shared.ports import DecisionLedger
 from shared.ports.ledger import LEDGER_CURSOR_PATTERN
-from shared.usecases.commands import EventDeliveriesQuery, UserDeliveriesQuery
-from shared.usecases.decision_ledger import deliveries_for_event, deliveries_for_user
+from shared.usecases.commands import DecisionFeedQuery, EventDeliveriesQuery, UserDeliveriesQuery
+from shared.usecases.decision_ledger import UserDeliveries, decision_feed, deliveries_for_event, deliveries_for_user
 
 __all__ = [
     "USER_ID_MAX_LENGTH",
     "DecisionView",
     "DeliveriesPage",
-    "EventDeliveriesParams",
+    "DeliveriesParams",
     "UserDeliveriesParams",
     "decision_view",
     "get_deliveries",
     "get_my_deliveries",
-    "get_user_deliveries",
 ]
 
 DEFAULT_WINDOW = timedelta(days=7)
@@ -40,22 +39,52 @@ _CAMEL = ConfigDict(populate_by_name=True, extra="forbid")
 
 
 USER_ID_MAX_LENGTH = 256
+FEED_WINDOW = timedelta(hours=1)
+# The Functions host joins a repeated query parameter's values with commas: a value with a comma could be two.
+_NO_COMMA = "the host joins a repeated parameter's values with commas"
+_NO_COMMA_PATTERN = r"^[^,]*$"
 _LIMIT = Field(default=50, ge=1, le=200, description="page size")
 _CURSOR = Field(default=None, pattern=LEDGER_CURSOR_PATTERN, description="`next` of the previous page")
 
 
-class EventDeliveriesParams(BaseModel):
-    """Query string of GET /api/deliveries: one event's decisions."""
+class DeliveriesParams(BaseModel):
+    """Query string of GET /api/deliveries (role push.admin). Every combination is a question: eventId, that event's
+    decisions; userId, that user's; both, that user's on that event; neither, the newest decisions of all."""
 
     model_config = _CAMEL
 
-    event_id: str = Field(alias="eventId", min_length=1, max_length=MAX_EVENT_ID_LENGTH, description="the event")
+    event_id: str | None = Field(
+        default=None,
+        alias="eventId",
+        min_length=1,
+        max_length=MAX_EVENT_ID_LENGTH,
+        pattern=_NO_COMMA_PATTERN,
+        description=f"only this event (no comma: {_NO_COMMA})",
+    )
+    user_id: str | None = Field(
+        default=None,
+        alias="userId",
+        min_length=1,
+        max_length=USER_ID_MAX_LENGTH,
+        pattern=_NO_COMMA_PATTERN,
+        description=f"only this user's decisions, with the broadcasts as they read for them (no comma: {_NO_COMMA})",
+    )
+    since: Rfc3339DateTime | None = Field(
+        default=None,
+        description="events that occurred at or after (RFC 3339 with an offset). Default: 7 days ago for userId, "
+        "the last hour for the recent feed (which reaches back 48 hours at most), no bound for eventId",
+    )
     limit: int = _LIMIT
-    cursor: str | None = _CURSOR
+    cursor: str | None = Field(
+        default=None,
+        pattern=LEDGER_CURSOR_PATTERN,
+        description="`next` of the previous page; any string of this shape is a position in the list asked for "
+        "(the recent feed is one page, so there every cursor is past its end)",
+    )
 
 
 class UserDeliveriesParams(BaseModel):
-    """Query string of GET /api/users/{userId}/deliveries and GET /api/me/deliveries: one user's decisions."""
+    """Query string of GET /api/me/deliveries: the caller's own decisions."""
 
     model_config = _CAMEL
 
@@ -97,7 +126,9 @@ class DeliveriesPage(BaseModel):
     items: list[DecisionView]
     next: str | None
     broadcasts: list[DecisionView] | None = Field(
-        default=None, description="userId queries, first page: the window's broadcasts as they read for this user"
+        default=None,
+        description="userId queries: the broadcasts as they read for this user (userId alone: the window's, on the "
+        "first page; with eventId: the event's)",
     )
 
 
@@ -114,29 +145,28 @@ def _ledger(services: Services) -> DecisionLedger:
 
 
 async def get_deliveries(request: ApiRequest, services: Services) -> ApiResponse:
-    """GET /api/deliveries?eventId=...: every recipient's decision on one event (role push.admin)."""
+    """GET /api/deliveries?eventId=&userId=&since=&limit=&cursor=: the decision ledger (role push.admin)."""
     require_role(authenticate(request, services), PUSH_ADMIN_ROLE)
-    query = validate_model(EventDeliveriesParams, dict(request.query), "the query string")
-    command = EventDeliveriesQuery(query.event_id, query.limit, query.cursor)
-    page = await deliveries_for_event(_ledger(services), command)
-    return json_response({"items": [decision_view(d) for d in page.items], "next": page.cursor})
-
-
-async def get_user_deliveries(request: ApiRequest, services: Services) -> ApiResponse:
-    """GET /api/users/{userId}/deliveries?since=...: one user's decisions and the window's broadcasts (push.admin)."""
-    require_role(authenticate(request, services), PUSH_ADMIN_ROLE)
-    user_id = request.route_params.get("userId", "")
-    if not 1 <= len(user_id) <= USER_ID_MAX_LENGTH:
-        raise ValidationError("invalid user id", [FieldError("path:userId", f"1 to {USER_ID_MAX_LENGTH} characters")])
-    query = validate_model(UserDeliveriesParams, dict(request.query), "the query string")
-    return await _user_page(services, user_id, query.since, query.limit, query.cursor)
+    query = validate_model(DeliveriesParams, dict(request.query), "the query string")
+    ledger, since = _ledger(services), _in_utc(query.since)
+    if query.event_id is not None:
+        command = EventDeliveriesQuery(query.event_id, query.limit, query.cursor, query.user_id, since)
+        found = await deliveries_for_event(ledger, services.installations, command)
+        return _page_response(found, with_broadcasts=query.user_id is not None)
+    if query.user_id is not None:
+        return await _user_page(services, query.user_id, since, query.limit, query.cursor)
+    if query.cursor is not None:
+        return json_response({"items": [], "next": None})
+    now = services.now()
+    feed = await decision_feed(ledger, DecisionFeedQuery(since or now - FEED_WINDOW, now, query.limit))
+    return json_response({"items": [decision_view(d) for d in feed], "next": None})
 
 
 async def get_my_deliveries(request: ApiRequest, services: Services) -> ApiResponse:
     """GET /api/me/deliveries: the caller's own decisions (never anyone else's)."""
     identity = authenticate(request, services)
     query = validate_model(UserDeliveriesParams, dict(request.query), "the query string")
-    return await _user_page(services, identity.user_id, query.since, query.limit, query.cursor)
+    return await _user_page(services, identity.user_id, _in_utc(query.since), query.limit, query.cursor)
 
 
 async def _user_page(
@@ -145,7 +175,21 @@ async def _user_page(
     window_start = since if since is not None else services.now() - DEFAULT_WINDOW
     command = UserDeliveriesQuery(user_id, window_start, limit, cursor)
     found = await deliveries_for_user(_ledger(services), services.installations, command)
+    return _page_response(found, with_broadcasts=cursor is None)
+
+
+def _in_utc(moment: datetime | None) -> datetime | None:
+    """``moment`` in UTC; where its offset pushes it past the years Python holds, the first or last instant."""
+    if moment is None:
+        return None
+    try:
+        return moment.astimezone(UTC)
+    except OverflowError:
+        return (datetime.min if moment.year == 1 else datetime.max).replace(tzinfo=UTC)
+
+
+def _page_response(found: UserDeliveries, *, with_broadcasts: bool) -> ApiResponse:
     body: dict[str, Any] = {"items": [decision_view(d) for d in found.page.items], "next": found.page.cursor}
-    if cursor is None:
+    if with_broadcasts:
         body["broadcasts"] = [decision_view(d) for d in found.broadcasts]
     return json_response(body)

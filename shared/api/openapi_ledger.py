@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from shared.api.deliveries import USER_ID_MAX_LENGTH, EventDeliveriesParams, UserDeliveriesParams
+from shared.api.deliveries import DeliveriesParams, UserDeliveriesParams
 from shared.api.openapi_parts import query_parameters
 
 __all__ = ["ledger_paths"]
@@ -35,15 +35,6 @@ def _problems(*statuses: int) -> dict[str, Any]:
     return responses
 
 
-_USER_ID = {
-    "name": "userId",
-    "in": "path",
-    "required": True,
-    "description": "the user whose decisions to show, with the window's broadcasts as they read for them",
-    "schema": {"type": "string", "minLength": 1, "maxLength": USER_ID_MAX_LENGTH},
-}
-
-
 def ledger_paths() -> dict[str, Any]:
     """The decision ledger and the operator console."""
     page = _json(_ref("DeliveriesPage"), "decisions, newest first")
@@ -52,18 +43,12 @@ def ledger_paths() -> dict[str, Any]:
         "/deliveries": {
             "get": {
                 "operationId": "list_deliveries",
-                "summary": "The decision ledger: who was told what about an event, and why not (role push.admin)",
+                "summary": "The decision ledger: who was told what, and why not (role push.admin)",
+                "description": "eventId: that event's decisions. userId: that user's, with the window's broadcasts "
+                "as they read for the user. Both: that user's decisions on that event. Neither: the newest "
+                "decisions of every kind (the console's feed).",
                 "security": _SECURED,
-                "parameters": query_parameters(EventDeliveriesParams),
-                "responses": {"200": page, **_problems(400, 401, 403, 503)},
-            }
-        },
-        "/users/{userId}/deliveries": {
-            "get": {
-                "operationId": "list_user_deliveries",
-                "summary": "The decision ledger for one user: what they were told, and why not (role push.admin)",
-                "security": _SECURED,
-                "parameters": [_USER_ID, *query_parameters(UserDeliveriesParams)],
+                "parameters": query_parameters(DeliveriesParams),
                 "responses": {"200": page, **_problems(400, 401, 403, 503)},
             }
         },

@@ -11,6 +11,7 @@ from shared.domain.campaigns import CampaignContent, LocalTime, WavePolicy
 from shared.domain.records import Platform, QuietHours
 
 __all__ = [
+    "DecisionFeedQuery",
     "EventDeliveriesQuery",
     "OrderItem",
     "PlaceOrder",
@@ -44,11 +45,14 @@ class UpdatePreferences:
 
 @dataclass(frozen=True)
 class EventDeliveriesQuery:
-    """The decision ledger's records of one event, a page at a time."""
+    """The decision ledger's records of one event, a page at a time; with ``user_id`` only that user's (and the
+    event's broadcast records as they read for the user); with ``since`` nothing if the event occurred earlier."""
 
     event_id: str
     limit: int = 50
     cursor: str | None = None
+    user_id: str | None = None
+    since: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -59,6 +63,15 @@ class UserDeliveriesQuery:
     since: datetime
     limit: int = 50
     cursor: str | None = None
+
+
+@dataclass(frozen=True)
+class DecisionFeedQuery:
+    """The newest decisions of every kind on events that occurred between ``since`` and ``until``."""
+
+    since: datetime
+    until: datetime
+    limit: int = 50
 
 
 @dataclass(frozen=True)

@@ -137,6 +137,14 @@ def test_an_operator_finds_a_suppressed_debit_and_replays_a_quarantined_event_in
     page.evaluate("window.scrollTo(0, 0)")
     page.screenshot(path=str(ROOT / "docs" / "console.png"), full_page=True)
 
+    page.select_option("#search-kind", "eventId")
+    page.fill("#search-input", debit["id"])
+    page.click("#search-button")
+    page.locator("#search-summary", has_text=f"1 decision(s) for event {debit['id']}").wait_for()
+    by_event = page.locator("#results tbody tr")
+    assert by_event.count() == 1
+    assert by_event.first.get_attribute("data-event-id") == debit["id"]
+
     inbox = poll(lambda: client.inbox("alice-iphone"), until=lambda items: len(items) == 2)
     assert any(approval["id"] in json.dumps(item["payload"]) for item in inbox)
     [sent] = poll(

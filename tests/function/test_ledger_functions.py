@@ -36,10 +36,7 @@ async def deliveries(**params: str) -> func.HttpResponse:
 
 
 async def user_deliveries(user_id: str, **params: str) -> func.HttpResponse:
-    return await call(
-        function_app.list_user_deliveries, "GET", f"users/{user_id}/deliveries", route_params={"userId": user_id},
-        params=params, **ADMIN,
-    )  # fmt: skip
+    return await deliveries(userId=user_id, **params)
 
 
 async def deliver(event: dict[str, Any]) -> None:
@@ -83,16 +80,79 @@ class TestDeliveriesRoute:
         assert (for_alice["outcome"], for_alice["reason"]) == ("sent", "delivered")
         assert (for_bob["outcome"], for_bob["reason"]) == ("suppressed", "not_interested")
 
-    async def test_only_push_admins_read_the_ledger(self, services):
-        response = await call(function_app.list_deliveries, "GET", "deliveries", user="alice", params={"eventId": "x"})
+    async def test_both_is_that_users_decisions_on_that_event_and_never_anothers(self, devices):
+        debit = cloud_event("accounts.debit.posted", ownerId="alice", amount="9.99")
+        await deliver(debit)
+        [alice] = body_of(await deliveries(eventId=debit["id"], userId="alice"))["items"]
+        assert (alice["userId"], alice["reason"]) == ("alice", "below_threshold")
+        bob = body_of(await deliveries(eventId=debit["id"], userId="bob"))
+        assert (bob["items"], bob["broadcasts"], bob["next"]) == ([], [], None)
+        assert debit["id"] not in {i["eventId"] for i in body_of(await user_deliveries("bob"))["items"]}
+
+    async def test_both_on_a_broadcast_reads_the_one_record_for_that_user(self, devices):
+        news = cloud_event("hr.employee.joined")
+        await deliver(news)
+        alice = body_of(await deliveries(eventId=news["id"], userId="alice"))
+        bob = body_of(await deliveries(eventId=news["id"], userId="bob"))
+        assert (alice["items"], bob["items"]) == ([], [])
+        assert [(b["userId"], b["outcome"]) for b in alice["broadcasts"]] == [("alice", "sent")]
+        assert [(b["userId"], b["reason"]) for b in bob["broadcasts"]] == [("bob", "not_interested")]
+
+    async def test_since_after_the_event_leaves_its_decisions_out(self, devices):
+        debit = cloud_event("accounts.debit.posted", ownerId="alice", amount="9.99")
+        await deliver(debit)
+        later = (datetime.now(UTC) + timedelta(minutes=5)).isoformat()
+        assert body_of(await deliveries(eventId=debit["id"], since=later))["items"] == []
+        assert body_of(await deliveries(eventId=debit["id"], userId="alice", since=later))["items"] == []
+        assert len(body_of(await deliveries(eventId=debit["id"]))["items"]) == 1
+
+    async def test_neither_is_the_recent_feed_newest_first(self, devices):
+        first = cloud_event("accounts.debit.posted", ownerId="alice", amount="1.00")
+        news = cloud_event("hr.employee.joined")
+        await deliver(first)
+        await deliver(news)
+        page = body_of(await deliveries())
+        shown = [i["eventId"] for i in page["items"]]
+        assert {first["id"], news["id"]} <= set(shown)
+        occurred = [datetime.fromisoformat(i["occurredAt"]) for i in page["items"]]
+        assert occurred == sorted(occurred, reverse=True)
+        assert page["next"] is None
+        later = (datetime.now(UTC) + timedelta(minutes=5)).isoformat()
+        assert body_of(await deliveries(since=later))["items"] == []
+        assert len(body_of(await deliveries(limit="1"))["items"]) == 1
+
+    @pytest.mark.parametrize("since", ["0001-01-01T00:00:00+01:00", "0001-01-01T00:00:00Z", "1969-12-31T23:00:00Z"])
+    async def test_a_since_before_every_decision_leaves_none_out(self, devices, since):
+        """The earliest times the contract admits (before 1970, or pushed past year 1 by their offset) bound nothing."""
+        debit = cloud_event("accounts.debit.posted", ownerId="alice", amount="9.99")
+        await deliver(debit)
+        for params in ({"userId": "alice"}, {"eventId": debit["id"]}, {"eventId": debit["id"], "userId": "alice"}):
+            response = await deliveries(**params, since=since)
+            assert response.status_code == 200, body_of(response)
+            assert debit["id"] in {i["eventId"] for i in body_of(response)["items"]}, params
+        assert (await deliveries(since=since)).status_code == 200
+
+    @pytest.mark.parametrize("params", [{}, {"userId": "alice"}, {"eventId": "e1"}, {"eventId": "e1", "userId": "a"}])
+    async def test_a_since_after_the_last_year_is_an_empty_answer(self, services, params):
+        response = await deliveries(**params, since="9999-12-31T23:59:59-01:00")
+        assert response.status_code == 200, body_of(response)
+        assert body_of(response)["items"] == []
+
+    async def test_a_cursor_on_the_feed_is_past_its_one_page(self, devices):
+        await deliver(cloud_event("accounts.debit.posted", ownerId="alice", amount="1.00"))
+        response = await deliveries(cursor="0")
+        assert response.status_code == 200
+        assert (body_of(response)["items"], body_of(response)["next"]) == ([], None)
+
+    @pytest.mark.parametrize(
+        "params", [{}, {"eventId": "x"}, {"userId": "x"}, {"eventId": "x", "userId": "x"}], ids=lambda p: "+".join(p)
+    )
+    async def test_only_push_admins_read_the_ledger(self, services, params):
+        response = await call(function_app.list_deliveries, "GET", "deliveries", user="alice", params=params)
         assert response.status_code == 403
         assert response.mimetype == "application/problem+json"
-        anonymous = await call(function_app.list_deliveries, "GET", "deliveries", params={"eventId": "x"})
+        anonymous = await call(function_app.list_deliveries, "GET", "deliveries", params=params)
         assert anonymous.status_code == 401
-        by_user = await call(
-            function_app.list_user_deliveries, "GET", "users/x/deliveries", user="alice", route_params={"userId": "x"}
-        )
-        assert by_user.status_code == 403
 
     async def test_a_cursor_of_the_documented_shape_pages_on_from_there(self, devices):
         """Any cursor the contract admits is a position; this one is past every row, so the page is empty."""
@@ -105,12 +165,15 @@ class TestDeliveriesRoute:
     @pytest.mark.parametrize(
         "params",
         [
-            {},
-            {"eventId": ""},
-            {"eventId": "e1", "userId": "alice"},
-            {"eventId": "e1", "since": "2026-01-01T00:00:00Z"},
             {"eventId": "e1", "limit": "0"},
             {"eventId": "e1", "cursor": "forged cursor"},
+            {"eventId": "e" * 1000},
+            {"eventId": "e1", "userId": "a" * 257},
+            {"userId": "alice,bob"},  # how the host hands over userId=alice&userId=bob
+            {"eventId": "e1,e2"},
+            {"limit": "201"},
+            {"since": "yesterday"},
+            {"event": "e1"},
         ],
     )
     async def test_a_bad_event_query_is_a_problem_with_the_fields_at_fault(self, services, params):
@@ -140,7 +203,7 @@ class TestDeliveriesRoute:
     async def test_a_user_id_longer_than_the_ledger_keeps_is_a_problem(self, services):
         response = await user_deliveries("a" * 257)
         assert response.status_code == 400
-        assert body_of(response)["errors"][0]["location"] == "path:userId"
+        assert body_of(response)["errors"][0]["location"] == "/userId"
 
 
 class TestMyDeliveries:
@@ -155,6 +218,16 @@ class TestMyDeliveries:
             function_app.list_my_deliveries, "GET", "me/deliveries", user="bob", params={"userId": "alice"}
         )
         assert asking_for_alice.status_code == 400
+
+    async def test_the_earliest_since_the_contract_admits_leaves_none_of_the_callers_out(self, devices):
+        debit = cloud_event("accounts.debit.posted", ownerId="alice", amount="5.00")
+        await deliver(debit)
+        mine = await call(
+            function_app.list_my_deliveries, "GET", "me/deliveries", user="alice",
+            params={"since": "0001-01-01T00:00:00+01:00"},
+        )  # fmt: skip
+        assert mine.status_code == 200
+        assert debit["id"] in {i["eventId"] for i in body_of(mine)["items"]}
 
 
 class TestConsole:

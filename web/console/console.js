@@ -102,10 +102,7 @@ async function search(event) {
   const broadcasts = document.getElementById("broadcasts");
   summary.textContent = "searching…";
   try {
-    const path = kind === "userId"
-      ? `/users/${encodeURIComponent(value)}/deliveries`
-      : `/deliveries?eventId=${encodeURIComponent(value)}`;
-    const page = await api(path);
+    const page = await api(`/deliveries?${new URLSearchParams({ [kind]: value })}`);
     decisionRows(results.tBodies[0], page.items);
     results.hidden = false;
     const shown = page.broadcasts || [];

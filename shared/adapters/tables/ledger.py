@@ -50,7 +50,9 @@ def _ticks(at: datetime) -> str:
 
 def _since_bound(since: datetime) -> str:
     """RowKeys below this bound belong to events that occurred at or after ``since``."""
-    return f"{int(_ticks(since)) + 1:019d}"
+    bound = int(_ticks(since)) + 1
+    # Before 1970 the ticks outgrow 19 digits; every RowKey starts with a digit, so ":" is above them all.
+    return f"{bound:019d}" if bound <= _MAX_TICKS else ":"
 
 
 def _recipient(decision: Decision) -> str:
