@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
 from typing import Annotated, Any, Final, Literal, NoReturn
 
 import pydantic
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictBool, StrictInt, StrictStr
 
 from shared.domain import strict_json
 from shared.domain.catalog import CATALOG, MAX_EVENT_BYTES, LobPayload
@@ -75,14 +77,33 @@ def _binary_data_is_refused(schema: dict[str, Any]) -> None:
     schema["properties"]["data_base64"] = False
 
 
+# CloudEvents 1.0 types an attribute as Boolean, Integer (32-bit signed), String, Binary, URI, URI-reference or
+# Timestamp; in the JSON format every one of them is a JSON boolean, integer or string, and null means absent.
+# JSON Schema counts 7.0 as an integer, so an integral fraction is read as the integer it equals.
+
+
+def _integral_number(value: object) -> object:
+    if isinstance(value, float | Decimal) and math.isfinite(value) and value == int(value):
+        return int(value)
+    return value
+
+
+ExtensionValue = Annotated[
+    StrictBool | Annotated[StrictInt, Field(ge=-(2**31), le=2**31 - 1)] | StrictStr | None,
+    BeforeValidator(_integral_number),
+]
+
+
 class CloudEventEnvelope(BaseModel):
     """The CloudEvents 1.0 attributes ``parse_cloud_event`` checks, as the contract publishes them.
 
-    ``data`` is checked by the payload model of the event's type. Extension attributes are allowed and kept;
-    ``data_base64`` (binary data) is refused whatever its value.
+    ``data`` is checked by the payload model of the event's type. Extension attributes are allowed and kept when
+    their values are of the CloudEvents type system (a JSON boolean, 32-bit integer or string; objects, arrays and
+    fractions are refused); ``data_base64`` (binary data) is refused whatever its value.
     """
 
     model_config = ConfigDict(extra="allow", frozen=True, json_schema_extra=_binary_data_is_refused)
+    __pydantic_extra__: dict[str, ExtensionValue] = Field(init=False)
 
     specversion: Literal["1.0"]
     id: str = Field(min_length=1, max_length=MAX_EVENT_ID_LENGTH)
@@ -91,6 +112,7 @@ class CloudEventEnvelope(BaseModel):
     time: Rfc3339DateTime | None = None
     datacontenttype: Annotated[str, _JSON_MEDIA_TYPE] | None = None
     data_base64: Annotated[None, BeforeValidator(_refuse_binary)] = None
+    data: Any = Field(default=None, description="checked by the payload model of the event's type")
 
 
 class PermanentEventError(ValidationError):

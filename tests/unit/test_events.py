@@ -67,6 +67,17 @@ class TestParseValidEvents:
         event = _debit(extension="x")
         assert parse_cloud_event(_body(event), CE).raw == event
 
+    @pytest.mark.parametrize("value", ["00-abc-01", True, 0, -(2**31), 2**31 - 1, 7.0, None])
+    def test_extension_attributes_of_the_cloudevents_type_system_are_kept(self, value):
+        event = _debit(traceparent=value)
+        assert parse_cloud_event(_body(event), CE).raw["traceparent"] == value
+
+    @pytest.mark.parametrize("value", [{"a": 1}, [1], 1.5, 2.0**31, 2**31, -(2**31) - 1])
+    def test_an_extension_attribute_that_is_no_cloudevents_type_is_not_a_cloud_event(self, value):
+        failure = _reason(_body(_debit(partitionkey=value)))
+        assert failure.reason == "not_a_cloud_event"
+        assert "/partitionkey" in [error.location for error in failure.errors]
+
 
 class TestReasonCodes:
     def test_oversized(self):
