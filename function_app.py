@@ -191,9 +191,9 @@ async def get_notification(req: func.HttpRequest) -> func.HttpResponse:
     return await _serve(req, campaigns.get_notification)
 
 
-@app.route(route="notifications/{id}", methods=["DELETE"])
+@app.route(route="notifications/{id}/cancel", methods=["POST"])
 async def cancel_notification(req: func.HttpRequest) -> func.HttpResponse:
-    return await _serve(req, campaigns.delete_notification)
+    return await _serve(req, campaigns.cancel_notification)
 
 
 @app.route(route="me/notifications/{id}", methods=["GET"])

@@ -114,7 +114,11 @@ def campaign_paths() -> dict[str, Any]:
                 "security": _SECURED,
                 "responses": {"200": _json(_ref("Notification"), "the send"), **_problems(401, 403, 404, 503)},
             },
-            "delete": {
+        },
+        # A cancelled send stays readable (its state says so), so cancelling is an action on it, not a DELETE.
+        "/notifications/{id}/cancel": {
+            "parameters": [_ID],
+            "post": {
                 "operationId": "cancel_notification",
                 "summary": "Cancel what has not gone out yet, NH scheduled sends included (push.admin)",
                 "security": _SECURED,

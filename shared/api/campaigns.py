@@ -17,7 +17,7 @@ from shared.usecases.notification_inbox import read_my_notification
 from shared.usecases.preview_audience import preview_audience
 
 __all__ = [
-    "delete_notification",
+    "cancel_notification",
     "get_audience",
     "get_my_notification",
     "get_notification",
@@ -71,8 +71,8 @@ async def get_notification(request: ApiRequest, services: Services) -> ApiRespon
     return json_response(campaign_view(view, services.now()))
 
 
-async def delete_notification(request: ApiRequest, services: Services) -> ApiResponse:
-    """DELETE /api/notifications/{id}: cancel what has not gone out; 200 with the campaign as it is now."""
+async def cancel_notification(request: ApiRequest, services: Services) -> ApiResponse:
+    """POST /api/notifications/{id}/cancel: cancel what has not gone out; 200 with the campaign as it is now."""
     identity = _admin(request, services)
     view = await campaigns.cancel_campaign(services.campaign, identity, request.route_params.get("id", ""))
     return json_response(campaign_view(view, services.now()))

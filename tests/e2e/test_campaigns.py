@@ -162,14 +162,14 @@ class TestCampaigns:
         )
         [scheduled] = handed["waves"][0]["notifications"]
         assert scheduled["scheduled"] is True
-        response = client.http.delete(f"{client.api}/notifications/{campaign['id']}", headers=ADMIN)
+        response = client.http.post(f"{client.api}/notifications/{campaign['id']}/cancel", headers=ADMIN)
         assert response.status_code == 200
         assert response.json()["state"] == "cancelled"
         assert response.json()["waves"][0]["state"] == "cancelled"
         record = client.http.get(f"{client.emulator}_emulator/notifications/{scheduled['id']}").json()
         assert record["state"] == "Cancelled"  # NH will not fire it
         assert all(pushes == [] for pushes in campaign_pushes(client, team, campaign["id"]).values())
-        again = client.http.delete(f"{client.api}/notifications/{campaign['id']}", headers=ADMIN)
+        again = client.http.post(f"{client.api}/notifications/{campaign['id']}/cancel", headers=ADMIN)
         assert again.status_code == 200
 
     def test_the_same_idempotency_key_never_sends_twice(self, client: ApiClient, stack: Stack, team: Team):

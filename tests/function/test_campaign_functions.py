@@ -144,7 +144,7 @@ class TestCampaigns:
         campaign_id = body_of(accepted)["id"]
         route = {"id": campaign_id}
         cancelled = await call(
-            function_app.cancel_notification, "DELETE", f"notifications/{campaign_id}", route_params=route, **ADMIN
+            function_app.cancel_notification, "POST", f"notifications/{campaign_id}/cancel", route_params=route, **ADMIN
         )
         assert cancelled.status_code == 200
         assert body_of(cancelled)["state"] == "cancelled"

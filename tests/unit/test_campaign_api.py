@@ -95,7 +95,7 @@ class TestRoles:
             (routes.post_notification, "POST"),
             (routes.list_notifications, "GET"),
             (routes.get_notification, "GET"),
-            (routes.delete_notification, "DELETE"),
+            (routes.cancel_notification, "POST"),
             (routes.get_audience, "GET"),
         ],
     )
@@ -240,7 +240,7 @@ class TestPostNotification:
 
 class TestReadAndCancel:
     async def test_an_unknown_campaign_is_404_for_read_and_cancel(self, services):
-        for handler, method in ((routes.get_notification, "GET"), (routes.delete_notification, "DELETE")):
+        for handler, method in ((routes.get_notification, "GET"), (routes.cancel_notification, "POST")):
             response = await call(handler, method, headers=ADMIN, route={"id": "c-nope"})
             assert problem(response)["status"] == 404
 
@@ -248,7 +248,7 @@ class TestReadAndCancel:
         accepted = json.loads((await call(routes.post_notification, "POST", headers=ADMIN, body=GOOD)).body)
         read = await call(routes.get_notification, "GET", headers=ADMIN, route={"id": accepted["id"]})
         assert json.loads(read.body)["title"] == {"en": "Hello"}
-        cancelled = await call(routes.delete_notification, "DELETE", headers=ADMIN, route={"id": accepted["id"]})
+        cancelled = await call(routes.cancel_notification, "POST", headers=ADMIN, route={"id": accepted["id"]})
         assert json.loads(cancelled.body)["state"] == "cancelled"
         listed = json.loads((await call(routes.list_notifications, "GET", headers=ADMIN)).body)
         assert [(n["id"], n["state"]) for n in listed["notifications"]] == [(accepted["id"], "cancelled")]
