@@ -64,6 +64,14 @@ async def install(
     return Recipient(installation_id, installation_id, platform, language)
 
 
+async def _first_push(admin: httpx.AsyncClient, installation_id: str, *, deadline: datetime) -> list[dict]:
+    """The device's inbox as soon as it holds something (polled every 20 ms); fails at ``deadline``."""
+    while not (received := await inbox(admin, installation_id)):
+        assert datetime.now(UTC) < deadline, f"nothing reached {installation_id} by {deadline.isoformat()}"
+        await asyncio.sleep(0.02)
+    return received
+
+
 async def inbox(admin: httpx.AsyncClient, installation_id: str) -> list[dict]:
     response = await admin.get(f"/_emulator/inbox/{installation_id}")
     response.raise_for_status()
@@ -97,8 +105,9 @@ class TestScheduledSends:
         scheduled = await gateway.schedule(NOTIFICATION, at, tag_expression=target_expression(named, "alert"))
         assert scheduled.scheduled_id
         assert await inbox(admin, "p1") == []
-        await asyncio.sleep(1.5)
-        assert len(await inbox(admin, "p1")) == 1
+        received = await _first_push(admin, "p1", deadline=at + timedelta(seconds=10))
+        assert datetime.now(UTC) >= at, "the scheduled send arrived before its time"
+        assert len(received) == 1
         details = await gateway.get_notification_details(scheduled.scheduled_id)
         assert details.state == "Completed"
         assert details.outcome_counts == {"fcmv1": {"Success": 1}}
@@ -110,7 +119,8 @@ class TestScheduledSends:
         await gateway.cancel_scheduled(scheduled.scheduled_id)
         with pytest.raises(NotFoundError):
             await gateway.cancel_scheduled(scheduled.scheduled_id)
-        await asyncio.sleep(1.5)
+        # "Never fires" can only be seen once its time has passed: wait out the due time (and a margin), no longer.
+        await asyncio.sleep(max(0.0, (at - datetime.now(UTC)).total_seconds()) + 0.5)
         assert await inbox(admin, "p2") == []
         assert (await gateway.get_notification_details(scheduled.scheduled_id)).state == "Cancelled"
 
