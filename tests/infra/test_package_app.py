@@ -86,30 +86,27 @@ class TestPackageApp:
 
 
 class TestVendoredBrowserFiles:
-    def test_the_console_ships_with_chart_js_from_the_pinned_npm_package(self, tmp_path: Path) -> None:
+    @pytest.mark.parametrize(
+        ("page_file", "page_text", "vendored", "npm_bytes"),
+        [
+            ("web/console/index.html", "<!doctype html>", "chart.umd.min.js", b"/* chart.js */"),
+            ("shared/api/pages/shop.py", "", "signalr.min.js", b"/* @microsoft/signalr */"),
+        ],
+        ids=["console ships Chart.js", "shop page ships the SignalR client"],
+    )
+    def test_a_page_ships_with_its_browser_file_from_the_pinned_npm_package(
+        self, tmp_path: Path, page_file: str, page_text: str, vendored: str, npm_bytes: bytes
+    ) -> None:
         root = tmp_path / "app"
         _make_app(root)
-        (root / "web" / "console").mkdir(parents=True)
-        (root / "web" / "console" / "index.html").write_text("<!doctype html>")
+        (root / page_file).parent.mkdir(parents=True)
+        (root / page_file).write_text(page_text)
         _npm_files(root)
         (root / ".funcignore").write_text("node_modules/\ntests/\ninfra/\ndocs/\n*.md\n")
         out = tmp_path / "app.zip"
         assert _package(root, out).returncode == 0
         with zipfile.ZipFile(out) as archive:
-            assert archive.read("web/vendor/chart.umd.min.js") == b"/* chart.js */"
-            assert not any(name.startswith("node_modules/") for name in archive.namelist())
-
-    def test_the_shop_page_ships_with_the_signalr_client_from_the_pinned_npm_package(self, tmp_path: Path) -> None:
-        root = tmp_path / "app"
-        _make_app(root)
-        (root / "shared" / "api" / "pages").mkdir(parents=True)
-        (root / "shared" / "api" / "pages" / "shop.py").write_text("")
-        _npm_files(root)
-        (root / ".funcignore").write_text("node_modules/\ntests/\ninfra/\ndocs/\n*.md\n")
-        out = tmp_path / "app.zip"
-        assert _package(root, out).returncode == 0
-        with zipfile.ZipFile(out) as archive:
-            assert archive.read("web/vendor/signalr.min.js") == b"/* @microsoft/signalr */"
+            assert archive.read(f"web/vendor/{vendored}") == npm_bytes
             assert not any(name.startswith("node_modules/") for name in archive.namelist())
 
     def test_a_shop_page_without_its_npm_files_is_refused(self, tmp_path: Path) -> None:
