@@ -10,6 +10,7 @@ from typing import Any
 
 from bench import report_more
 from bench.procs import ROOT
+from bench.report_goals import exactly_once_goals
 from bench.report_pipeline import pipeline_section
 from bench.report_sections import audience_section, registration_section
 from bench.report_tables import CEILING_GOAL, SENDS_GOAL, table, verdict
@@ -91,7 +92,7 @@ def render(results: dict[str, Any], json_path: Path, history: dict[str, Any] | N
         counters = results["sends"]["target_counters"]
         sink_ms = 1000 * counters["send_seconds"] / counters["sends"] if counters.get("sends") else None
     if "pipeline" in results:
-        out += pipeline_section(results["pipeline"], verdicts, cores, sink_ms)
+        out += pipeline_section(results["pipeline"], cores, sink_ms)
     if "latency" in results:
         out += report_more.latency(results["latency"], results["latency"].get("hr_rows"))
     if "registration" in results:
@@ -107,6 +108,7 @@ def render(results: dict[str, Any], json_path: Path, history: dict[str, Any] | N
         from bench.realtime import render as realtime_section
 
         out += realtime_section(results["realtime"])
+    verdicts += exactly_once_goals(results)
     out += ["## Goals", "", *[f"- {line}" for line in verdicts], ""]
     return "\n".join(out)
 
