@@ -2,8 +2,10 @@
 
 One SQLite file holds messages, per-subscription copies, locks and the duplicate-detection history, so a killed
 process loses nothing: locks outlive it and their messages come back when the lock expires, as on the broker.
-Several processes may open the same file (a test publishing while the dev host receives): writes take an
-immediate transaction, receivers poll.
+Several processes may open the same file (a test publishing while the dev host receives, several dev hosts): writes
+take an immediate transaction, receivers poll. A write that finds another process's transaction open waits for it in
+``asyncio.sleep``, never in SQLite's busy handler, which sleeps on the event loop's thread: that stalled everything
+else the host was doing (four dev hosts on one bus saw their in-flight Tables calls time out).
 
 This module is the bus's public face: transactions, entity lookup and waiting. ``schema`` holds the tables,
 ``entries`` adds and removes messages, ``peek_lock`` locks and settles them, ``dead_letters`` lists and replays.
@@ -15,8 +17,8 @@ import asyncio
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager, suppress
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import asynccontextmanager, suppress
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -29,6 +31,10 @@ from shared.domain.records import DeadLetteredMessage, OutgoingMessage
 __all__ = ["LocalBus", "LockLostError", "ReceivedMessage"]
 
 _LOCK_LOST = "the message lock expired or is not held; the message will be redelivered"
+# How long a write waits for other processes' transactions before it fails with "database is locked", and the
+# longest pause between two tries.
+BUSY_WAIT = 10.0
+_MAX_PAUSE = 0.02
 
 
 class LocalBus:
@@ -45,10 +51,12 @@ class LocalBus:
         *,
         clock: Callable[[], float] = time.time,
         poll_interval: float = 0.1,
+        busy_wait: float = BUSY_WAIT,
     ) -> None:
         self._topology = topology
         self._clock = clock
         self._poll_interval = poll_interval
+        self._busy_wait = busy_wait
         self._db = schema.connect(path)
         self._lock = threading.Lock()
         self._wakeups: dict[tuple[str, str], asyncio.Event] = {}
@@ -64,23 +72,45 @@ class LocalBus:
     async def aclose(self) -> None:
         self.close()
 
-    @contextmanager
-    def _write(self) -> Iterator[sqlite3.Connection]:
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
+    @asynccontextmanager
+    async def _write(self) -> AsyncIterator[sqlite3.Connection]:
+        """One write transaction on the bus file. The body must not await: the connection's lock is held."""
+        await self._begin()
+        try:
             try:
                 yield self._db
             except BaseException:
                 self._db.execute("ROLLBACK")
                 raise
             self._db.execute("COMMIT")
+        finally:
+            self._lock.release()
+
+    async def _begin(self) -> None:
+        """Take the connection's lock and open an immediate transaction, pausing between tries (off the event loop's
+        thread) while another connection holds either; raises sqlite3.OperationalError after ``busy_wait``."""
+        deadline = time.monotonic() + self._busy_wait
+        pause = 0.001
+        while True:
+            if self._lock.acquire(blocking=False):
+                try:
+                    if schema.try_begin_immediate(self._db):
+                        return
+                except BaseException:
+                    self._lock.release()
+                    raise
+                self._lock.release()
+            if time.monotonic() >= deadline:
+                raise sqlite3.OperationalError("database is locked")
+            await asyncio.sleep(pause)
+            pause = min(2 * pause, _MAX_PAUSE)
 
     # ------------------------------------------------------------------------------------------ sending
 
     async def publish(self, topic: str, messages: Sequence[OutgoingMessage]) -> None:
         """Publish a batch atomically. Raises UpstreamError for a topic missing from the topology."""
         spec = self._topic(topic)
-        with self._write() as db:
+        async with self._write() as db:
             now = self._clock()
             for message in messages:
                 due = message.scheduled_enqueue_time
@@ -93,7 +123,7 @@ class LocalBus:
     async def schedule(self, topic: str, messages: Sequence[OutgoingMessage], at: datetime) -> None:
         """Hold messages until ``at``, then enqueue them (duplicate detection applies now). Raises UpstreamError."""
         spec = self._topic(topic)
-        with self._write() as db:
+        async with self._write() as db:
             now = self._clock()
             for message in messages:
                 scheduled.add(db, spec, message, at.timestamp(), now)
@@ -101,7 +131,7 @@ class LocalBus:
     async def send(self, topic: str, message: OutgoingMessage, *, time_to_live: timedelta | None = None) -> bool:
         """Publish one message; False when duplicate detection dropped it. Raises UpstreamError (unknown topic)."""
         spec = self._topic(topic)
-        with self._write() as db:
+        async with self._write() as db:
             accepted = entries.insert(db, spec, message, time_to_live, self._clock())
         self._wake(spec)
         return accepted
@@ -135,7 +165,7 @@ class LocalBus:
         wakeup = self._wakeups.setdefault((spec.name, sub.name), asyncio.Event())
         while True:
             wakeup.clear()
-            with self._write() as db:
+            async with self._write() as db:
                 received = peek_lock.lock_next(db, spec, sub, self._clock(), max_count)
             if received:
                 return received
@@ -158,7 +188,7 @@ class LocalBus:
         Raises TypeError when given one token as a plain string.
         """
         lost: list[str] = []
-        with self._write() as db:
+        async with self._write() as db:
             now = self._clock()
             for token in _tokens(lock_tokens):
                 holding = peek_lock.held(db, token, now)
@@ -181,7 +211,7 @@ class LocalBus:
         """
         lost: list[str] = []
         released: set[tuple[str, str]] = set()
-        with self._write() as db:
+        async with self._write() as db:
             now = self._clock()
             for token in _tokens(lock_tokens):
                 holding = peek_lock.held(db, token, now)
@@ -197,14 +227,14 @@ class LocalBus:
 
     async def dead_letter(self, lock_token: str, reason: str, description: str = "") -> None:
         """Move a locked message to the subscription's dead-letter queue. Raises LockLostError."""
-        with self._write() as db:
+        async with self._write() as db:
             if peek_lock.held(db, lock_token, self._clock()) is None:
                 raise LockLostError(_LOCK_LOST)
             peek_lock.dead_letter(db, lock_token, reason, description)
 
     async def renew_lock(self, lock_token: str) -> datetime:
         """Extend a lock by the subscription's LockDuration; returns the new expiry. Raises LockLostError."""
-        with self._write() as db:
+        async with self._write() as db:
             now = self._clock()
             holding = peek_lock.held(db, lock_token, now)
             if holding is None:
@@ -218,7 +248,7 @@ class LocalBus:
 
     async def list_dead_letters(self) -> list[DeadLetteredMessage]:
         """Every dead-lettered message of every subscription, oldest first."""
-        with self._write() as db:
+        async with self._write() as db:
             now = self._clock()
             for topic in self._topology.topics:
                 for sub in topic.subscriptions:
@@ -231,7 +261,7 @@ class LocalBus:
         The copy gets a fresh message id (``replay_message_id``), as the Service Bus adapter does, so duplicate
         detection does not drop it. Raises NotFoundError when no such dead letter exists.
         """
-        with self._write() as db:
+        async with self._write() as db:
             dead, copy = dead_letters.take(db, dead_letter_id)
             topic = self._topic(dead.topic)
             if not entries.insert(db, topic, copy, None, self._clock()):

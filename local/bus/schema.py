@@ -11,7 +11,10 @@ import sqlite3
 from datetime import UTC, datetime
 from pathlib import Path
 
-__all__ = ["connect", "utc"]
+__all__ = ["connect", "try_begin_immediate", "utc"]
+
+# How long a statement other than a write transaction's BEGIN waits for another connection's lock.
+_BUSY_TIMEOUT_MS = 10_000
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS messages (
@@ -77,11 +80,28 @@ CREATE INDEX IF NOT EXISTS duplicates_by_age ON duplicates (topic, seen_at);
 def connect(path: Path) -> sqlite3.Connection:
     """Open (creating if needed) the bus file in autocommit mode; callers open their own transactions."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    db = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False, timeout=10.0)
+    db = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False, timeout=_BUSY_TIMEOUT_MS / 1000)
     db.execute("PRAGMA journal_mode=WAL")
     db.execute("PRAGMA synchronous=NORMAL")
     db.executescript(_SCHEMA)
     return db
+
+
+def try_begin_immediate(db: sqlite3.Connection) -> bool:
+    """Open an immediate (write) transaction if no other connection holds the file's write lock; False if one does.
+
+    Never waits: the caller decides how (the connection's own busy timeout stays for every other statement).
+    """
+    db.execute("PRAGMA busy_timeout = 0")
+    try:
+        db.execute("BEGIN IMMEDIATE")
+    except sqlite3.OperationalError as exc:
+        if exc.sqlite_errorcode != sqlite3.SQLITE_BUSY:
+            raise
+        return False
+    finally:
+        db.execute(f"PRAGMA busy_timeout = {_BUSY_TIMEOUT_MS}")
+    return True
 
 
 def utc(epoch: float) -> datetime:
