@@ -50,13 +50,9 @@ async def deliveries_for_event(
     items = [d for d in page.items if since is None or d.occurred_at >= since]
     if query.user_id is None:
         return UserDeliveries(DecisionPage(items, page.cursor))
-    user_id = query.user_id
-    mine = DecisionPage([d for d in items if d.user_id == user_id], page.cursor)
+    mine = DecisionPage([d for d in items if d.user_id == query.user_id], page.cursor)
     broadcasts = [d for d in items if d.broadcast]
-    if not broadcasts:
-        return UserDeliveries(mine)
-    devices = [record.tags for record in await installations.list_for_user(user_id)]
-    return UserDeliveries(mine, [explain_broadcast(item, user_id, devices) for item in broadcasts])
+    return UserDeliveries(mine, await _as_read_by(installations, query.user_id, broadcasts))
 
 
 async def deliveries_for_user(
@@ -68,10 +64,15 @@ async def deliveries_for_user(
     if query.cursor is not None:
         return UserDeliveries(page)
     broadcasts = await ledger.broadcasts(since=query.since, limit=min(query.limit, MAX_BROADCASTS))
-    if not broadcasts.items:
-        return UserDeliveries(page)
-    devices = [record.tags for record in await installations.list_for_user(query.user_id)]
-    return UserDeliveries(page, [explain_broadcast(item, query.user_id, devices) for item in broadcasts.items])
+    return UserDeliveries(page, await _as_read_by(installations, query.user_id, broadcasts.items))
+
+
+async def _as_read_by(installations: InstallationMirror, user_id: str, broadcasts: list[Decision]) -> list[Decision]:
+    """``broadcasts`` explained for the user against their devices' tags as they are now (read only when needed)."""
+    if not broadcasts:
+        return []
+    devices = [record.tags for record in await installations.list_for_user(user_id)]
+    return [explain_broadcast(item, user_id, devices) for item in broadcasts]
 
 
 async def decision_feed(ledger: DecisionLedger, query: DecisionFeedQuery) -> list[Decision]:
