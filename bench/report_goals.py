@@ -33,10 +33,9 @@ def _at_most(ratio: float, goal: float) -> str:
     return f"{_met(ratio <= goal)} ({ratio:.2f}× measured, goal ≤ {goal:g}×)"
 
 
-def _cpu_ms_per_event(row: dict[str, Any]) -> float:
-    """CPU per event over the processes doing the work (the function, the NH target, Azurite): not other work."""
-    used = row["cpu_seconds"]
-    return 1000 * sum(v for k, v in used.items() if k not in ("other processes", "machine")) / row["events"]
+def _cpu_ms(used: dict[str, float], count: int) -> float:
+    """CPU ms per event or request over the processes doing the work (not other processes' work)."""
+    return 1000 * sum(v for k, v in used.items() if k not in ("other processes", "machine")) / max(count, 1)
 
 
 def _at(rows: list[dict[str, Any]], concurrency: int) -> dict[str, Any] | None:
@@ -52,13 +51,14 @@ def _pipeline(result: dict[str, Any]) -> list[str]:
     ours = _at(result["ours"], 64)
     if reference is None or ours is None:
         return []
+    ours_cpu = _cpu_ms(ours["cpu_seconds"], ours["events"])
+    reference_cpu = _cpu_ms(reference["cpu_seconds"], reference["events"])
     out = [
         f"Pipeline, the single-message function at c=64 against the kept-alive reference: events/s "
         f"{_at_least(ours['per_second'] / reference['per_second'], PIPELINE_RATE)} — {ours['per_second']:,.1f} "
         f"against {reference['per_second']:,.1f}/s",
         f"Pipeline, CPU per event over the function, the NH sink and Azurite against the reference's: "
-        f"{_at_most(_cpu_ms_per_event(ours) / _cpu_ms_per_event(reference), PIPELINE_CPU)} — "
-        f"{_cpu_ms_per_event(ours):.2f} ms against {_cpu_ms_per_event(reference):.2f} ms",
+        f"{_at_most(ours_cpu / reference_cpu, PIPELINE_CPU)} — {ours_cpu:.2f} ms against {reference_cpu:.2f} ms",
     ]
     modelled = result.get("with_latency")
     if modelled and modelled.get("single"):
@@ -79,7 +79,7 @@ def _registration(result: dict[str, Any]) -> list[str]:
         return []
 
     def cpu(row: dict[str, Any]) -> float:
-        return _cpu_ms_per_event({"cpu_seconds": row["cpu_seconds"], "events": max(row["requests"], 1)})
+        return _cpu_ms(row["cpu_seconds"], row["requests"])
 
     return [
         f"Registration at c=64 against its floor: "
