@@ -169,14 +169,22 @@ class AudienceSizes:
         self._installations = installations
         self._ttl = ttl
         self._cache: dict[str, tuple[float, int]] = {}
-        # One read of the mirror at a time: concurrent deliveries that miss the cache share the read in flight
-        # (else a burst of broadcasts reads the whole mirror once per concurrent invocation).
+        # One read of the mirror at a time, and one count per expression: concurrent deliveries that miss the cache
+        # share the read and the count in flight (else a burst of broadcasts reads the whole mirror, or matches
+        # every row of it, once per concurrent invocation).
         self._reading: asyncio.Task[list[InstallationRecord]] | None = None
+        self._counting: dict[str, asyncio.Future[int | None]] = {}
 
     async def size(self, expression: str) -> int | None:
         cached = self._cache.get(expression)
         if cached is not None and time.monotonic() - cached[0] < self._ttl:
             return cached[1]
+        counting = self._counting.get(expression)
+        if counting is None or counting.done():
+            counting = self._counting[expression] = asyncio.ensure_future(self._count(expression))
+        return await asyncio.shield(counting)
+
+    async def _count(self, expression: str) -> int | None:
         if self._reading is None or self._reading.done():
             self._reading = asyncio.ensure_future(asyncio.wait_for(self._installations.list_all(), _AUDIENCE_TIMEOUT))
         try:

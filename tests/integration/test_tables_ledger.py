@@ -75,6 +75,45 @@ class TestTableDecisionLedger:
             ("alice", "in_app"), ("alice", "push"), ("bob", "push"),
         ]  # fmt: skip
 
+    async def test_an_events_records_page_with_a_cursor_and_other_events_in_its_bucket_stay_out(self, ledger):
+        first = decision()
+        others = [decision() for _ in range(40)]  # 16 buckets: several share the first event's
+        for user in ("alice", "bob", "carol"):
+            await ledger.record(replace(first, user_id=user))
+        for other in others:
+            await ledger.record(other)
+        page = await ledger.for_event(first.event_id, limit=2)
+        assert page.cursor is not None
+        assert re.fullmatch(LEDGER_CURSOR_PATTERN, page.cursor)
+        rest = await ledger.for_event(first.event_id, limit=2, cursor=page.cursor)
+        assert rest.cursor is None
+        assert sorted(d.user_id or "" for d in [*page.items, *rest.items]) == ["alice", "bob", "carol"]
+        assert {d.event_id for d in [*page.items, *rest.items]} == {first.event_id}
+
+    async def test_the_number_of_partitions_stays_bounded_however_many_events_are_recorded(self, ledger):
+        """Azurite slows down with every partition a table holds: events share 16 buckets, not one each."""
+        for _ in range(60):
+            await ledger.record(decision(user_id=None, outcome=Outcome.SENT, reason=Reason.DELIVERED))
+        table = await ledger._tables.get("decisions")
+        partitions = {entity["PartitionKey"] async for entity in table.list_entities(select=["PartitionKey"])}
+        assert len(partitions) <= 16 + 1  # the event buckets and the broadcast partition
+
+    async def test_records_written_before_the_buckets_are_still_found_by_event(self, ledger, azurite_tables):
+        """A ledger upgraded in place: rows of the earlier layout (a partition per event) until retention ends."""
+        old = decision(user_id="alice")
+        table = await ledger._tables.get("decisions")
+        properties = {"EventId": old.event_id, "EventType": old.event_type, "Outcome": old.outcome.value,
+                      "Reason": old.reason, "Channel": "push", "UserId": "alice", "Attempt": 1,
+                      "OccurredAt": old.occurred_at, "DecidedAt": old.decided_at}  # fmt: skip
+        for user in ("alice", "bob"):
+            row = {"PartitionKey": f"e:{old.event_id}", "RowKey": f"push:u:{user}", **properties, "UserId": user}
+            await table.create_entity(row)
+        page = await ledger.for_event(old.event_id, limit=1)
+        assert [(d.event_id, d.user_id) for d in page.items] == [(old.event_id, "alice")]
+        assert page.cursor is not None
+        rest = await ledger.for_event(old.event_id, limit=5, cursor=page.cursor)
+        assert [(d.event_id, d.user_id) for d in rest.items] == [(old.event_id, "bob")]
+
     async def test_a_user_query_is_newest_first_within_the_window_and_pages_with_a_cursor(self, ledger):
         user = random_id("u")
         ages = [1, 2, 3, 4, 5, 90]  # minutes ago; 90 is outside a one-hour window

@@ -18,6 +18,7 @@ from shared.domain.publishing import topic_for
 from shared.domain.records import InstallationRecord, Platform, Preferences, QuietHours
 from shared.domain.simulated_events import simulate_event
 from shared.usecases import decisions as decision_cases
+from shared.usecases import decisions as decisions_module
 from shared.usecases.decisions import AudienceSizes
 from shared.usecases.delivery import DeliveryPorts, DispatchResult, IncomingMessage, deliver_message
 from tests.fakes import InMemoryDecisionLedger, InMemoryInstallationMirror, RecordingMetrics, in_memory_delivery_ports
@@ -258,3 +259,17 @@ class TestAudienceSizes:
         # Another expression within the ttl: counted from a new read, as a lone counter would count it.
         assert await sizes.size("topic:finance") == await AudienceSizes(mirror).size("topic:finance")
         assert counting.reads == 2
+
+    async def test_concurrent_misses_count_the_mirror_once_not_once_each(self, mirror, monkeypatch):
+        matched: list[object] = []
+        original = decisions_module.matches
+
+        def counting_matches(parsed, tags):
+            matched.append(tags)
+            return original(parsed, tags)
+
+        monkeypatch.setattr("shared.usecases.decisions.matches", counting_matches)
+        sizes = AudienceSizes(mirror)
+        answers = await asyncio.gather(*(sizes.size("(topic:hr) && alert") for _ in range(16)))
+        assert answers == [1] * 16
+        assert len(matched) == len(mirror.rows)

@@ -3,11 +3,18 @@ per broadcast, so that every query the operators ask reads one partition (or a h
 
 | row   | PartitionKey                    | RowKey                                               | answers           |
 |-------|---------------------------------|------------------------------------------------------|-------------------|
-| event | ``e:{event id}``                | ``{channel}:u:{user}`` (broadcast: ``{channel}:*``)  | ``?eventId=``     |
+| event | ``ev.{bucket 00-15}``           | ``{event hash}:{channel}:u:{user}`` (broadcast:      | ``?eventId=``     |
+|       |                                 | ``{event hash}:{channel}:*``)                        |                   |
 | user  | ``u:{user}`` (broadcasts: ``b``)| ``{newest-first ticks}:{event id}:{channel}``        | ``?userId=``      |
 | time  | ``t:{yyyymmddhh}:{bucket 0-3}`` | ``{newest-first ticks}:{event id}:{channel}:{user}`` | the console feed  |
 
 The console feed reads the time rows of the window and the broadcast partition ``b`` (a broadcast has no time row).
+
+An event's rows are one RowKey range (its hash, 32 hex digits, then ``:``) in one of 16 bucket partitions, not a
+partition of their own: Azurite slows down with every partition a table holds (a ledger of 18,000 events took 8× as
+long per write as an empty one), so a partition per event made the local stack slower the longer it ran. Sixteen
+buckets stay far below Azure's per-partition write limit. Rows written before the buckets (partition
+``e:{event id}``) are still read for an event that has none in its bucket, until their retention ends.
 
 Keys that are not plain are base64url-encoded (``encode_key``); the ticks stay plain so rows sort newest first and
 ``since`` is a RowKey range. The ticks are the event's occurrence time, the same on every redelivery, so a later
@@ -18,6 +25,7 @@ partition's write limit. Every row carries ``ExpiresAt``; ``sweep`` (a daily tim
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import re
 import zlib
 from datetime import datetime, timedelta
@@ -41,6 +49,8 @@ _MAX_FEED_HOURS = 48
 _SWEEP_CONCURRENCY = 16
 _CURSOR = re.compile(LEDGER_CURSOR_PATTERN)
 _BROADCASTS = "b"
+_EVENT_BUCKETS = 16
+_BUCKETED_CURSOR = re.compile(r"[0-9a-f]{32}:.*")
 
 
 def _ticks(at: datetime) -> str:
@@ -67,12 +77,21 @@ def _bucket(event_id: str) -> int:
     return zlib.crc32(event_id.encode("utf-8", "surrogatepass")) % _BUCKETS
 
 
+def _event_hash(event_id: str) -> str:
+    return hashlib.sha256(event_id.encode("utf-8", "surrogatepass")).hexdigest()[:32]
+
+
+def _event_partition(event_hash: str) -> str:
+    return f"ev.{int(event_hash[:8], 16) % _EVENT_BUCKETS:02d}"
+
+
 def _keys(decision: Decision) -> list[tuple[str, str]]:
     """The decision's rows. A broadcast has no feed row: its ``b`` row is already in time order, and ``recent``
     reads that partition too (one write fewer for every broadcast event)."""
     ticks = _ticks(decision.occurred_at)
     channel = decision.channel.value
-    event_row = (encode_key(f"e:{decision.event_id}"), encode_key(f"{channel}:{_recipient(decision)}"))
+    event_hash = _event_hash(decision.event_id)
+    event_row = (_event_partition(event_hash), f"{event_hash}:" + encode_key(f"{channel}:{_recipient(decision)}"))
     if decision.user_id is None:
         return [event_row, (_BROADCASTS, f"{ticks}:" + encode_key(f"{decision.event_id}:{channel}"))]
     return [
@@ -153,7 +172,7 @@ class TableDecisionLedger:
         self._retention = retention
 
     async def record(self, decision: Decision) -> None:
-        """Upsert the decision's three rows (concurrently; each replaces an earlier decision on the same key)."""
+        """Upsert the decision's rows (concurrently; each replaces an earlier decision on the same key)."""
         table = await self._tables.get(TABLE)
         properties = _properties(decision, self._retention)
         with mapped_errors("record decision"):
@@ -165,6 +184,24 @@ class TableDecisionLedger:
             )
 
     async def for_event(self, event_id: str, *, limit: int, cursor: str | None = None) -> DecisionPage:
+        """The event's rows in its bucket; for an event recorded before the buckets, its own partition."""
+        if cursor is None or _BUCKETED_CURSOR.fullmatch(cursor):
+            event_hash = _event_hash(event_id)
+            parameters = {
+                "pk": _event_partition(event_hash),
+                "from": f"{event_hash}:",
+                "to": f"{event_hash};",  # ";" follows ":"
+                "event": event_id,
+            }
+            page = await self._page(
+                "PartitionKey eq @pk and RowKey ge @from and RowKey lt @to and EventId eq @event",
+                parameters,
+                limit=limit,
+                cursor=cursor,
+                newest_first=True,
+            )
+            if page.items or cursor is not None:
+                return page
         return await self._page(
             "PartitionKey eq @pk", {"pk": encode_key(f"e:{event_id}")}, limit=limit, cursor=cursor, newest_first=True
         )
