@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from shared.adapters.tables import TableInboxStore
+from shared.adapters.tables.inbox import PURGE_EVERY
 from shared.domain.channels import InAppMessage
 from shared.domain.errors import ConflictError, ValidationError
 from shared.domain.inbox import INBOX_CURSOR_PATTERN, INBOX_RETENTION, Decision, new_entry, with_push_decided, with_seen
@@ -116,3 +117,20 @@ class TestInbox:
         assert [e.notification_id for e in (await store.list("anna", limit=10, cursor=None, now=NOW)).items] == [
             "fresh"
         ]
+
+    async def test_a_user_is_purged_at_most_once_per_purge_interval_of_entry_time(self, store):
+        old = NOW - INBOX_RETENTION - timedelta(days=1)
+        await store.add(new_entry("anna", message("first", NOW), Decision.NONE))
+        await store.add(new_entry("anna", message("ancient", old), Decision.NONE))
+        await store.add(new_entry("anna", message("soon-after", NOW + PURGE_EVERY / 2), Decision.NONE))
+        assert await store.get("anna", "ancient") is not None  # expired, left out of lists, not purged yet
+        later = NOW + PURGE_EVERY / 2 + timedelta(minutes=1)
+        assert [e.notification_id for e in (await store.list("anna", limit=10, cursor=None, now=later)).items] == [
+            "soon-after",
+            "first",
+        ]
+        await store.add(new_entry("anna", message("an-hour-on", NOW + PURGE_EVERY), Decision.NONE))
+        assert await store.get("anna", "ancient") is None
+        await store.add(new_entry("bert", message("bert-ancient", old), Decision.NONE))
+        await store.add(new_entry("bert", message("bert-first", NOW), Decision.NONE))
+        assert await store.get("bert", "bert-ancient") is None  # another user's first add purges at once
