@@ -183,7 +183,7 @@ def main(argv: Sequence[str] | None = None) -> None:
                     return profiles.run(sink, emulator, tables, workdir, quick=args.quick, children=children)
 
             sections: dict[str, tuple[str, Callable[[], dict[str, Any]]]] = {
-                "profile": ("5. Profiles (pyinstrument)", run_profiles),
+                "profile": ("6. Profiles (pyinstrument)", run_profiles),
                 "sends": ("1. NH send throughput", lambda: sends.run(sink, workdir, quick=args.quick, wrk=wrk)),
                 "pipeline": (
                     "2. Pipeline throughput",

@@ -153,11 +153,17 @@ class CpuMeter:
         self.wall = 0.0
 
     def __enter__(self) -> CpuMeter:
-        self._start = self._sample()
-        self._wall = time.perf_counter()
+        self.start()
         return self
 
     def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def start(self) -> None:
+        self._start = self._sample()
+        self._wall = time.perf_counter()
+
+    def stop(self) -> None:
         self.wall = time.perf_counter() - self._wall
         end = self._sample()
         self.used = {name: round(end[name] - self._start[name], 3) for name in end}

@@ -100,14 +100,14 @@ def render(results: dict[str, Any], json_path: Path, history: dict[str, Any] | N
         out += report_more.registration_side_by_side(results["registration"])
     if "grown" in results:
         out += report_more.grown(results["grown"])
-    if "profile" in results:
-        out += report_more.profiles(results["profile"])
     if "audience" in results:
         out += audience_section(results["audience"])
     if "realtime" in results:
         from bench.realtime import render as realtime_section
 
         out += realtime_section(results["realtime"])
+    if "profile" in results:
+        out += report_more.profiles(results["profile"])
     verdicts += exactly_once_goals(results)
     out += ["## Goals", "", *[f"- {line}" for line in verdicts], ""]
     return "\n".join(out)

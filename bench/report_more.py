@@ -149,7 +149,7 @@ def latency(result: dict[str, Any], hr_rows: list[dict[str, Any]] | None) -> lis
 
 def profiles(result: dict[str, Any]) -> list[str]:
     """Self time by component of the two profiles, top 12 each."""
-    out = ["## 5. Profiles", ""]
+    out = ["## 6. Profiles", ""]
     for key, title, unit, count_key in (
         ("push", "Push function, HR events at maxConcurrentCalls 64", "event", "events"),
         ("registration", "Registration burst (in-process, 64 at a time)", "registration", "registrations"),
