@@ -74,7 +74,7 @@ async def _load(
     api: str, concurrency: int, warmup: float, duration: float, meter: CpuMeter, *, refresh: bool = False
 ) -> tuple[list[float], int, float]:
     """``concurrency`` workers PUT installations for ``warmup`` + ``duration`` s; latencies of the measured part.
-    ``meter`` is entered and left at the measured part's bounds, so the CPU figures leave the warm-up out.
+    ``meter`` is started and stopped at the measured part's bounds, so the CPU figures leave the warm-up out.
 
     ``refresh``: each worker first registers a pool of devices (unmeasured), then PUTs them again unchanged.
     """
