@@ -15,16 +15,11 @@ from pathlib import Path
 
 import httpx
 
+from tests.support.azurite import free_port as free_port  # one port picker for the bench and the tests
+
 ROOT = Path(__file__).resolve().parents[1]
 START_TIMEOUT = 60.0
 _TICKS = os.sysconf("SC_CLK_TCK")
-
-
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that was free a moment ago."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def cpu_seconds(pid: int) -> float:

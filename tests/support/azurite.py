@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import random
 import socket
 import subprocess
 import tempfile
@@ -62,11 +63,35 @@ def azurite_table_command(port: int, *extra: str) -> list[str]:
     ]
 
 
+_EPHEMERAL_RANGE = Path("/proc/sys/net/ipv4/ip_local_port_range")
+_LOWEST_PORT = 10_000
+
+
+def _ports_below_ephemeral() -> range:
+    """Ports the kernel never hands out as the local end of an outgoing connection."""
+    try:
+        low = int(_EPHEMERAL_RANGE.read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        low = 32_768
+    return range(_LOWEST_PORT, max(low, _LOWEST_PORT + 1_000))
+
+
 def free_port() -> int:
-    """A TCP port on 127.0.0.1 that was free a moment ago."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+    """A TCP port on 127.0.0.1 that was free a moment ago, below the kernel's ephemeral range.
+
+    A port the kernel picked for a listener (bind to 0) comes from the ephemeral range, where any process's next
+    outgoing connection may take it before the server that was handed it binds it ("address already in use").
+    """
+    candidates = _ports_below_ephemeral()
+    for _ in range(100):
+        port = random.choice(candidates)
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError(f"no free port found in {candidates.start}-{candidates.stop - 1}")
 
 
 def _wait_until_listening(process: subprocess.Popen[bytes], port: int, log_path: Path) -> None:
