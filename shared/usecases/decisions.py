@@ -180,8 +180,9 @@ class AudienceSizes:
         if cached is not None and time.monotonic() - cached[0] < self._ttl:
             return cached[1]
         counting = self._counting.get(expression)
-        if counting is None or counting.done():
+        if counting is None:
             counting = self._counting[expression] = asyncio.ensure_future(self._count(expression))
+            counting.add_done_callback(lambda _: self._counting.pop(expression, None))
         return await asyncio.shield(counting)
 
     async def _count(self, expression: str) -> int | None:
