@@ -18,7 +18,6 @@ from shared.domain.publishing import topic_for
 from shared.domain.records import InstallationRecord, Platform, Preferences, QuietHours
 from shared.domain.simulated_events import simulate_event
 from shared.usecases import decisions as decision_cases
-from shared.usecases import decisions as decisions_module
 from shared.usecases.decisions import AudienceSizes
 from shared.usecases.delivery import DeliveryPorts, DispatchResult, IncomingMessage, deliver_message
 from tests.fakes import InMemoryDecisionLedger, InMemoryInstallationMirror, RecordingMetrics, in_memory_delivery_ports
@@ -262,7 +261,7 @@ class TestAudienceSizes:
 
     async def test_concurrent_misses_count_the_mirror_once_not_once_each(self, mirror, monkeypatch):
         matched: list[object] = []
-        original = decisions_module.matches
+        original = decision_cases.matches
 
         def counting_matches(parsed, tags):
             matched.append(tags)
