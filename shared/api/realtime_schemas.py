@@ -46,7 +46,7 @@ class InboxQuery(_Camel):
 class InboxItem(_Camel):
     """One notification as the user's inbox shows it, in the user's language."""
 
-    id: str
+    id: str = Field(description="the notification id: the in-app message's id and the push's notificationId")
     type: str
     title: str
     body: str

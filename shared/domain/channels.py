@@ -61,7 +61,7 @@ def choose_route(policy: ChannelPolicy, *, addressed_to_user: bool, connected: b
 class InAppMessage:
     """The one argument of the ``notification`` invocation: the same text the push carries, in one language."""
 
-    id: str  # the CloudEvent id (the push's collapse id is derived from the event key source#id)
+    id: str  # the event's notification id (LobEvent.notification_id), also its inbox entry's
     type: str
     title: str
     body: str
@@ -93,7 +93,7 @@ def in_app_message(event: LobEvent, language: str, created_at: datetime, *, sile
     entry = CATALOG[event.type]
     text = localized_message(entry.message_key(event.data), event.data, language)
     return InAppMessage(
-        id=event.id,
+        id=event.notification_id,
         type=event.type,
         title=text.title,
         body=text.body,

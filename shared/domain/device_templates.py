@@ -81,6 +81,7 @@ def collapse_id(key: str) -> str:
 def _event_data() -> dict[str, str]:
     return {
         "eventId": "$(eventId)",
+        "notificationId": "$(notificationId)",
         "eventType": "$(eventType)",
         "deepLink": "$(deepLink)",
         "category": "$(category)",
@@ -95,6 +96,7 @@ def _apns(title: str, body: str) -> dict[str, InstallationTemplate]:
     alert = {
         "aps": {"alert": {"title": title, "body": body}, "sound": "default", "thread-id": "$(category)"},
         "eventId": "$(eventId)",
+        "notificationId": "$(notificationId)",
         "eventType": "$(eventType)",
         "deepLink": "$(deepLink)",
     }
@@ -132,7 +134,8 @@ def _wns(title: str, body: str) -> dict[str, InstallationTemplate]:
     # A raw push is opaque bytes to WNS, but NH (and our client's validator) take WNS template bodies as XML
     # only, so the raw payload is a small XML document the app reads: the event keys as attributes.
     raw = (
-        '<event eventId="$(eventId)" eventType="$(eventType)" deepLink="$(deepLink)" category="$(category)">'
+        '<event eventId="$(eventId)" notificationId="$(notificationId)" eventType="$(eventType)" '
+        'deepLink="$(deepLink)" category="$(category)">'
         f"<title>{title}</title><body>{body}</body>"
         "</event>"
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import math
 import re
 from dataclasses import dataclass
@@ -46,12 +47,20 @@ _JSON_DATA_TYPES = ("application/json", "text/json")
 _REQUIRED_STRINGS = ("id", "source", "type")
 # Between source and id in an event key; no LoB source contains it (tests/unit/test_events.py checks TOPICS).
 EVENT_KEY_SEPARATOR: Final = "#"
+NOTIFICATION_ID_CHARS: Final = 32
 
 
 def event_key(source: str, event_id: str) -> str:
     """What identifies one event across LoB systems: CloudEvents 1.0 makes ``source`` + ``id`` unique, not ``id``
     alone, so ``/lob/hr``'s event "42" and ``/lob/finance``'s "42" are two events (``/lob/hr#42``)."""
     return f"{source}{EVENT_KEY_SEPARATOR}{event_id}"
+
+
+def notification_id(key: str) -> str:
+    """The id of what an event becomes for its recipient (inbox entry, in-app message, secure content): the first 32
+    hex digits (128 bits) of the SHA-256 of the event's key. Two systems' events with one id stay two notifications;
+    every redelivery of an event finds its own; and the id is safe in a URL and a Tables key whatever the event id."""
+    return hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()[:NOTIFICATION_ID_CHARS]
 
 
 def _any_case(text: str) -> str:
@@ -138,6 +147,11 @@ class LobEvent:
     def key(self) -> str:
         """The event's source-qualified id: the delivery log's key, so one system cannot pre-empt another's id."""
         return event_key(self.source, self.id)
+
+    @property
+    def notification_id(self) -> str:
+        """The id of the notification this event makes for its recipient (see :func:`notification_id`)."""
+        return notification_id(self.key)
 
 
 def parse_cloud_event(body: bytes, content_type: str | None) -> LobEvent:

@@ -76,10 +76,12 @@ def plan_notification(event: LobEvent, recipient: Preferences | None, now: datet
     audience = f"({entry.audience(event.data)}) && {template}"
     parse_tag_expression(audience)
     properties = send_properties(event)
+    if user_id is not None:  # the id of the user's inbox entry, for the app's /me/notifications/{id} calls
+        properties["notificationId"] = event.notification_id
     inbox = None
     if entry.sensitive and user_id is not None:
         inbox = inbox_item(event, user_id, properties, now)
-        properties = neutral_properties(event.id, collapse_key=event.key)
+        properties = neutral_properties(event.notification_id, collapse_key=event.key)
     return NotificationPlan(
         audience=audience,
         template=template,
@@ -95,7 +97,7 @@ def inbox_item(event: LobEvent, user_id: str, properties: dict[str, str], now: d
     """The inbox entry of ``event`` for ``user_id``: its text in every language (from ``send_properties``)."""
     return SecureItem(
         user_id=user_id,
-        notification_id=event.id,
+        notification_id=event.notification_id,
         source="event",
         event_type=event.type,
         titles={language: properties[f"title_{language}"] for language in SUPPORTED_LANGUAGES},

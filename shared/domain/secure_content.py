@@ -13,8 +13,8 @@ __all__ = ["SecureItem"]
 class SecureItem:
     """What one user was told, in every supported language; only that user may read it (by ``notification_id``).
 
-    ``source`` is ``event`` (a LoB event; the id is the event id) or ``campaign`` (an operator's send; the id is
-    the campaign id).
+    ``source`` is ``event`` (a LoB event; the id is its notification id, a digest of ``source#id``) or ``campaign``
+    (an operator's send; the id is the campaign id).
     """
 
     user_id: str

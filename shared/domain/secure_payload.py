@@ -48,6 +48,7 @@ def neutral_properties(notification_id: str, *, collapse_key: str | None = None)
         properties[f"body_{language}"] = message.body
     properties.update(
         eventId=notification_id,
+        notificationId=notification_id,
         collapseId=collapse_id(notification_id if collapse_key is None else collapse_key),
         eventType=SECURE_EVENT_TYPE,
         deepLink=inbox_link(notification_id),

@@ -115,7 +115,7 @@ async def _push(planned: PlannedDelivery, stored: InboxEntry, ports: DeliveryPor
 async def _resume(planned: PlannedDelivery, user: str, ports: DeliveryPorts, wait: timedelta) -> Attempt:
     """A redelivery after a crash or a transient failure: finish what the first delivery left undone."""
     assert ports.inbox is not None
-    entry = await ports.inbox.get(user, planned.event.id)
+    entry = await ports.inbox.get(user, planned.event.notification_id)
     if entry is None:  # removed since (retention): treat as never delivered
         return await send_planned(planned, ports)
     if entry.decision is Decision.PENDING:

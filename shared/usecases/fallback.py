@@ -48,7 +48,10 @@ async def _settle(message: IncomingMessage, ports: DeliveryPorts) -> DispatchRes
         event.key, message.subscription, DeliveryState.SKIPPED, claim.attempt, ports.now(), event.type
     )
     try:
-        entry = await ports.inbox.get(user, event.id)
+        # The id the entry was stored under, as the fallback was scheduled with it (older messages lack it).
+        scheduled_with = message.application_properties.get("notificationId")
+        notification = scheduled_with if isinstance(scheduled_with, str) and scheduled_with else event.notification_id
+        entry = await ports.inbox.get(user, notification)
         decided = entry if entry is None else await decide_push(ports.inbox, entry)
         if entry is not None and decided is None:
             logger.info("event_id=%s was seen in-app in time: no push", event.id)

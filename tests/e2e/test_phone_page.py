@@ -14,6 +14,7 @@ import pytest
 from playwright.sync_api import Browser, expect
 
 from tests.e2e.api_client import ApiClient, event
+from tests.support.notifications import notification_of
 from tests.support.stack import ROOT, Stack, poll, running_stack, settle
 
 pytestmark = pytest.mark.e2e
@@ -55,7 +56,7 @@ def test_open_app_shows_in_app_notifications_and_a_closed_app_gets_the_push(
 
     first = approval("BR-1")
     assert fresh.publish(first).status_code == 202
-    note = anna.locator(f'.inapp-note[data-notification-id="{first["id"]}"]')
+    note = anna.locator(f'.inapp-note[data-notification-id="{notification_of(first)}"]')
     expect(note).to_contain_text("Freigabe erforderlich", timeout=15_000)
     expect(note).to_contain_text("seen ✓", timeout=10_000)
     settle(phones_stack)  # its fallback came due and was settled: a confirmed notification is not pushed
@@ -66,16 +67,17 @@ def test_open_app_shows_in_app_notifications_and_a_closed_app_gets_the_push(
     second = approval("BR-2")
     fresh.publish(second)
     [push] = poll(lambda: fresh.inbox("anna-iphone"), until=lambda inbox: len(inbox) == 1)
-    assert second["id"] in push["payload"]
+    assert notification_of(second) in push["payload"]
     expect(anna.locator(".note .title").first).to_have_text("Freigabe erforderlich", timeout=10_000)
 
     anna.locator(".app-toggle").click()  # open again for the screenshot: in-app and push side by side
     expect(anna.locator(".app-state")).to_have_text("open", timeout=15_000)
     third = approval("BR-3")
     fresh.publish(third)
-    expect(anna.locator(f'.inapp-note[data-notification-id="{third["id"]}"]')).to_contain_text("seen ✓")
+    expect(anna.locator(f'.inapp-note[data-notification-id="{notification_of(third)}"]')).to_contain_text("seen ✓")
     # the reopened app lists what came while it was closed from the inbox: the pushed one
-    expect(anna.locator(f'.inapp-note[data-notification-id="{second["id"]}"]')).to_contain_text("inbox · push")
+    pushed = anna.locator(f'.inapp-note[data-notification-id="{notification_of(second)}"]')
+    expect(pushed).to_contain_text("inbox · push")
     page.screenshot(path=str(ROOT / "docs" / "realtime-phones.png"))
     assert errors == []
     assert Path(ROOT / "docs" / "realtime-phones.png").stat().st_size > 10_000

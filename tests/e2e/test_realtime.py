@@ -17,6 +17,7 @@ from shared.domain.device_templates import collapse_id
 from shared.domain.events import event_key
 from tests.e2e.api_client import ApiClient, event, payload_text
 from tests.support.listener import listening
+from tests.support.notifications import notification_of
 from tests.support.stack import Stack, poll, settle
 
 pytestmark = pytest.mark.e2e
@@ -61,16 +62,16 @@ class TestOfficialClientThroughTheApp:
         with listening(client.api, user=user) as app:
             assert client.publish(sent).status_code == 202
             message = app.next_message()
-            assert message["id"] == sent["id"]
+            assert message["id"] == notification_of(sent)
             assert (message["title"], message["language"]) == ("Freigabe erforderlich", "de")
             assert "1.234,50" in message["body"]
             assert message["deepLink"] == "enterprisepush://finance/approvals/BR-7"
             assert message["data"]["requestId"] == "BR-7"
-            assert seen(client, user, sent["id"]).status_code == 200
+            assert seen(client, user, message["id"]).status_code == 200
             settle(stack)  # the fallback, scheduled before the in-app send, came due and was settled
         assert pushes(client, user) == []
         [item] = inbox_of(client, user)["items"]
-        assert (item["id"], item["channels"]) == (sent["id"], ["inapp"])
+        assert (item["id"], item["channels"]) == (notification_of(sent), ["inapp"])
         assert item["seenAt"] is not None
 
     def test_not_seen_in_time_is_pushed_exactly_once_with_the_same_id(self, client: ApiClient, stack: Stack):
@@ -78,11 +79,12 @@ class TestOfficialClientThroughTheApp:
         sent = approval_for(user)
         with listening(client.api, user=user) as app:
             client.publish(sent)
-            assert app.next_message()["id"] == sent["id"]
+            assert app.next_message()["id"] == notification_of(sent)
             delivered = poll(lambda: pushes(client, user), until=lambda found: len(found) >= 1, timeout=20)
             settle(stack)  # nothing left on the bus that could push it again
         assert len(pushes(client, user)) == 1
         assert sent["id"] in payload_text(delivered[0])
+        assert notification_of(sent) in payload_text(delivered[0])
         assert delivered[0]["headers"].get("apns-collapse-id") == collapse_id(event_key(sent["source"], sent["id"]))
         [item] = inbox_of(client, user)["items"]
         assert item["channels"] == ["inapp", "push"]
@@ -119,8 +121,9 @@ class TestOfficialClientThroughTheApp:
         )  # fmt: skip
         with listening(client.api, user=user) as app:
             client.publish(debit)
-            assert app.next_message()["id"] == debit["id"]
+            assert app.next_message()["id"] == notification_of(debit)
             [push] = poll(lambda: pushes(client, user), until=lambda found: len(found) == 1)
+        assert notification_of(debit) in payload_text(push)
         assert push["headers"].get("apns-collapse-id") == collapse_id(event_key(debit["source"], debit["id"]))
 
 
@@ -132,7 +135,7 @@ class TestCrashDuringTheWait:
         sent = approval_for(user)
         with listening(client.api, user=user) as app:
             client.publish(sent)
-            assert app.next_message()["id"] == sent["id"]
+            assert app.next_message()["id"] == notification_of(sent)
         stack.restart_devhost(signal.SIGKILL)  # the wait is a scheduled message in the bus, not a sleep
         delivered = poll(lambda: pushes(client, user), until=lambda found: len(found) >= 1, timeout=30)
         settle(stack, timeout=90)  # a message the killed host held comes back once its 1-minute lock runs out
@@ -166,7 +169,7 @@ class TestApiSecurity:
         sent = approval_for(owner)
         client.publish(sent)
         poll(lambda: inbox_of(client, owner)["items"], until=lambda items: len(items) == 1)
-        refused = seen(client, other, sent["id"])
+        refused = seen(client, other, notification_of(sent))
         assert refused.status_code == 404
         assert refused.headers["content-type"].startswith("application/problem+json")
         assert inbox_of(client, other)["items"] == []
@@ -177,7 +180,7 @@ class TestApiSecurity:
         ids = []
         for _ in range(3):
             sent = approval_for(user)
-            ids.append(sent["id"])
+            ids.append(notification_of(sent))
             client.publish(sent)
             count = len(ids)
             poll(lambda: inbox_of(client, user)["items"], until=lambda items, n=count: len(items) == n)

@@ -16,6 +16,7 @@ from shared.composition.services import Services
 from tests.function.conftest import Emulator, body_of, call, put_installation
 from tests.function.test_pipeline_functions import cloud_event, sb_message, trigger
 from tests.support.app_functions import triggers
+from tests.support.notifications import notification_of
 
 pytestmark = pytest.mark.function
 
@@ -189,18 +190,21 @@ class TestSecureDebit:
         [pushed] = await emulator.deliveries()
         assert pushed["installationId"] == "alice-iphone"
         assert "Kern" not in pushed["payload"]
-        assert json.loads(pushed["payload"])["deepLink"] == f"enterprisepush://notifications/{debit['id']}"
-        route = {"id": debit["id"]}
+        payload = json.loads(pushed["payload"])
+        notification = payload["notificationId"]  # the app reads the content by the id its push carries
+        assert notification == notification_of(debit)
+        assert payload["deepLink"] == f"enterprisepush://notifications/{notification}"
+        route = {"id": notification}
         mine = await call(
             function_app.read_my_notification,
             "GET",
-            f"me/notifications/{debit['id']}",
+            f"me/notifications/{notification}",
             user="alice",
             route_params=route,
         )
         assert mine.status_code == 200
         assert "Kern" in body_of(mine)["body"]
         theirs = await call(
-            function_app.read_my_notification, "GET", f"me/notifications/{debit['id']}", user="bob", route_params=route
+            function_app.read_my_notification, "GET", f"me/notifications/{notification}", user="bob", route_params=route
         )
         assert theirs.status_code == 404

@@ -28,6 +28,7 @@ from tests.conftest import random_id
 from tests.fakes import RecordingPublisher
 from tests.function.conftest import HUB, Emulator, body_of, call, put_installation
 from tests.support.listener import listening
+from tests.support.notifications import notification_of
 from tests.support.services import app_services
 
 pytestmark = pytest.mark.function
@@ -144,7 +145,7 @@ class TestTriggers:
         token = (await services.realtime.client_connection(user)).access_token
         with listening(f"{stand_in.base_url}/client/?hub=notifications", token=token) as app:
             await dispatch(sent)
-            assert app.next_message(timeout=10)["id"] == sent["id"]
+            assert app.next_message(timeout=10)["id"] == notification_of(sent)
         assert await emulator.inbox(f"{user}-phone") == []
         await fallback(services.publisher)
         await fallback(services.publisher)  # redelivered: still one push
@@ -158,9 +159,9 @@ class TestTriggers:
         token = (await services.realtime.client_connection(user)).access_token
         with listening(f"{stand_in.base_url}/client/?hub=notifications", token=token) as app:
             await dispatch(sent)
-            app.next_message(timeout=10)
-        route = {"id": sent["id"]}
-        path = f"me/notifications/{sent['id']}/seen"
+            notification = app.next_message(timeout=10)["id"]  # what the app marks seen is what it received
+        route = {"id": notification}
+        path = f"me/notifications/{notification}/seen"
         seen = await call(function_app.mark_notification_seen, "POST", path, user=user, route_params=route)
         assert seen.status_code == 200
         assert body_of(seen)["seenAt"] is not None
@@ -171,8 +172,11 @@ class TestTriggers:
         user = await person()
         sent = approval_for(user)
         await dispatch(sent)  # no connection: pushed at once, listed in the inbox
-        route = {"id": sent["id"]}
-        path = f"me/notifications/{sent['id']}/read"
+        [pushed] = await emulator.inbox(f"{user}-phone")
+        notification = json.loads(pushed["payload"])["notificationId"]  # what the app marks read is what it got
+        assert notification == notification_of(sent)
+        route = {"id": notification}
+        path = f"me/notifications/{notification}/read"
         other = await call(function_app.mark_notification_read, "POST", path, user="mallory", route_params=route)
         mine = await call(function_app.mark_notification_read, "POST", path, user=user, route_params=route)
         assert (other.status_code, mine.status_code) == (404, 200)

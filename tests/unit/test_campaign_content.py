@@ -12,7 +12,7 @@ from shared.domain.campaigns import CampaignContent
 from shared.domain.catalog import CATALOG, catalog_document, example_cloud_event
 from shared.domain.device_templates import collapse_id, templates_for
 from shared.domain.errors import ValidationError
-from shared.domain.events import parse_cloud_event
+from shared.domain.events import event_key, notification_id, parse_cloud_event
 from shared.domain.notification_plan import NotificationPlan, plan_notification, send_properties
 from shared.domain.records import Platform
 from shared.domain.secure_payload import NEUTRAL_MESSAGES, inbox_link
@@ -98,6 +98,9 @@ class TestProperties:
         assert properties["deepLink"] == inbox_link("c1") == "enterprisepush://notifications/c1"
 
 
+_DEBIT_NOTIFICATION = notification_id(event_key("/lob/accounts", "evt-7f3a"))
+
+
 def _debit(**data) -> NotificationPlan:
     event = example_cloud_event(CATALOG["accounts.debit.posted"])
     event["id"] = "evt-7f3a"
@@ -116,14 +119,14 @@ class TestSecureCatalogEntries:
     def test_only_entries_addressed_to_one_user_are_sensitive(self):
         assert all(entry.recipient_field is not None for entry in CATALOG.values() if entry.sensitive)
 
-    def test_a_debit_push_carries_neutral_text_and_the_event_id_only(self):
+    def test_a_debit_push_carries_neutral_text_and_the_notification_id_only(self):
         plan = _debit(merchant="Casino Royale", amount="999.00")
         pushed = json.dumps(plan.properties, ensure_ascii=False)
         assert "Casino Royale" not in pushed
         assert "999" not in pushed
         assert "accounts" not in pushed
-        assert plan.properties["eventId"] == "evt-7f3a"
-        assert plan.properties["deepLink"] == "enterprisepush://notifications/evt-7f3a"
+        assert plan.properties["eventId"] == plan.properties["notificationId"] == _DEBIT_NOTIFICATION
+        assert plan.properties["deepLink"] == f"enterprisepush://notifications/{_DEBIT_NOTIFICATION}"
         assert {plan.properties[f"body_{lang}"] for lang in ("en", "de", "es")} == {
             message.body for message in NEUTRAL_MESSAGES.values()
         }
@@ -132,7 +135,7 @@ class TestSecureCatalogEntries:
         plan = _debit(merchant="Casino Royale", amount="999.00", currency="EUR")
         assert plan.secure_item is not None
         assert plan.secure_item.user_id == "s.brown"
-        assert plan.secure_item.notification_id == "evt-7f3a"
+        assert plan.secure_item.notification_id == _DEBIT_NOTIFICATION
         assert "Casino Royale" in plan.secure_item.bodies["en"]
         assert "999,00" in plan.secure_item.bodies["de"]
         assert plan.secure_item.deep_link == "enterprisepush://accounts/ACC-88120"
@@ -143,4 +146,4 @@ class TestSecureCatalogEntries:
         plan = plan_notification(parsed, None, NOON)
         assert isinstance(plan, NotificationPlan)
         assert plan.secure_item is None
-        assert plan.properties == send_properties(parsed)
+        assert plan.properties == send_properties(parsed) | {"notificationId": parsed.notification_id}

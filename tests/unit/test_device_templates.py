@@ -72,7 +72,7 @@ class TestTemplatesFor:
         message = json.loads(_render(Platform.FCMV1, "alert"))["message"]
         assert message["notification"] == {"title": "Titel", "body": "Text & <mehr>"}
         assert message["android"] == {"priority": "high", "notification": {"tag": "c0ffee0123456789"}}
-        assert set(message["data"]) == {"eventId", "eventType", "deepLink", "category"}
+        assert set(message["data"]) == {"eventId", "notificationId", "eventType", "deepLink", "category"}
         assert all(isinstance(value, str) for value in message["data"].values())
 
     def test_fcm_silent_is_data_only_with_normal_priority(self):

@@ -24,6 +24,7 @@ from shared.usecases.delivery import DispatchResult, IncomingMessage, deliver_me
 from shared.usecases.fallback import settle_fallback
 from shared.usecases.inbox import mark_read, mark_seen
 from tests.fakes import in_memory_realtime_ports
+from tests.support.notifications import notification_of
 
 NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
 ANNA = Identity("anna")
@@ -105,7 +106,7 @@ class TestInAppFirst:
         assert await deliver_message(message(sent), online) is DispatchResult.SENT
         [(user, target, [payload])] = online.realtime.sent
         assert (user, target) == ("anna", "notification")
-        assert payload["id"] == sent["id"]
+        assert payload["id"] == notification_of(sent)
         assert payload["title"] == "Approval needed"
         assert {"type", "body", "createdAt", "deepLink", "data"} <= set(payload)
         assert online.push.sends == []
@@ -125,17 +126,17 @@ class TestInAppFirst:
         assert offline.realtime.sent == []
         assert len(offline.push.sends) == 1
         assert offline.publisher.scheduled == []
-        entry = await offline.inbox.get("anna", sent["id"])
+        entry = await offline.inbox.get("anna", notification_of(sent))
         assert (entry.channels, entry.decision) == (("push",), Decision.NONE)
         assert (await offline.deliveries.get(event_key(sent["source"], sent["id"]), "push")).channel == "push"
 
     async def test_seen_in_time_means_no_push(self, online):
         sent = approval()
         await deliver_message(message(sent), online)
-        await mark_seen(online.inbox, ANNA, sent["id"], NOW + timedelta(seconds=1))
+        await mark_seen(online.inbox, ANNA, notification_of(sent), NOW + timedelta(seconds=1))
         assert await settle_fallback(fallback_of(online), online) is DispatchResult.SKIPPED
         assert online.push.sends == []
-        entry = await online.inbox.get("anna", sent["id"])
+        entry = await online.inbox.get("anna", notification_of(sent))
         assert (entry.decision, entry.channels, entry.pushed_at) == (Decision.SEEN, ("inapp",), None)
         assert (await online.deliveries.get(event_key(sent["source"], sent["id"]), "fallback")).outcome == "seen-in-app"
 
@@ -146,8 +147,9 @@ class TestInAppFirst:
         assert results == [DispatchResult.SENT, DispatchResult.DUPLICATE, DispatchResult.DUPLICATE]
         [(notification, audience)] = online.push.sends
         assert audience == "(user:anna) && alert"
-        assert json.loads(notification.body)["eventId"] == sent["id"]  # the collapse id is the in-app id
-        entry = await online.inbox.get("anna", sent["id"])
+        pushed = json.loads(notification.body)
+        assert (pushed["eventId"], pushed["notificationId"]) == (sent["id"], notification_of(sent))
+        entry = await online.inbox.get("anna", notification_of(sent))
         assert (entry.decision, entry.channels) == (Decision.PUSH, ("inapp", "push"))
         record = await online.deliveries.get(event_key(sent["source"], sent["id"]), "fallback")
         assert (record.state, record.channel, record.outcome) == (DeliveryState.SENT, "push", "not-seen-in-time")
@@ -156,7 +158,7 @@ class TestInAppFirst:
         sent = approval()
         await deliver_message(message(sent), online)
         await settle_fallback(fallback_of(online), online)
-        entry = await mark_seen(online.inbox, ANNA, sent["id"], NOW + timedelta(seconds=9))
+        entry = await mark_seen(online.inbox, ANNA, notification_of(sent), NOW + timedelta(seconds=9))
         assert entry.decision is Decision.PUSH
         assert entry.seen_at == NOW + timedelta(seconds=9)
         assert len(online.push.sends) == 1
@@ -168,7 +170,7 @@ class TestInAppFirst:
         online.push.fail_sends.append(UpstreamUnavailableError("NH 503"))
         with pytest.raises(UpstreamUnavailableError):
             await settle_fallback(fallback_of(online), online)
-        assert (await online.inbox.get("anna", sent["id"])).decision is Decision.PUSH
+        assert (await online.inbox.get("anna", notification_of(sent))).decision is Decision.PUSH
         assert await settle_fallback(fallback_of(online), online) is DispatchResult.SENT
         assert await settle_fallback(fallback_of(online), online) is DispatchResult.DUPLICATE
         assert len(online.push.sends) == 1
@@ -189,7 +191,7 @@ class TestSignalRTrouble:
         sent = approval()
         await deliver_message(message(sent), online)
         assert len(online.push.sends) == 1
-        assert (await online.inbox.get("anna", sent["id"])).decision is Decision.PUSH
+        assert (await online.inbox.get("anna", notification_of(sent))).decision is Decision.PUSH
         assert await settle_fallback(fallback_of(online), online) is DispatchResult.SKIPPED
         assert len(online.push.sends) == 1
 
@@ -279,9 +281,9 @@ class TestInAppAndPush:
         await deliver_message(message(debit), online)
         [(_, _, [payload])] = online.realtime.sent
         [(notification, _)] = online.push.sends
-        assert payload["id"] == json.loads(notification.body)["eventId"] == debit["id"]
+        assert payload["id"] == json.loads(notification.body)["notificationId"] == notification_of(debit)
         assert online.publisher.scheduled == []
-        entry = await online.inbox.get("anna", debit["id"])
+        entry = await online.inbox.get("anna", notification_of(debit))
         assert entry.channels == ("inapp", "push")
         assert (await online.deliveries.get(event_key(debit["source"], debit["id"]), "push")).channel == "inapp+push"
 
@@ -291,7 +293,29 @@ class TestInAppAndPush:
         assert await deliver_message(message(debit), online) is DispatchResult.SKIPPED
         assert online.realtime.sent == []
         assert online.push.sends == []
-        assert await online.inbox.get("anna", debit["id"]) is None
+        assert await online.inbox.get("anna", notification_of(debit)) is None
+
+
+class TestEventsOfTwoSystemsWithOneId:
+    """CloudEvents makes source + id unique, not id: two LoB systems may both number their events 1001."""
+
+    async def test_both_reach_the_user_and_the_inbox_holds_both(self, offline):
+        approval_1001 = approval() | {"id": "1001"}
+        debit_1001 = event("accounts.debit.posted", ownerId="anna", amount="5000.00", currency="EUR") | {"id": "1001"}
+        assert await deliver_message(message(approval_1001), offline) is DispatchResult.SENT
+        assert await deliver_message(message(debit_1001), offline) is DispatchResult.SENT
+        pushed = [json.loads(notification.body) for notification, _ in offline.push.sends]
+        assert [p["notificationId"] for p in pushed] == [notification_of(approval_1001), notification_of(debit_1001)]
+        assert notification_of(approval_1001) != notification_of(debit_1001)
+        approval_entry = await offline.inbox.get("anna", notification_of(approval_1001))
+        debit_entry = await offline.inbox.get("anna", notification_of(debit_1001))
+        assert (approval_entry.event_type, debit_entry.event_type) == (
+            "finance.budget_approval.requested",
+            "accounts.debit.posted",
+        )
+        # and each one's redelivery still finds its own entry and pushes nothing more
+        assert await deliver_message(message(debit_1001), offline) is DispatchResult.DUPLICATE
+        assert len(offline.push.sends) == 2
 
 
 class TestPreferencesOnBothChannels:
@@ -302,7 +326,7 @@ class TestPreferencesOnBothChannels:
         [(_, _, [payload])] = online.realtime.sent
         assert (payload["title"], payload["language"]) == ("Freigabe erforderlich", "de")
         assert "1.234,50\xa0€" in payload["body"]
-        assert (await online.inbox.get("anna", sent["id"])).body == payload["body"]
+        assert (await online.inbox.get("anna", notification_of(sent))).body == payload["body"]
 
     async def test_quiet_hours_make_the_in_app_message_and_its_fallback_push_silent(self, online):
         quiet = QuietHours(time(11, 0), time(13, 0), "UTC")
@@ -320,8 +344,8 @@ class TestInboxConfirmations:
     async def test_read_implies_seen_and_both_are_idempotent(self, online):
         sent = approval()
         await deliver_message(message(sent), online)
-        first = await mark_read(online.inbox, ANNA, sent["id"], NOW + timedelta(seconds=2))
-        again = await mark_read(online.inbox, ANNA, sent["id"], NOW + timedelta(seconds=8))
+        first = await mark_read(online.inbox, ANNA, notification_of(sent), NOW + timedelta(seconds=2))
+        again = await mark_read(online.inbox, ANNA, notification_of(sent), NOW + timedelta(seconds=8))
         assert first.read_at == again.read_at == first.seen_at == NOW + timedelta(seconds=2)
         assert again.decision is Decision.SEEN
 
@@ -329,5 +353,5 @@ class TestInboxConfirmations:
         sent = approval()
         await deliver_message(message(sent), online)
         with pytest.raises(NotFoundError):
-            await mark_seen(online.inbox, Identity("mallory"), sent["id"], NOW)
-        assert (await online.inbox.get("anna", sent["id"])).seen_at is None
+            await mark_seen(online.inbox, Identity("mallory"), notification_of(sent), NOW)
+        assert (await online.inbox.get("anna", notification_of(sent))).seen_at is None

@@ -131,7 +131,7 @@ class TestInAppMessage:
         assert set(message) == {
             "id", "type", "title", "body", "language", "createdAt", "deepLink", "category", "silent", "data",
         }  # fmt: skip
-        assert message["id"] == raw["id"]
+        assert message["id"] == event.notification_id != raw["id"]
         assert message["createdAt"] == "2026-11-22T12:00:00+00:00"
         assert message["deepLink"].startswith("enterprisepush://orders/")
         assert message["data"]["orderId"] == raw["data"]["orderId"]

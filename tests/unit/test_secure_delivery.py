@@ -14,6 +14,7 @@ from shared.domain.publishing import topic_for
 from shared.domain.simulated_events import simulate_event
 from shared.usecases.delivery import DispatchResult, IncomingMessage, deliver_message
 from tests.fakes import in_memory_delivery_ports
+from tests.support.notifications import notification_of
 
 NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
 
@@ -29,14 +30,14 @@ async def test_the_inbox_holds_the_content_and_the_push_only_neutral_text():
     ports = in_memory_delivery_ports(NOW)
     event, message = debit_message(ownerId="alice", amount="750.00", currency="EUR", merchant="Juwelier Kern")
     assert await deliver_message(message, ports) is DispatchResult.SENT
-    item = await ports.secure_content.get("alice", event["id"])
+    item = await ports.secure_content.get("alice", notification_of(event))
     assert item is not None
     assert "Juwelier Kern" in item.bodies["de"]
     [(notification, audience)] = ports.push.sends
     assert audience == "(user:alice) && alert"
     assert "Juwelier" not in notification.body
     assert "750" not in notification.body
-    assert json.loads(notification.body)["eventId"] == event["id"]
+    assert json.loads(notification.body)["notificationId"] == notification_of(event)
 
 
 async def test_a_redelivery_writes_the_same_item_and_pushes_once():
@@ -44,7 +45,7 @@ async def test_a_redelivery_writes_the_same_item_and_pushes_once():
     event, message = debit_message(ownerId="alice", amount="750.00")
     await deliver_message(message, ports)
     assert await deliver_message(message, ports) is DispatchResult.DUPLICATE
-    assert list(ports.secure_content.items) == [("alice", event["id"])]
+    assert list(ports.secure_content.items) == [("alice", notification_of(event))]
     assert len(ports.push.sends) == 1
 
 
