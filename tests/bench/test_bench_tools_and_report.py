@@ -81,6 +81,17 @@ class TestReport:
         assert "shares its 8 cores" in report.render(eight, RESULTS)
         assert f"shares its {results['machine']['nproc']} cores" in report.render(results, RESULTS)
 
+    def test_the_end_to_end_approvals_row_is_shown_before_the_debits_when_the_run_has_one(self):
+        results = self.results()
+        debits = results["latency"]["end_to_end"]
+        results["latency"]["end_to_end_approvals"] = debits | {"per_second": 123.4, "events": 2000}
+        page = report.render(results, RESULTS)
+        approvals_at = page.index("End to end, one-user budget approvals")
+        assert "**123.4 events/s end to end**" in page[approvals_at:]
+        debits_at = page.index("End to end, the debits above, POSTed the same way after the approvals")
+        assert approvals_at < debits_at
+        assert f"**{debits['per_second']} events/s end to end**" in page[debits_at:]
+
     def test_the_history_table_comes_from_the_history_file(self):
         history = {
             "runs": [{"commit": "abc1234", "date": "d", "change": "x", "sends_per_second": {"1": {"ours": 5.0}}}]

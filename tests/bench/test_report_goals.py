@@ -98,3 +98,12 @@ def test_end_to_end_is_judged_against_the_baseline_and_failed_sections_are_left_
         "One-user events through POST /api/events end to end against before: **met** (2.50× measured, goal ≥ 2×)"
         f" — 250.0 against {BASELINES['end_to_end']:g} events/s"
     ]
+
+
+def test_end_to_end_is_judged_on_the_approvals_the_baseline_was_measured_with_and_shows_the_debits():
+    latency = {"end_to_end": {"per_second": 40.0}, "end_to_end_approvals": {"per_second": 210.0}}
+    lines = exactly_once_goals({"latency": latency})
+    assert lines == [
+        "One-user approvals through POST /api/events end to end against before: **met** (2.10× measured, goal ≥ 2×)"
+        f" — 210.0 against {BASELINES['end_to_end']:g} events/s (sensitive debits, with secure content: 40.0 events/s)"
+    ]
