@@ -49,7 +49,7 @@ def campaign_properties(campaign_id: str, content: CampaignContent) -> dict[str,
         properties[f"body_{language}"] = content.body(language)
     properties.update(
         eventId=campaign_id,
-        notificationId=campaign_id,
+        notificationId="",  # a campaign keeps no inbox entry unless it is sensitive (neutral_properties)
         collapseId=collapse_id(campaign_id),
         eventType=CAMPAIGN_EVENT_TYPE,
         deepLink=content.deep_link or "",

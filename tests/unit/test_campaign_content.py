@@ -86,6 +86,11 @@ class TestProperties:
         )
         assert "Interrupción" in rendered
 
+    def test_a_plain_campaign_names_no_inbox_entry_since_it_keeps_none(self):
+        properties = campaign_properties("c1", content())
+        assert (properties["eventId"], properties["notificationId"]) == ("c1", "")
+        check_content(content())  # every template variable is sent, the empty one too
+
     def test_a_sensitive_campaign_sends_only_neutral_text_the_id_and_the_inbox_link(self):
         properties = campaign_properties("c1", content(sensitive=True))
         text = json.dumps(properties, ensure_ascii=False)
@@ -93,7 +98,7 @@ class TestProperties:
         assert "Interrupción" not in text
         assert "enterprisepush://status" not in text
         assert properties["title_de"] == NEUTRAL_MESSAGES["de"].title
-        assert properties["eventId"] == "c1"
+        assert properties["eventId"] == properties["notificationId"] == "c1"  # its content is in each inbox
         assert properties["collapseId"] == collapse_id("c1")
         assert properties["deepLink"] == inbox_link("c1") == "enterprisepush://notifications/c1"
 
