@@ -81,7 +81,7 @@ def plan_notification(event: LobEvent, recipient: Preferences | None, now: datet
     inbox = None
     if entry.sensitive and user_id is not None:
         inbox = inbox_item(event, user_id, properties, now)
-        properties = neutral_properties(event.notification_id, collapse_key=event.key)
+        properties = neutral_properties(event.notification_id, collapse_key=event.key, event_id=event.id)
     return NotificationPlan(
         audience=audience,
         template=template,

@@ -35,9 +35,13 @@ def inbox_link(notification_id: str) -> str:
     return f"enterprisepush://notifications/{quote(notification_id, safe='')}"
 
 
-def neutral_properties(notification_id: str, *, collapse_key: str | None = None) -> dict[str, str]:
-    """Template-send properties of a secure push: neutral title and body in every language, the id, the collapse id
-    (derived from ``collapse_key``, by default the id; an event's is its key ``source#id``), the link.
+def neutral_properties(
+    notification_id: str, *, collapse_key: str | None = None, event_id: str | None = None
+) -> dict[str, str]:
+    """Template-send properties of a secure push: neutral title and body in every language, the notification id, the
+    event id (``event_id``: a LoB event's CloudEvent id; by default the notification id, as for a campaign), the
+    collapse id (derived from ``collapse_key``, by default the notification id; an event's is its key ``source#id``),
+    the link.
 
     Nothing about the content travels: not the event type, not the category, not a word of the text.
     """
@@ -47,7 +51,7 @@ def neutral_properties(notification_id: str, *, collapse_key: str | None = None)
         properties[f"title_{language}"] = message.title
         properties[f"body_{language}"] = message.body
     properties.update(
-        eventId=notification_id,
+        eventId=notification_id if event_id is None else event_id,
         notificationId=notification_id,
         collapseId=collapse_id(notification_id if collapse_key is None else collapse_key),
         eventType=SECURE_EVENT_TYPE,

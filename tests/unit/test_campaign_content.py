@@ -124,13 +124,13 @@ class TestSecureCatalogEntries:
     def test_only_entries_addressed_to_one_user_are_sensitive(self):
         assert all(entry.recipient_field is not None for entry in CATALOG.values() if entry.sensitive)
 
-    def test_a_debit_push_carries_neutral_text_and_the_notification_id_only(self):
+    def test_a_debit_push_carries_neutral_text_and_its_ids_only(self):
         plan = _debit(merchant="Casino Royale", amount="999.00")
         pushed = json.dumps(plan.properties, ensure_ascii=False)
         assert "Casino Royale" not in pushed
         assert "999" not in pushed
         assert "accounts" not in pushed
-        assert plan.properties["eventId"] == plan.properties["notificationId"] == _DEBIT_NOTIFICATION
+        assert (plan.properties["eventId"], plan.properties["notificationId"]) == ("evt-7f3a", _DEBIT_NOTIFICATION)
         assert plan.properties["deepLink"] == f"enterprisepush://notifications/{_DEBIT_NOTIFICATION}"
         assert {plan.properties[f"body_{lang}"] for lang in ("en", "de", "es")} == {
             message.body for message in NEUTRAL_MESSAGES.values()

@@ -139,10 +139,9 @@ class TestProperties:
             for event_type in ("hr.employee.joined", "finance.budget_approval.requested", "accounts.debit.posted")
         )
         assert accounts.secure_item is not None  # debits are sensitive: the neutral properties carry the id
-        assert hr.properties["eventId"] == finance.properties["eventId"] == "42"
+        assert hr.properties["eventId"] == finance.properties["eventId"] == accounts.properties["eventId"] == "42"
         assert "notificationId" not in hr.properties  # a broadcast makes no inbox entry
         assert finance.properties["notificationId"] != accounts.properties["notificationId"]
-        assert accounts.properties["eventId"] == accounts.properties["notificationId"]
         collapse_ids = {plan.properties["collapseId"] for plan in (hr, finance, accounts)}
         assert collapse_ids == {collapse_id(f"/lob/{source}#42") for source in ("hr", "finance", "accounts")}
         assert len(collapse_ids) == 3
