@@ -32,6 +32,7 @@ from bench.procs import azurite, child, free_port, http_ready, python_module
 from bench.realtime_connections import hold_connections
 from local.nh_emulator.config import FULL_RULE_NAME, WELL_KNOWN_FULL_KEY, connection_string
 from local.signalr.config import connection_string as signalr_connection_string
+from shared.domain.events import event_key, notification_id
 from tests.support.listener import listening
 
 __all__ = ["RESULTS", "render", "run"]
@@ -130,13 +131,14 @@ def _latencies(stack: dict[str, Any], events: int) -> dict[str, Any]:
         with listening(api, user=open_user) as app:
             for _ in range(events):
                 event = _approval(open_user)
+                notification = notification_id(event_key(event["source"], event["id"]))
                 started = _publish(http, api, event)
                 while True:
                     line = app.next_event(timeout=30)
-                    if line["event"] == "message" and line["arguments"][0]["id"] == event["id"]:
+                    if line["event"] == "message" and line["arguments"][0]["id"] == notification:
                         inapp.append(line["at"] / 1000 - started)
                         break
-                http.post(f"{api}/me/notifications/{event['id']}/seen", headers={"X-Dev-User": open_user})
+                http.post(f"{api}/me/notifications/{notification}/seen", headers={"X-Dev-User": open_user})
         for index in range(events):
             started = _publish(http, api, _approval(closed_user))
             delivered = _wait_inbox(http, nh, f"{closed_user}-phone", 3 + index + 1)
