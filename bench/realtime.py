@@ -32,8 +32,8 @@ from bench.procs import azurite, child, free_port, http_ready, python_module
 from bench.realtime_connections import hold_connections
 from local.nh_emulator.config import FULL_RULE_NAME, WELL_KNOWN_FULL_KEY, connection_string
 from local.signalr.config import connection_string as signalr_connection_string
-from shared.domain.events import event_key, notification_id
 from tests.support.listener import listening
+from tests.support.notifications import notification_of
 
 __all__ = ["RESULTS", "render", "run"]
 
@@ -131,7 +131,7 @@ def _latencies(stack: dict[str, Any], events: int) -> dict[str, Any]:
         with listening(api, user=open_user) as app:
             for _ in range(events):
                 event = _approval(open_user)
-                notification = notification_id(event_key(event["source"], event["id"]))
+                notification = notification_of(event)
                 started = _publish(http, api, event)
                 while True:
                     line = app.next_event(timeout=30)

@@ -108,9 +108,7 @@ def latency(result: dict[str, Any], hr_rows: list[dict[str, Any]] | None) -> lis
                 beside["per_second"] if beside else None,
                 row["nh_sends"],
                 row["failed_invocations"],
-                ", ".join(
-                    f"{k} {1000 * v / row['events']:.2f}" for k, v in row["cpu_seconds"].items() if k != "machine"
-                ),
+                _cpu_ms_per_event(row),
             ]
         )
     e2e, lat = result["end_to_end"], result["latency"]
@@ -159,19 +157,18 @@ def _end_to_end(debits: dict[str, Any], approvals: dict[str, Any] | None) -> lis
         f"{approvals['posts_per_second']} POSTs/s accepted; {approvals['nh_sends']:,} sends accepted by the NH sink "
         f"after {approvals['seconds']} s, "
         f"**{approvals['per_second']} events/s end to end** ({approvals['post_errors']} POST errors). "
-        f"{_cpu_per_event(approvals)}.",
+        f"CPU ms per event by process: {_cpu_ms_per_event(approvals)}.",
         "",
         f"End to end, the debits above, POSTed the same way after the approvals: {debits['posts_per_second']} POSTs/s "
         f"accepted; {debits['nh_sends']:,} sends accepted by the NH sink after {debits['seconds']} s, "
         f"**{debits['per_second']} events/s end to end** ({debits['post_errors']} POST errors). "
-        f"{_cpu_per_event(debits)}.",
+        f"CPU ms per event by process: {_cpu_ms_per_event(debits)}.",
         "",
     ]
 
 
-def _cpu_per_event(row: dict[str, Any]) -> str:
-    used = ", ".join(f"{k} {1000 * v / row['events']:.2f}" for k, v in row["cpu_seconds"].items() if k != "machine")
-    return f"CPU ms per event by process: {used}"
+def _cpu_ms_per_event(row: dict[str, Any]) -> str:
+    return ", ".join(f"{k} {1000 * v / row['events']:.2f}" for k, v in row["cpu_seconds"].items() if k != "machine")
 
 
 def profiles(result: dict[str, Any]) -> list[str]:
