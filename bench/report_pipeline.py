@@ -43,7 +43,8 @@ def pipeline_section(result: dict[str, Any], cores: int, sink_ms: float | None) 
         + ", ".join(str(row["concurrency"]) for row in singles)
         + ", on the services the app builds (`shared.composition.wiring.build_services`: one NH client, one Tables "
         "client on Azurite). Per event: claim in the delivery log (one insert-if-absent), one template send, the "
-        "decision ledger's rows, record the outcome (one etag-conditional replace).",
+        "decision ledger's rows (signed REST upserts, `shared/adapters/tables/row_writer.py`), record the outcome "
+        "(one etag-conditional replace).",
         '- **ours, batch function**: the same pipeline behind a batch trigger (`cardinality="many"`, defined in '
         "`bench/pipeline.py` over `bench.batch_dispatch.deliver_many`; measured, not deployed: docs/architecture.md "
         "says why), run by the same dev host trigger one batch at a time, as the Service Bus extension runs batch "
@@ -139,7 +140,7 @@ def _pipeline_time(result: dict[str, Any], ours: list[dict[str, Any]], events: i
         f"{cores} cores' time"
         for row in [*ours, *result["reference"]]
     )
-    tables_share = 100 * sum(v for k, v in components.items() if "Tables SDK" in k or "azure-data-tables" in k) / total
+    tables_share = 100 * sum(v for k, v in components.items() if "Tables" in k or "azure-data-tables" in k) / total
     out += [
         f"Where the CPU goes in the app's single-message function (pyinstrument, {shape(profile)}, "
         f"{profile['events']:,} events, "
@@ -150,8 +151,9 @@ def _pipeline_time(result: dict[str, Any], ours: list[dict[str, Any]], events: i
         "",
         f"How busy the machine was, per row: {busy}. Per event our functions do what the reference does (one "
         "receive, one send, one complete) plus two delivery-log writes (single conditional requests) and the "
-        "decision ledger's upserts (two for a broadcast); "
-        f"the Tables SDK's parts add up to {tables_share:.0f}% of the function process's CPU above. The batch "
+        "decision ledger's upserts (two for a broadcast, signed REST requests without the SDK); "
+        f"the Tables requests (the SDK, aiohttp, the ledger's row writer and the Tables adapters) add up to "
+        f"{tables_share:.0f}% of the function process's CPU above. The batch "
         "shape claims and records a batch with one Tables transaction per partition, whose multipart bodies the "
         "Tables SDK builds and parses with the standard library's email package.",
         "",

@@ -69,6 +69,8 @@ def build_services(settings: Settings, bus: tuple[EventPublisher, DeadLetterStor
         closers.append(tables.credential.close)
     installations = TableInstallationMirror(tables)
     orders = TableOrderStore(tables)
+    ledger = TableDecisionLedger(tables, retention=timedelta(days=settings.decision_retention_days))
+    closers.append(ledger.close)
     realtime = _realtime(settings, closers)
     return Services(
         settings=settings,
@@ -84,7 +86,7 @@ def build_services(settings: Settings, bus: tuple[EventPublisher, DeadLetterStor
         campaigns=TableCampaignStore(tables),
         secure_content=TableSecureContentStore(tables),
         closers=closers,
-        ledger=TableDecisionLedger(tables, retention=timedelta(days=settings.decision_retention_days)),
+        ledger=ledger,
         audience_sizes=AudienceSizes(installations),
         metrics=OtelMetrics(),
         metrics_series=history,

@@ -26,7 +26,9 @@ NOW = datetime.now(UTC).replace(microsecond=0)
 async def ledger(azurite_tables: str) -> AsyncIterator[TableDecisionLedger]:
     prefix = random_id("t")
     async with table_service(azurite_tables, prefix) as service:
-        yield TableDecisionLedger(service, prefix)
+        ledger = TableDecisionLedger(service, prefix)
+        yield ledger
+        await ledger.close()
 
 
 def decision(**changes: object) -> Decision:
@@ -207,3 +209,4 @@ class TestTableDecisionLedger:
             assert (await short.for_event(old.event_id, limit=5)).items == []
             assert (await short.for_event(old_news.event_id, limit=5)).items == []
             assert (await short.for_event(fresh.event_id, limit=5)).items == [fresh]
+            await short.close()

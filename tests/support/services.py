@@ -80,6 +80,7 @@ async def app_services(
     async with table_service(tables_connection, prefix) as tables:
         push = NotificationHubsClient(settings.nh_connection_string, hub, retry=retry, extra_headers=trace_headers)
         orders = TableOrderStore(tables, prefix)
+        ledger = TableDecisionLedger(tables, prefix)
         built = Services(
             settings=settings,
             push=NotificationHubsGateway(push),
@@ -95,7 +96,7 @@ async def app_services(
             secure_content=TableSecureContentStore(tables, prefix),
             now=lambda: datetime.now(UTC),
             redelivery_backoff=redelivery_backoff,
-            ledger=TableDecisionLedger(tables, prefix),
+            ledger=ledger,
             metrics=metrics if metrics is not None else NULL_METRICS,
             inbox=TableInboxStore(tables, prefix),
             realtime=realtime,
@@ -106,3 +107,4 @@ async def app_services(
                 yield built
         finally:
             await push.aclose()
+            await ledger.close()

@@ -31,10 +31,11 @@ import zlib
 from datetime import datetime, timedelta
 from typing import Any
 
-from azure.data.tables import TableEntity, UpdateMode
+from azure.data.tables import TableEntity
 from azure.data.tables.aio import TableClient, TableServiceClient
 
 from shared.adapters.tables.common import TableSet, as_datetime, encode_key, mapped_errors, utc
+from shared.adapters.tables.row_writer import TableRowWriter
 from shared.domain.decisions import Channel, Decision, Outcome
 from shared.domain.errors import FieldError, ValidationError
 from shared.ports.ledger import LEDGER_CURSOR_PATTERN, DecisionPage
@@ -162,26 +163,28 @@ def _checked_cursor(cursor: str) -> str:
 
 
 class TableDecisionLedger:
-    """``shared.ports.DecisionLedger`` on azure.data.tables.aio. Raises UpstreamError (UpstreamUnavailableError when
-    transient); ValidationError for a cursor not of the shape LEDGER_CURSOR_PATTERN."""
+    """``shared.ports.DecisionLedger`` on azure.data.tables.aio, its writes through ``TableRowWriter`` (cheaper per
+    row; see there). Raises UpstreamError (UpstreamUnavailableError when transient); ValidationError for a cursor
+    not of the shape LEDGER_CURSOR_PATTERN. ``close`` ends the writer's HTTP session.
+    """
 
     def __init__(
         self, service: TableServiceClient, table_prefix: str = "", retention: timedelta = DEFAULT_RETENTION
     ) -> None:
         self._tables = TableSet(service, table_prefix)
         self._retention = retention
+        self._writer = TableRowWriter.for_service(service)
 
     async def record(self, decision: Decision) -> None:
         """Upsert the decision's rows (concurrently; each replaces an earlier decision on the same key)."""
-        table = await self._tables.get(TABLE)
+        await self._tables.get(TABLE)  # created once per instance
+        table = self._tables.name(TABLE)
         properties = _properties(decision, self._retention)
-        with mapped_errors("record decision"):
-            await asyncio.gather(
-                *(
-                    table.upsert_entity({"PartitionKey": pk, "RowKey": rk, **properties}, mode=UpdateMode.REPLACE)
-                    for pk, rk in _keys(decision)
-                )
-            )
+        rows = [{"PartitionKey": pk, "RowKey": rk, **properties} for pk, rk in _keys(decision)]
+        await asyncio.gather(*(self._writer.upsert(table, row) for row in rows))
+
+    async def close(self) -> None:
+        await self._writer.close()
 
     async def for_event(self, event_id: str, *, limit: int, cursor: str | None = None) -> DecisionPage:
         """The event's rows in its bucket; for an event recorded before the buckets, its own partition."""

@@ -1,0 +1,231 @@
+"""TableRowWriter: rows it writes read back through the SDK exactly as rows the SDK writes (against Azurite); odd keys;
+replace, not merge; a wrong key, an unreachable account, transient answers and bearer tokens (a loopback server)."""
+
+from __future__ import annotations
+
+import base64
+import time
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestServer
+from azure.core.credentials import AccessToken, AzureNamedKeyCredential
+from azure.data.tables import UpdateMode
+from azure.data.tables.aio import TableServiceClient
+
+from shared.adapters.tables.row_writer import STORAGE_SCOPE, TableRowWriter, entity_json
+from shared.domain.errors import ConfigError, UpstreamError, UpstreamUnavailableError
+from tests.conftest import random_id
+from tests.support.azurite import free_port, table_service
+
+pytestmark = pytest.mark.integration
+
+PROPERTIES: dict[str, Any] = {
+    "Text": "grüße, 'quoted' and \"double\"",
+    "Flag": True,
+    "Small": 2_147_483_647,
+    "Negative": -(2**31),
+    "Ratio": 812.5,
+    "Whole": 3.0,
+    "At": datetime(2026, 11, 29, 13, 5, 7, 123456, tzinfo=UTC),
+    "Local": datetime(2026, 11, 29, 14, 5, 7, tzinfo=UTC).astimezone(),
+}
+
+
+@pytest.fixture
+async def service(azurite_tables: str) -> AsyncIterator[tuple[TableServiceClient, str]]:
+    prefix = random_id("t")
+    async with table_service(azurite_tables, prefix) as tables:
+        name = f"{prefix}rows"
+        await tables.create_table(name)
+        yield tables, name
+
+
+@pytest.fixture
+async def writer(service: tuple[TableServiceClient, str]) -> AsyncIterator[TableRowWriter]:
+    tables, _ = service
+    row_writer = TableRowWriter.for_service(tables)
+    yield row_writer
+    await row_writer.close()
+
+
+class TestAgainstAzurite:
+    async def test_a_row_reads_back_through_the_sdk_as_the_sdk_would_have_written_it(self, service, writer):
+        tables, name = service
+        table = tables.get_table_client(name)
+        await table.upsert_entity({"PartitionKey": "p", "RowKey": "by-sdk", **PROPERTIES}, mode=UpdateMode.REPLACE)
+        await writer.upsert(name, {"PartitionKey": "p", "RowKey": "by-writer", **PROPERTIES, "Missing": None})
+        by_sdk = await table.get_entity("p", "by-sdk")
+        by_writer = await table.get_entity("p", "by-writer")
+        assert {k: v for k, v in by_writer.items() if k != "RowKey"} == {
+            k: v for k, v in by_sdk.items() if k != "RowKey"
+        }
+        assert {k: type(v) for k, v in by_writer.items()} == {k: type(v) for k, v in by_sdk.items()}
+        assert by_writer["At"] == PROPERTIES["At"]
+        assert by_writer["Local"] == PROPERTIES["Local"]
+        assert "Missing" not in by_writer
+
+    async def test_it_replaces_the_whole_row_instead_of_merging(self, service, writer):
+        tables, name = service
+        await writer.upsert(name, {"PartitionKey": "p", "RowKey": "r", "Old": "gone", "Kept": 1})
+        await writer.upsert(name, {"PartitionKey": "p", "RowKey": "r", "Kept": 2})
+        row = await tables.get_table_client(name).get_entity("p", "r")
+        assert dict(row) == {"PartitionKey": "p", "RowKey": "r", "Kept": 2}
+
+    @pytest.mark.parametrize(
+        ("partition", "row"),
+        [("o'brien", "it's"), ("ev.03", "0123abcd:push:~dTphbGljZQ"), ("space and %25", "é:@=+,;$&!*()")],
+    )
+    async def test_keys_with_quotes_and_reserved_characters_reach_the_row_they_name(
+        self, service, writer, partition, row
+    ):
+        tables, name = service
+        await writer.upsert(name, {"PartitionKey": partition, "RowKey": row, "Value": "x"})
+        stored = await tables.get_table_client(name).get_entity(partition, row)
+        assert (stored["PartitionKey"], stored["RowKey"], stored["Value"]) == (partition, row, "x")
+
+    async def test_a_wrong_account_key_is_refused_with_the_services_code_and_no_secret(self, service):
+        tables, name = service
+        wrong_key = base64.b64encode(b"not the key" * 4).decode()
+        writer = TableRowWriter(tables.url, AzureNamedKeyCredential("devstoreaccount1", wrong_key))
+        try:
+            with pytest.raises(UpstreamError) as raised:
+                await writer.upsert(name, {"PartitionKey": "p", "RowKey": "r"})
+        finally:
+            await writer.close()
+        assert not isinstance(raised.value, UpstreamUnavailableError)
+        assert "AuthorizationFailure" in str(raised.value)
+        assert wrong_key not in str(raised.value)
+
+
+async def test_an_unreachable_account_is_unavailable_not_refused():
+    key = base64.b64encode(b"k" * 32).decode()
+    writer = TableRowWriter(f"http://127.0.0.1:{free_port()}/acct", AzureNamedKeyCredential("acct", key))
+    try:
+        with pytest.raises(UpstreamUnavailableError):
+            await writer.upsert("t", {"PartitionKey": "p", "RowKey": "r"})
+    finally:
+        await writer.close()
+
+
+class FakeCredential:
+    """An AsyncTokenCredential that hands out numbered tokens valid for ``lifetime`` seconds."""
+
+    def __init__(self, lifetime: float) -> None:
+        self.lifetime = lifetime
+        self.scopes: list[tuple[str, ...]] = []
+
+    async def get_token(self, *scopes: str, **_: Any) -> AccessToken:
+        self.scopes.append(scopes)
+        return AccessToken(f"token-{len(self.scopes)}", int(time.time() + self.lifetime))
+
+    async def close(self) -> None:
+        return None
+
+    async def __aenter__(self) -> FakeCredential:
+        return self
+
+    async def __aexit__(self, *_: object) -> None:
+        return None
+
+
+class Recorder:
+    """A loopback stand-in for the service: answers each PUT with the next status of ``statuses`` (then 204)."""
+
+    def __init__(self, *statuses: int) -> None:
+        self.statuses = list(statuses)
+        self.requests: list[tuple[str, dict[str, str], bytes]] = []
+
+    async def handle(self, request: web.Request) -> web.Response:
+        self.requests.append((request.raw_path, dict(request.headers), await request.read()))
+        status = self.statuses.pop(0) if self.statuses else 204
+        return web.Response(status=status, headers={"x-ms-error-code": "PropertyValueInvalid"} if status == 400 else {})
+
+
+@pytest.fixture
+async def recorder() -> AsyncIterator[tuple[Recorder, str]]:
+    stand_in = Recorder()
+    app = web.Application()
+    app.router.add_route("PUT", "/{tail:.*}", stand_in.handle)
+    server = TestServer(app, host="127.0.0.1")
+    await server.start_server()
+    yield stand_in, str(server.make_url("/"))
+    await server.close()
+
+
+class TestBearerTokensAndRetries:
+    async def test_a_token_credential_signs_with_a_bearer_token_fetched_once_while_it_is_fresh(self, recorder):
+        stand_in, url = recorder
+        credential = FakeCredential(lifetime=3600)
+        writer = TableRowWriter(url, credential)
+        try:
+            await writer.upsert("decisions", {"PartitionKey": "b", "RowKey": "1:e:push", "Attempt": 1})
+            await writer.upsert("decisions", {"PartitionKey": "b", "RowKey": "2:e:push", "Attempt": 2})
+        finally:
+            await writer.close()
+        assert credential.scopes == [(STORAGE_SCOPE,)]
+        assert [headers["Authorization"] for _, headers, _ in stand_in.requests] == ["Bearer token-1"] * 2
+        path, headers, body = stand_in.requests[0]
+        assert path == "/decisions(PartitionKey='b',RowKey='1%3Ae%3Apush')"
+        assert headers["x-ms-version"] == "2019-02-02"
+        assert body == b'{"PartitionKey":"b","RowKey":"1:e:push","Attempt":1}'
+
+    async def test_a_token_close_to_its_expiry_is_replaced(self, recorder):
+        _, url = recorder
+        credential = FakeCredential(lifetime=60)  # inside the five-minute margin
+        writer = TableRowWriter(url, credential)
+        try:
+            await writer.upsert("t", {"PartitionKey": "p", "RowKey": "1"})
+            await writer.upsert("t", {"PartitionKey": "p", "RowKey": "2"})
+        finally:
+            await writer.close()
+        assert len(credential.scopes) == 2
+
+    async def test_transient_answers_are_tried_again_and_a_refusal_is_not(self, recorder):
+        stand_in, url = recorder
+        writer = TableRowWriter(url, FakeCredential(lifetime=3600))
+        try:
+            stand_in.statuses = [503, 429]
+            await writer.upsert("t", {"PartitionKey": "p", "RowKey": "r"})
+            assert len(stand_in.requests) == 3
+            stand_in.statuses = [503, 503, 500]
+            with pytest.raises(UpstreamUnavailableError, match="500"):
+                await writer.upsert("t", {"PartitionKey": "p", "RowKey": "r"})
+            assert len(stand_in.requests) == 6
+            stand_in.statuses = [400]
+            with pytest.raises(UpstreamError, match="PropertyValueInvalid"):
+                await writer.upsert("t", {"PartitionKey": "p", "RowKey": "r"})
+            assert len(stand_in.requests) == 7
+        finally:
+            await writer.close()
+
+
+class TestEntityJson:
+    def test_types_are_annotated_as_the_sdk_annotates_them(self):
+        moment = datetime(2026, 1, 2, 3, 4, 5, 6, tzinfo=UTC)
+        body = entity_json({"S": "x", "B": False, "I": 7, "F": 1.5, "D": moment, "N": None})
+        assert body.decode() == (
+            '{"S":"x","B":false,"I":7,"F":1.5,"F@odata.type":"Edm.Double",'
+            '"D":"2026-01-02T03:04:05.000006Z","D@odata.type":"Edm.DateTime"}'
+        )
+
+    def test_a_naive_datetime_is_taken_as_utc(self):
+        assert b'"2026-01-02T03:04:05.000000Z"' in entity_json({"D": datetime(2026, 1, 2, 3, 4, 5)})
+
+    @pytest.mark.parametrize("value", [float("nan"), float("inf"), 2**31, -(2**31) - 1])
+    def test_values_the_service_cannot_hold_are_refused(self, value):
+        with pytest.raises(ValueError):
+            entity_json({"V": value})
+
+    @pytest.mark.parametrize("value", [b"bytes", ["a"], timedelta(seconds=1)])
+    def test_other_types_are_refused(self, value):
+        with pytest.raises(TypeError):
+            entity_json({"V": value})
+
+
+def test_an_account_url_that_is_not_http_is_a_config_error():
+    with pytest.raises(ConfigError):
+        TableRowWriter("ftp://127.0.0.1/acct", FakeCredential(lifetime=60))
