@@ -80,10 +80,16 @@ class TestStorageRequestsPerRegistration:
 
     async def test_first_registration_makes_seven_requests(self, recorded: Recorded) -> None:
         """Reads: the caller's row, the preferences, the channel lookup. Writes: the claim (which remembers the
-        channel), the row and its channel index (both "pending"), the state "active" after NH."""
+        channel), the row and its channel index (both "pending"), the state "active" after NH.
+
+        The channel lookup runs beside the claim and its writes: when it reads the channel's partition after the
+        new index row landed, it finds that row and reads the main row to check it, an eighth request (a GET).
+        """
         mark = len(recorded.requests)
         await register_device(recorded.ports, ALICE, request(random_id("dev-")))
-        assert sorted(recorded.since(mark)) == sorted(["GET", "GET", "GET", "POST", "PUT", "PUT", "PATCH"])
+        methods = recorded.since(mark)
+        assert sorted(method for method in methods if method != "GET") == ["PATCH", "POST", "PUT", "PUT"]
+        assert methods.count("GET") in (3, 4)
 
     async def test_changed_device_is_rewritten(self, recorded: Recorded) -> None:
         installation_id = random_id("dev-")
