@@ -16,6 +16,7 @@ from azure.data.tables.aio import TableClient, TableServiceClient
 from shared.domain.errors import UpstreamError, UpstreamUnavailableError
 
 __all__ = [
+    "TRANSIENT_STATUS",
     "TableSet",
     "as_datetime",
     "decode_key",
@@ -31,7 +32,8 @@ __all__ = [
 _PLAIN_KEY = re.compile(r"[A-Za-z0-9_\-@.:=]{1,512}")
 _ENCODED_MARK = "~"
 _TABLE_PREFIX = re.compile(r"[A-Za-z][A-Za-z0-9]{0,39}")
-_RETRYABLE_STATUS = frozenset({408, 429, 500, 502, 503, 504})
+# Answers that mean "unavailable for now": mapped to UpstreamUnavailableError, and tried again by the row writer.
+TRANSIENT_STATUS = frozenset({408, 429, 500, 502, 503, 504})
 
 
 def encode_key(value: str) -> str:
@@ -74,7 +76,7 @@ def mapped_errors(operation: str) -> Iterator[None]:
         ) from exc
     except HttpResponseError as exc:
         status = exc.status_code
-        if status is not None and status in _RETRYABLE_STATUS:
+        if status is not None and status in TRANSIENT_STATUS:
             raise UpstreamUnavailableError(
                 f"Tables answered {status} during {operation}", retry_after=_retry_after(exc), cause="storage"
             ) from exc

@@ -36,6 +36,7 @@ from azure.core.credentials import AccessToken, AzureNamedKeyCredential
 from azure.core.credentials_async import AsyncTokenCredential
 from azure.data.tables.aio import TableServiceClient
 
+from shared.adapters.tables.common import TRANSIENT_STATUS
 from shared.domain.errors import ConfigError, UpstreamError, UpstreamUnavailableError
 
 __all__ = ["TableRowWriter", "entity_json"]
@@ -45,7 +46,6 @@ STORAGE_SCOPE = "https://storage.azure.com/.default"
 _TOKEN_MARGIN = 300.0  # seconds before expiry a token is replaced
 _ATTEMPTS = 3
 _BACKOFF = (0.1, 0.4)  # seconds before the 2nd and 3rd attempt
-_RETRYABLE_STATUS = frozenset({408, 429, 500, 502, 503, 504})
 _TIMEOUT = aiohttp.ClientTimeout(total=10, sock_connect=5)
 _INT32 = range(-(2**31), 2**31)
 
@@ -130,7 +130,7 @@ class TableRowWriter:
                 continue
             if status == 204:
                 return
-            if status not in _RETRYABLE_STATUS:
+            if status not in TRANSIENT_STATUS:
                 raise UpstreamError(f"Tables refused record decision: {error_code or status}")
             failure = UpstreamUnavailableError(f"Tables answered {status} during record decision", cause="storage")
         assert failure is not None
