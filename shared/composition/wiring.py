@@ -70,14 +70,15 @@ def build_services(settings: Settings, bus: tuple[EventPublisher, DeadLetterStor
     installations = TableInstallationMirror(tables)
     orders = TableOrderStore(tables)
     ledger = TableDecisionLedger(tables, retention=timedelta(days=settings.decision_retention_days))
-    closers.append(ledger.close)
+    deliveries = TableDeliveryLog(tables)
+    closers += [ledger.close, deliveries.close]
     realtime = _realtime(settings, closers)
     return Services(
         settings=settings,
         push=NotificationHubsGateway(nh_client),
         installations=installations,
         preferences=TablePreferencesStore(tables),
-        deliveries=TableDeliveryLog(tables),
+        deliveries=deliveries,
         quarantine=TableQuarantineStore(tables),
         publisher=publisher,
         dead_letters=dead_letters,

@@ -21,4 +21,6 @@ def prefix() -> str:
 async def log(azurite_tables: str, prefix: str) -> AsyncIterator[TableDeliveryLog]:
     """The delivery log on Azurite, in tables created under ``prefix`` for this test."""
     async with table_service(azurite_tables, prefix) as service:
-        yield TableDeliveryLog(service, prefix)
+        delivery_log = TableDeliveryLog(service, prefix)
+        yield delivery_log
+        await delivery_log.close()

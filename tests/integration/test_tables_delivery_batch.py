@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import itertools
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from azure.data.tables.aio import TableServiceClient
 
 from shared.adapters.tables import TableDeliveryLog
 from shared.adapters.tables.delivery_rows import PARTITIONS
@@ -39,6 +42,15 @@ def sent(claim: Claim) -> DeliveryRecord:
     )
 
 
+@asynccontextmanager
+async def delivery_log(service: TableServiceClient, prefix: str) -> AsyncIterator[TableDeliveryLog]:
+    log = TableDeliveryLog(service, prefix)
+    try:
+        yield log
+    finally:
+        await log.close()
+
+
 def counting_transactions(conn_str: str, counter: list[Any]) -> Any:
     """A service whose requests are all let through and the $batch ones counted."""
 
@@ -53,8 +65,7 @@ def counting_transactions(conn_str: str, counter: list[Any]) -> Any:
 class TestClaimMany:
     async def test_new_events_are_claimed_with_one_transaction_per_partition(self, azurite_tables: str, prefix: str):
         batches: list[Any] = []
-        async with counting_transactions(azurite_tables, batches) as service:
-            log = TableDeliveryLog(service, prefix)
+        async with counting_transactions(azurite_tables, batches) as service, delivery_log(service, prefix) as log:
             events = ids(60)
             claims = await log.claim_many(events, SUB, now=T0, stale_after=STALE)
         assert set(claims) == set(events)
@@ -98,9 +109,10 @@ class TestClaimMany:
             return request.url.endswith("/$batch") and next(calls) == 1
 
         events = ids(40)
-        async with faulty_service(azurite_tables, fail_second_batch) as service:
+        failing = faulty_service(azurite_tables, fail_second_batch)
+        async with failing as service, delivery_log(service, prefix) as failing_log:
             with pytest.raises(UpstreamUnavailableError):
-                await TableDeliveryLog(service, prefix).claim_many(events, SUB, now=T0, stale_after=STALE)
+                await failing_log.claim_many(events, SUB, now=T0, stale_after=STALE)
         states = {(await log.get(event, SUB) or _absent(event)).state for event in events}
         assert DeliveryState.CLAIMED not in states  # released (or never written), so a redelivery claims at once
         retry = await log.claim_many(events, SUB, now=T0, stale_after=STALE)
@@ -117,8 +129,7 @@ class TestFinishMany:
     ):
         claims = await log.claim_many(ids(30), SUB, now=T0, stale_after=STALE)
         batches: list[Any] = []
-        async with counting_transactions(azurite_tables, batches) as service:
-            log = TableDeliveryLog(service, prefix)
+        async with counting_transactions(azurite_tables, batches) as service, delivery_log(service, prefix) as log:
             report = await log.finish_many([(claim, sent(claim)) for claim in claims.values()])
             assert (report.conflicts, report.unwritten) == ([], [])
             assert len(batches) <= PARTITIONS
@@ -147,8 +158,8 @@ class TestFinishMany:
     ):
         claims = await log.claim_many(ids(10), SUB, now=T0, stale_after=STALE)
         outcomes = [(claim, sent(claim)) for claim in claims.values()]
-        async with faulty_service(azurite_tables, lambda request: True) as down:
-            report = await TableDeliveryLog(down, prefix).finish_many(outcomes)
+        async with faulty_service(azurite_tables, lambda request: True) as down, delivery_log(down, prefix) as failing:
+            report = await failing.finish_many(outcomes)
         assert sorted(claim.event_id for claim, _ in report.unwritten) == sorted(claims)
         again = await log.finish_many(report.unwritten)
         assert (again.conflicts, again.unwritten) == ([], [])

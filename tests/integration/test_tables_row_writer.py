@@ -1,8 +1,10 @@
 """TableRowWriter: rows it writes read back through the SDK exactly as rows the SDK writes (against Azurite); odd keys;
-replace, not merge; a wrong key, an unreachable account, transient answers and bearer tokens (a loopback server)."""
+replace, not merge; insert-if-absent and etag-conditional replace, with etags the SDK shares; a wrong key, an
+unreachable account, transient and lost answers, and bearer tokens (loopback servers)."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import time
 from collections.abc import AsyncIterator
@@ -12,12 +14,14 @@ from typing import Any
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
+from azure.core import MatchConditions
 from azure.core.credentials import AccessToken, AzureNamedKeyCredential
+from azure.core.exceptions import ResourceModifiedError
 from azure.data.tables import UpdateMode
 from azure.data.tables.aio import TableServiceClient
 
 from shared.adapters.tables.row_writer import STORAGE_SCOPE, TableRowWriter, entity_json
-from shared.domain.errors import ConfigError, UpstreamError, UpstreamUnavailableError
+from shared.domain.errors import ConfigError, ConflictError, UpstreamError, UpstreamUnavailableError
 from tests.conftest import random_id
 from tests.support.azurite import free_port, table_service
 
@@ -87,6 +91,57 @@ class TestAgainstAzurite:
         stored = await tables.get_table_client(name).get_entity(partition, row)
         assert (stored["PartitionKey"], stored["RowKey"], stored["Value"]) == (partition, row, "x")
 
+    async def test_insert_adds_an_absent_row_and_refuses_one_that_exists(self, service, writer):
+        tables, name = service
+        etag = await writer.insert(name, {"PartitionKey": "p", "RowKey": "r", **PROPERTIES}, operation="claim")
+        with pytest.raises(ConflictError):
+            await writer.insert(name, {"PartitionKey": "p", "RowKey": "r", "Other": 1}, operation="claim")
+        stored = await tables.get_table_client(name).get_entity("p", "r")
+        assert stored.metadata["etag"] == etag
+        assert {k: v for k, v in stored.items() if k in PROPERTIES} == PROPERTIES
+
+    async def test_replace_holds_only_while_the_row_still_carries_the_etag(self, service, writer):
+        tables, name = service
+        first = await writer.insert(name, {"PartitionKey": "p", "RowKey": "r", "State": "claimed"}, operation="claim")
+        second = await writer.replace(
+            name, {"PartitionKey": "p", "RowKey": "r", "State": "sent"}, etag=first, operation="finish"
+        )
+        assert second != first
+        with pytest.raises(ConflictError, match="UpdateConditionNotSatisfied"):
+            await writer.replace(
+                name, {"PartitionKey": "p", "RowKey": "r", "State": "released"}, etag=first, operation="finish"
+            )
+        stored = await tables.get_table_client(name).get_entity("p", "r")
+        assert (stored["State"], stored.metadata["etag"]) == ("sent", second)
+
+    async def test_replace_of_a_row_that_is_gone_is_a_conflict_not_an_insert(self, service, writer):
+        tables, name = service
+        etag = await writer.insert(name, {"PartitionKey": "p", "RowKey": "r"}, operation="claim")
+        await tables.get_table_client(name).delete_entity("p", "r")
+        with pytest.raises(ConflictError):
+            await writer.replace(name, {"PartitionKey": "p", "RowKey": "r", "X": 1}, etag=etag, operation="finish")
+        assert [row async for row in tables.get_table_client(name).list_entities()] == []
+
+    async def test_etags_pass_between_the_writer_and_the_sdk_both_ways(self, service, writer):
+        tables, name = service
+        table = tables.get_table_client(name)
+        written = await writer.insert(name, {"PartitionKey": "p", "RowKey": "r", "N": 1}, operation="claim")
+        updated = await table.update_entity(
+            {"PartitionKey": "p", "RowKey": "r", "N": 2},
+            mode=UpdateMode.REPLACE,
+            etag=written,
+            match_condition=MatchConditions.IfNotModified,
+        )
+        with pytest.raises(ResourceModifiedError):  # the writer's etag is the one the SDK checks against
+            await table.update_entity(
+                {"PartitionKey": "p", "RowKey": "r", "N": 9},
+                mode=UpdateMode.REPLACE,
+                etag=written,
+                match_condition=MatchConditions.IfNotModified,
+            )
+        await writer.replace(name, {"PartitionKey": "p", "RowKey": "r", "N": 3}, etag=updated["etag"], operation="x")
+        assert (await table.get_entity("p", "r"))["N"] == 3
+
     async def test_a_wrong_account_key_is_refused_with_the_services_code_and_no_secret(self, service):
         tables, name = service
         wrong_key = base64.b64encode(b"not the key" * 4).decode()
@@ -133,7 +188,8 @@ class FakeCredential:
 
 
 class Recorder:
-    """A loopback stand-in for the service: answers each PUT with the next status of ``statuses`` (then 204)."""
+    """A loopback stand-in for the service: answers each write with the next status of ``statuses`` (then 204 and
+    an etag)."""
 
     def __init__(self, *statuses: int) -> None:
         self.statuses = list(statuses)
@@ -142,7 +198,11 @@ class Recorder:
     async def handle(self, request: web.Request) -> web.Response:
         self.requests.append((request.raw_path, dict(request.headers), await request.read()))
         status = self.statuses.pop(0) if self.statuses else 204
-        return web.Response(status=status, headers={"x-ms-error-code": "PropertyValueInvalid"} if status == 400 else {})
+        codes = {400: "PropertyValueInvalid", 409: "EntityAlreadyExists", 412: "UpdateConditionNotSatisfied"}
+        headers = {"x-ms-error-code": codes[status]} if status in codes else {}
+        if status == 204:
+            headers["ETag"] = f"W/\"datetime'{len(self.requests)}'\""
+        return web.Response(status=status, headers=headers)
 
 
 @pytest.fixture
@@ -150,6 +210,7 @@ async def recorder() -> AsyncIterator[tuple[Recorder, str]]:
     stand_in = Recorder()
     app = web.Application()
     app.router.add_route("PUT", "/{tail:.*}", stand_in.handle)
+    app.router.add_route("POST", "/{tail:.*}", stand_in.handle)
     server = TestServer(app, host="127.0.0.1")
     await server.start_server()
     yield stand_in, str(server.make_url("/"))
@@ -199,6 +260,76 @@ class TestBearerTokensAndRetries:
             with pytest.raises(UpstreamError, match="PropertyValueInvalid"):
                 await writer.upsert("t", {"PartitionKey": "p", "RowKey": "r"})
             assert len(stand_in.requests) == 7
+        finally:
+            await writer.close()
+
+    async def test_insert_and_conditional_replace_send_the_documented_requests(self, recorder):
+        stand_in, url = recorder
+        writer = TableRowWriter(url, FakeCredential(lifetime=3600))
+        try:
+            etag = await writer.insert("deliveries", {"PartitionKey": "s.1", "RowKey": "e"}, operation="claim")
+            await writer.replace("deliveries", {"PartitionKey": "s.1", "RowKey": "e"}, etag=etag, operation="finish")
+        finally:
+            await writer.close()
+        (insert_path, insert_headers, _), (replace_path, replace_headers, _) = stand_in.requests
+        assert (insert_path, insert_headers["Prefer"], "If-Match" in insert_headers) == (
+            "/deliveries",
+            "return-no-content",
+            False,
+        )
+        assert (replace_path, replace_headers["If-Match"]) == ("/deliveries(PartitionKey='s.1',RowKey='e')", etag)
+
+    async def test_insert_and_replace_retry_transient_answers_and_report_conflicts(self, recorder):
+        stand_in, url = recorder
+        writer = TableRowWriter(url, FakeCredential(lifetime=3600))
+        row = {"PartitionKey": "p", "RowKey": "r"}
+        try:
+            stand_in.statuses = [503, 409]
+            with pytest.raises(ConflictError):
+                await writer.insert("t", row, operation="claim")
+            stand_in.statuses = [500, 412]
+            with pytest.raises(ConflictError, match="UpdateConditionNotSatisfied"):
+                await writer.replace("t", row, etag='W/"x"', operation="finish")
+            stand_in.statuses = [400]
+            with pytest.raises(UpstreamError, match="PropertyValueInvalid") as refused:
+                await writer.insert("t", row, operation="claim")
+            assert not isinstance(refused.value, ConflictError | UpstreamUnavailableError)
+        finally:
+            await writer.close()
+        assert len(stand_in.requests) == 5
+
+
+@pytest.fixture
+async def silent_server() -> AsyncIterator[tuple[list[bytes], str]]:
+    """A loopback server that reads each request and closes the connection without answering."""
+    received: list[bytes] = []
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        received.append(await reader.readuntil(b"\r\n\r\n"))
+        writer.close()
+
+    server = await asyncio.start_server(handle, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    yield received, f"http://127.0.0.1:{port}/acct"
+    server.close()
+    await server.wait_closed()
+
+
+class TestLostAnswers:
+    async def test_every_write_whose_answer_is_lost_is_sent_again_then_reported_unavailable(self, silent_server):
+        received, url = silent_server
+        writer = TableRowWriter(url, FakeCredential(lifetime=3600))
+        row = {"PartitionKey": "p", "RowKey": "r"}
+        try:
+            for write in (
+                writer.upsert("t", row),
+                writer.insert("t", row, operation="claim"),
+                writer.replace("t", row, etag='W/"x"', operation="finish"),
+            ):
+                before = len(received)
+                with pytest.raises(UpstreamUnavailableError):
+                    await write
+                assert len(received) - before >= 3  # three attempts (aiohttp adds one for an idempotent PUT)
         finally:
             await writer.close()
 

@@ -81,12 +81,13 @@ async def app_services(
         push = NotificationHubsClient(settings.nh_connection_string, hub, retry=retry, extra_headers=trace_headers)
         orders = TableOrderStore(tables, prefix)
         ledger = TableDecisionLedger(tables, prefix)
+        deliveries = TableDeliveryLog(tables, prefix)
         built = Services(
             settings=settings,
             push=NotificationHubsGateway(push),
             installations=TableInstallationMirror(tables, prefix),
             preferences=TablePreferencesStore(tables, prefix),
-            deliveries=TableDeliveryLog(tables, prefix),  # as shared.composition.wiring builds it
+            deliveries=deliveries,  # as shared.composition.wiring builds it
             quarantine=TableQuarantineStore(tables, prefix),
             publisher=publisher or RecordingPublisher(),
             dead_letters=InMemoryDeadLetters(),
@@ -108,3 +109,4 @@ async def app_services(
         finally:
             await push.aclose()
             await ledger.close()
+            await deliveries.close()

@@ -1,7 +1,8 @@
 """TableDeliveryLog: claims and outcomes of deliveries, table ``deliveries``.
 
 A claim is an insert-if-absent; a stale claim is taken over with an etag-conditional update, so of any number of
-concurrent deliveries of one event exactly one goes ahead.
+concurrent deliveries of one event exactly one goes ahead. The single-row writes (claim, take-over, finish, release)
+go through ``TableRowWriter``, the cheaper signed request; the reads, deletes and transactions through the SDK.
 Several claims or outcomes go in one entity-group transaction per partition (``claim_many``, ``finish_many``); the
 keys and partitions are in tables_delivery_rows.
 """
@@ -13,7 +14,7 @@ import logging
 from collections.abc import Awaitable, Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 
-from azure.core.exceptions import ResourceExistsError, ResourceModifiedError, ResourceNotFoundError
+from azure.core.exceptions import ResourceNotFoundError
 from azure.data.tables import TableEntity, TableTransactionError
 from azure.data.tables.aio import TableClient, TableServiceClient
 
@@ -29,7 +30,8 @@ from shared.adapters.tables.delivery_rows import (
     to_entity,
     transaction_groups,
 )
-from shared.domain.errors import ConflictError, UpstreamUnavailableError
+from shared.adapters.tables.row_writer import TableRowWriter
+from shared.domain.errors import ConflictError, UpstreamError, UpstreamUnavailableError
 from shared.domain.records import Claim, ClaimStatus, DeliveryRecord, DeliveryState, FinishReport
 
 __all__ = ["TableDeliveryLog"]
@@ -42,24 +44,29 @@ _CLAIM_ROUNDS = 3
 
 
 class TableDeliveryLog:
-    """DeliveryLog on azure.data.tables.aio. Raises UpstreamError (UpstreamUnavailableError when transient)."""
+    """DeliveryLog on azure.data.tables.aio and ``TableRowWriter``. Raises UpstreamError (UpstreamUnavailableError
+    when transient). ``close`` ends the writer's HTTP session."""
 
     def __init__(self, service: TableServiceClient, table_prefix: str = "") -> None:
         self._tables = TableSet(service, table_prefix)
+        self._writer = TableRowWriter.for_service(service)
+
+    async def close(self) -> None:
+        await self._writer.close()
 
     async def claim(self, event_id: str, subscription: str, *, now: datetime, stale_after: timedelta) -> Claim:
         """Claim a delivery: CLAIMED when new, DONE when finished, IN_PROGRESS when another claim is fresh (or wins
         the take-over race), RESUMED when this call took over a claim older than ``stale_after``."""
         table = await self._tables.get(TABLE)
-        first = first_claim(event_id, subscription, now)
+        first = to_entity(event_id, subscription, first_claim(event_id, subscription, now))
         for _ in range(_CLAIM_ROUNDS):
+            try:
+                etag = await self._writer.insert(table.table_name, first, operation="claim delivery")
+            except ConflictError:
+                pass
+            else:
+                return Claim(ClaimStatus.CLAIMED, event_id, subscription, attempt=1, etag=etag)
             with mapped_errors("claim delivery"):
-                try:
-                    metadata = await table.create_entity(to_entity(event_id, subscription, first))
-                except ResourceExistsError:
-                    pass
-                else:
-                    return Claim(ClaimStatus.CLAIMED, event_id, subscription, attempt=1, etag=etag_of(metadata))
                 try:
                     entity = await table.get_entity(partition_key(event_id, subscription), row_key(event_id))
                 except ResourceNotFoundError:
@@ -80,21 +87,25 @@ class TableDeliveryLog:
         taken = DeliveryRecord(
             current.event_id, current.subscription, DeliveryState.CLAIMED, attempt=attempt, claimed_at=now
         )
-        with mapped_errors("take over stale delivery claim"):
-            try:
-                metadata = await table.update_entity(
-                    to_entity(current.event_id, current.subscription, taken),
-                    **replace_if_unchanged(etag_of(entity.metadata)),
-                )
-            except (ResourceModifiedError, ResourceNotFoundError):
-                return Claim(ClaimStatus.IN_PROGRESS, current.event_id, current.subscription, current.attempt)
+        seen = etag_of(entity.metadata)
+        if seen is None:
+            raise UpstreamError("Tables returned a delivery row without an etag")
+        try:
+            etag = await self._writer.replace(
+                table.table_name,
+                to_entity(current.event_id, current.subscription, taken),
+                etag=seen,
+                operation="take over stale delivery claim",
+            )
+        except ConflictError:
+            return Claim(ClaimStatus.IN_PROGRESS, current.event_id, current.subscription, current.attempt)
         log.info(
             "took over stale delivery claim event_id=%s subscription=%s attempt=%s",
             current.event_id,
             current.subscription,
             attempt,
         )
-        return Claim(ClaimStatus.RESUMED, current.event_id, current.subscription, attempt, etag_of(metadata))
+        return Claim(ClaimStatus.RESUMED, current.event_id, current.subscription, attempt, etag)
 
     async def finish(self, claim: Claim, record: DeliveryRecord) -> None:
         """Replace the claimed row with ``record`` if it is still the row this claim saw.
@@ -105,15 +116,17 @@ class TableDeliveryLog:
         if claim.etag is None:
             raise ConflictError("this claim holds no etag: only CLAIMED or RESUMED claims can be finished")
         table = await self._tables.get(TABLE)
-        with mapped_errors("finish delivery"):
-            try:
-                await table.update_entity(
-                    to_entity(claim.event_id, claim.subscription, record), **replace_if_unchanged(claim.etag)
-                )
-            except (ResourceModifiedError, ResourceNotFoundError) as exc:
-                raise ConflictError(
-                    f"delivery {claim.event_id}/{claim.subscription} was taken over by another attempt"
-                ) from exc
+        try:
+            await self._writer.replace(
+                table.table_name,
+                to_entity(claim.event_id, claim.subscription, record),
+                etag=claim.etag,
+                operation="finish delivery",
+            )
+        except ConflictError as exc:
+            raise ConflictError(
+                f"delivery {claim.event_id}/{claim.subscription} was taken over by another attempt"
+            ) from exc
 
     async def claim_many(
         self, event_ids: Sequence[str], subscription: str, *, now: datetime, stale_after: timedelta

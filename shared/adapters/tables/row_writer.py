@@ -1,17 +1,18 @@
-"""TableRowWriter: insert-or-replace of one row through the Tables REST API directly, for the decision ledger.
+"""TableRowWriter: single-row writes through the Tables REST API directly, for the decision ledger and the delivery log.
 
-Why not the SDK here: the ledger writes two rows for every broadcast and three for every event addressed to a user,
-the most frequent writes of the push functions after the delivery log's own, and it is a best-effort audit (a write
-that fails is logged and the delivery goes on). Through azure-data-tables one upsert costs the function about
-0.7 ms of CPU (request building, the azure-core pipeline, header parsing); this signed request costs about a third
-of that, and the HR pipeline moved from about 156 to 195 events/s at c = 64 on the benchmark machine
-(docs/architecture.md). The delivery log, the inbox and every read keep the SDK. What this gives up is the SDK's
-dependency span in Application Insights for these writes; a failed write is still logged by the ledger's caller.
+Why not the SDK here: these are the push functions' most frequent requests. Every event makes a delivery-log claim
+and finish, and the ledger writes two rows for every broadcast and three for every event addressed to a user.
+Through azure-data-tables one such write costs the function about 0.7 ms of CPU (request building, the azure-core
+pipeline, header parsing); this signed request costs about a third of that (docs/architecture.md has the runs).
+Reads, deletes, transactions and every other table keep the SDK. What this gives up is the SDK's dependency span in
+Application Insights for these writes; a failed write still reaches the caller as an UpstreamError.
 
-The request is the one the service documents for Insert Or Replace Entity: ``PUT {account}/{table}(PartitionKey=
-'..',RowKey='..')`` with a JSON body, property types annotated as the SDK annotates them (so rows read back through
-the SDK as if it had written them), authorized with Shared Key Lite for an account key (Azurite, connection
-strings) or a bearer token from the service client's credential (managed identity), API version 2019-02-02.
+The requests are the ones the service documents: Insert Entity (``POST {account}/{table}``, ``Prefer:
+return-no-content``), Update Entity with ``If-Match`` and Insert Or Replace Entity (both ``PUT {account}/{table}
+(PartitionKey='..',RowKey='..')``), each with a JSON body whose property types are annotated as the SDK annotates
+them (so rows read back through the SDK as if it had written them), authorized with Shared Key Lite for an account
+key (Azurite, connection strings) or a bearer token from the service client's credential (managed identity), API
+version 2019-02-02.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ import math
 import time
 import urllib.request
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import formatdate
 from typing import Any
@@ -37,7 +39,7 @@ from azure.core.credentials_async import AsyncTokenCredential
 from azure.data.tables.aio import TableServiceClient
 
 from shared.adapters.tables.common import TRANSIENT_STATUS
-from shared.domain.errors import ConfigError, UpstreamError, UpstreamUnavailableError
+from shared.domain.errors import ConfigError, ConflictError, UpstreamError, UpstreamUnavailableError
 
 __all__ = ["TableRowWriter", "entity_json"]
 
@@ -76,14 +78,33 @@ def entity_json(entity: Mapping[str, Any]) -> bytes:
     return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
 
 
+@dataclass(frozen=True, slots=True)
+class _Answer:
+    status: int
+    etag: str | None
+    error_code: str | None
+    retry_after: float | None
+
+
+def _seconds(header: str | None) -> float | None:
+    try:
+        return float(header) if header is not None else None
+    except ValueError:
+        return None
+
+
+def _refused(operation: str, answer: _Answer) -> UpstreamError:
+    return UpstreamError(f"Tables refused {operation}: {answer.error_code or answer.status}")
+
+
 def _key(value: str) -> str:
     # OData doubles a quote inside a quoted key; the rest is percent-encoded, and sent exactly as signed.
     return quote(value.replace("'", "''"), safe="")
 
 
 class TableRowWriter:
-    """Upserts rows into tables of one storage account. Raises UpstreamUnavailableError when Tables is unreachable,
-    times out or answers 408/429/5xx (after up to three attempts), UpstreamError when it refuses a write.
+    """Writes single rows into tables of one storage account. Raises UpstreamUnavailableError when Tables is
+    unreachable, times out or answers 408/429/5xx (after up to three attempts), UpstreamError when it refuses a write.
 
     Opens its HTTP session on first use; ``close`` ends it.
     """
@@ -108,49 +129,97 @@ class TableRowWriter:
         credential = service.credential
         if isinstance(credential, AzureNamedKeyCredential | AsyncTokenCredential):
             return cls(service.url, credential)
-        raise ConfigError("the decision ledger needs an account key or a token credential for Tables")
+        raise ConfigError("Tables writes need an account key or a token credential, not a SAS")
 
-    async def upsert(self, table: str, entity: Mapping[str, Any]) -> None:
+    async def upsert(self, table: str, entity: Mapping[str, Any], *, operation: str = "record decision") -> None:
         """Insert the row, or replace the one with its PartitionKey and RowKey (no etag condition)."""
-        path = (
+        answer = await self._send("PUT", self._row_path(table, entity), entity, operation)
+        if answer.status != 204:
+            raise _refused(operation, answer)
+
+    async def insert(self, table: str, entity: Mapping[str, Any], *, operation: str) -> str:
+        """Insert the row if it is absent and return its etag. Raises ConflictError when the row exists."""
+        path = f"{self._account_path}/{quote(table, safe='')}"
+        answer = await self._send("POST", path, entity, operation, {"Prefer": "return-no-content"})
+        if answer.status == 204 and answer.etag:
+            return answer.etag
+        if answer.status == 409:
+            raise ConflictError(f"{operation}: the row exists")
+        raise _refused(operation, answer)
+
+    async def replace(self, table: str, entity: Mapping[str, Any], *, etag: str, operation: str) -> str:
+        """Replace the row if it still carries ``etag`` and return its new etag. Raises ConflictError when the row
+        changed since or is gone."""
+        answer = await self._send("PUT", self._row_path(table, entity), entity, operation, {"If-Match": etag})
+        if answer.status == 204 and answer.etag:
+            return answer.etag
+        if answer.status in (404, 412):
+            raise ConflictError(f"{operation}: the row changed or is gone ({answer.error_code or answer.status})")
+        raise _refused(operation, answer)
+
+    def _row_path(self, table: str, entity: Mapping[str, Any]) -> str:
+        return (
             f"{self._account_path}/{quote(table, safe='')}"
             f"(PartitionKey='{_key(entity['PartitionKey'])}',RowKey='{_key(entity['RowKey'])}')"
         )
+
+    async def _send(
+        self,
+        method: str,
+        path: str,
+        entity: Mapping[str, Any],
+        operation: str,
+        conditions: Mapping[str, str] | None = None,
+    ) -> _Answer:
+        """Send the request, again after a transient answer or a failed connection (up to three times in all).
+
+        A request that went out and lost its answer may have been applied. Sending it again is still safe for each
+        of the three writes: an upsert is idempotent, and an insert or a conditional replace that meets its own
+        earlier write is answered 409 or 412, which its caller takes for someone else's row (a claim then waits
+        until it is stale, a finish finds its row already written). azure-core resends a PUT after a lost answer too.
+        Raises UpstreamUnavailableError when no attempt got a definite answer.
+        """
         body = entity_json(entity)
-        failure: UpstreamError | None = None
+        failure: UpstreamUnavailableError | None = None
         for attempt in range(_ATTEMPTS):
             if attempt:
                 await asyncio.sleep(_BACKOFF[attempt - 1])
             try:
-                status, error_code = await self._put(path, body)
+                answer = await self._request(method, path, body, conditions or {})
             except (aiohttp.ClientError, OSError, TimeoutError) as exc:
                 failure = UpstreamUnavailableError(
-                    f"Tables unreachable during record decision: {type(exc).__name__}", cause="storage"
+                    f"Tables unreachable during {operation}: {type(exc).__name__}", cause="storage"
                 )
                 continue
-            if status == 204:
-                return
-            if status not in TRANSIENT_STATUS:
-                raise UpstreamError(f"Tables refused record decision: {error_code or status}")
-            failure = UpstreamUnavailableError(f"Tables answered {status} during record decision", cause="storage")
+            if answer.status not in TRANSIENT_STATUS:
+                return answer
+            failure = UpstreamUnavailableError(
+                f"Tables answered {answer.status} during {operation}", answer.retry_after, cause="storage"
+            )
         assert failure is not None
         raise failure
 
-    async def _put(self, path: str, body: bytes) -> tuple[int, str | None]:
+    async def _request(self, method: str, path: str, body: bytes, conditions: Mapping[str, str]) -> _Answer:
         headers = {
             "x-ms-version": API_VERSION,
             "Content-Type": "application/json",
             "Accept": "application/json;odata=nometadata",
             "DataServiceVersion": "3.0",
             "MaxDataServiceVersion": "3.0;NetFx",
+            **conditions,
             **await self._authorization(path),
         }
         if self._session is None:
             self._session = aiohttp.ClientSession(timeout=_TIMEOUT, trust_env=bool(urllib.request.getproxies()))
         url = yarl.URL(self._origin + path, encoded=True)
-        async with self._session.put(url, data=body, headers=headers) as response:
+        async with self._session.request(method, url, data=body, headers=headers) as response:
             await response.read()
-            return response.status, response.headers.get("x-ms-error-code")
+            return _Answer(
+                response.status,
+                response.headers.get("ETag"),
+                response.headers.get("x-ms-error-code"),
+                _seconds(response.headers.get("Retry-After")),
+            )
 
     async def _authorization(self, path: str) -> dict[str, str]:
         date = formatdate(usegmt=True)
