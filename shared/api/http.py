@@ -136,7 +136,10 @@ def problem_response(exc: PushError, instance: str | None = None) -> ApiResponse
             break
     problem: dict[str, Any] = {"type": PROBLEM_BASE + slug, "title": _TITLES.get(status, "Error"), "status": status}
     if status >= 500:
-        logger.warning("request failed with %s: %s", status, type(exc).__name__)
+        # An upstream error's message names the operation and the answer (the adapters build it, never from a
+        # secret), so the log tells which dependency failed and how; a configuration error's may quote a setting.
+        reason = f": {exc}" if isinstance(exc, UpstreamError) else ""
+        logger.warning("request failed with %s: %s%s", status, type(exc).__name__, reason)
         problem["detail"] = _upstream_detail(exc, status)
     else:
         problem["detail"] = str(exc)

@@ -108,5 +108,13 @@ class TestProblemResponse:
             assert "secret" not in body
             assert "TrackingId" not in body
 
+    def test_logs_which_dependency_failed_but_never_a_configuration_value(self, caplog):
+        with caplog.at_level("WARNING", logger="shared.api.http"):
+            problem_response(UpstreamUnavailableError("Tables answered 503 during create campaign", cause="storage"))
+            problem_response(ConfigError("SharedAccessKey=secret"))
+        assert "UpstreamUnavailableError: Tables answered 503 during create campaign" in caplog.text
+        assert "ConfigError" in caplog.text
+        assert "secret" not in caplog.text
+
     def test_passes_retry_after_on_unavailable(self):
         assert problem_response(UpstreamUnavailableError("busy", retry_after=2.4)).headers["Retry-After"] == "2"
