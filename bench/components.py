@@ -32,7 +32,7 @@ def profile_components(profiler: Any) -> dict[str, float]:
 _COMPONENTS = (
     ("/azure/core/", "azure-core pipeline (Tables SDK)"),
     ("/azure/data/tables/", "azure-data-tables"),
-    ("/aiohttp/", "aiohttp (Tables transport: the SDK's and the ledger writer's)"),
+    ("/aiohttp/", "aiohttp (Tables transport: the SDK's and the row writer's)"),
     ("/httpx/", "httpx (NH client)"),
     ("/h11/", "h11 + NH transport (NH client)"),
     ("/shared/notification_hubs/transport.py", "h11 + NH transport (NH client)"),
@@ -42,7 +42,7 @@ _COMPONENTS = (
     ("/local/devhost/", "dev host trigger + invoke"),
     ("/azure/functions/", "azure.functions message objects"),
     ("/shared/notification_hubs/", "shared: NH client"),
-    ("/shared/adapters/tables/row_writer.py", "shared: Tables row writer (the ledger's upserts)"),
+    ("/shared/adapters/tables/row_writer.py", "shared: Tables row writer (delivery log and ledger writes)"),
     ("/shared/adapters/", "shared: Tables adapters"),
     ("/shared/", "shared: events, plan, dispatch"),
     ("/asyncio/", "asyncio event loop"),

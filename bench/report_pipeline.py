@@ -43,8 +43,8 @@ def pipeline_section(result: dict[str, Any], cores: int, sink_ms: float | None) 
         + ", ".join(str(row["concurrency"]) for row in singles)
         + ", on the services the app builds (`shared.composition.wiring.build_services`: one NH client, one Tables "
         "client on Azurite). Per event: claim in the delivery log (one insert-if-absent), one template send, the "
-        "decision ledger's rows (signed REST upserts, `shared/adapters/tables/row_writer.py`), record the outcome "
-        "(one etag-conditional replace).",
+        "decision ledger's rows (upserts), record the outcome (one etag-conditional replace); these four writes are "
+        "signed REST requests made without the SDK (`shared/adapters/tables/row_writer.py`).",
         '- **ours, batch function**: the same pipeline behind a batch trigger (`cardinality="many"`, defined in '
         "`bench/pipeline.py` over `bench.batch_dispatch.deliver_many`; measured, not deployed: docs/architecture.md "
         "says why), run by the same dev host trigger one batch at a time, as the Service Bus extension runs batch "
@@ -151,8 +151,8 @@ def _pipeline_time(result: dict[str, Any], ours: list[dict[str, Any]], events: i
         "",
         f"How busy the machine was, per row: {busy}. Per event our functions do what the reference does (one "
         "receive, one send, one complete) plus two delivery-log writes (single conditional requests) and the "
-        "decision ledger's upserts (two for a broadcast, signed REST requests without the SDK); "
-        f"the Tables requests (the SDK, aiohttp, the ledger's row writer and the Tables adapters) add up to "
+        "decision ledger's upserts (two for a broadcast), all four signed REST requests made without the SDK; "
+        f"the Tables requests (the row writer, aiohttp, the SDK and the Tables adapters) add up to "
         f"{tables_share:.0f}% of the function process's CPU above. The batch "
         "shape claims and records a batch with one Tables transaction per partition, whose multipart bodies the "
         "Tables SDK builds and parses with the standard library's email package.",

@@ -1,4 +1,5 @@
-"""The app's OpenTelemetry instruments: the metrics the pipeline counts and the client span around NH sends.
+"""The app's OpenTelemetry instruments: the metrics the pipeline counts and the client spans around NH calls and the
+Tables writes made without the SDK (the SDK makes its own spans).
 
 Only the OpenTelemetry API is used here; which SDK, exporters and readers sit behind it is decided once per
 process in ``shared.composition.telemetry`` (Azure Monitor in Azure, a file and an in-process reader locally).
@@ -23,7 +24,7 @@ from opentelemetry import metrics, trace
 
 from shared.domain.decisions import Decision
 
-__all__ = ["METER_NAME", "OtelMetrics", "nh_call", "nh_span"]
+__all__ = ["METER_NAME", "OtelMetrics", "nh_call", "nh_span", "tables_span"]
 
 METER_NAME = "enterprise_push"
 
@@ -77,3 +78,13 @@ def nh_span(operation: str, tag_expression: str | None) -> Iterator[None]:
         attributes["push.nh.tag_expression"] = tag_expression
     with _tracer.start_as_current_span(f"NH {operation}", kind=trace.SpanKind.CLIENT, attributes=attributes):
         yield
+
+
+@contextmanager
+def tables_span(operation: str, table: str, method: str, server: str) -> Iterator[trace.Span]:
+    """A CLIENT span around one Tables write (its retries included), so it is a dependency in Application Insights
+    as the SDK's requests are; the caller adds the answer's status."""
+    attributes = {"server.address": server, "http.request.method": method, "push.tables.table": table}
+    name = f"Tables {operation}"
+    with _tracer.start_as_current_span(name, kind=trace.SpanKind.CLIENT, attributes=attributes) as span:
+        yield span

@@ -8,6 +8,7 @@ import json
 import re
 import uuid
 from collections.abc import Iterator
+from typing import Any
 
 import httpx
 import pytest
@@ -72,13 +73,22 @@ def test_the_trace_id_of_a_posted_event_is_in_the_functions_log_lines_and_on_the
     [decision] = poll(lambda: ledger(client, eventId=approval["id"]), until=bool)
     assert decision["traceId"] == trace_id
     spans = stack.devhost.log.parent / "spans.jsonl"
-    expected = {"POST post_event", "publish finance", "deliver finance/push", "NH send"}
+    # The delivery log's and the ledger's writes go out without the SDK; their own CLIENT spans keep them visible
+    # as dependencies.
+    writes = {"Tables claim delivery", "Tables record decision", "Tables finish delivery"}
+    expected = {"POST post_event", "publish finance", "deliver finance/push", "NH send", *writes}
 
-    def span_names() -> set[str]:
+    def traced() -> dict[str, dict[str, Any]]:
         text = spans.read_text() if spans.exists() else ""
-        return {json.loads(line)["name"] for line in text.splitlines() if f"0x{trace_id}" in line}
+        return {
+            span["name"]: span for line in text.splitlines() if f"0x{trace_id}" in line for span in [json.loads(line)]
+        }
 
-    assert expected <= poll(span_names, until=lambda names: expected <= names)
+    found = poll(traced, until=lambda named: expected <= set(named))
+    assert expected <= set(found)
+    for name in writes:
+        assert found[name]["kind"] == "SpanKind.CLIENT"
+        assert found[name]["attributes"]["http.response.status_code"] == 204
 
 
 def test_an_operator_finds_a_suppressed_debit_and_replays_a_quarantined_event_in_the_console(

@@ -39,6 +39,7 @@ from azure.core.credentials_async import AsyncTokenCredential
 from azure.data.tables.aio import TableServiceClient
 
 from shared.adapters.tables.common import TRANSIENT_STATUS
+from shared.adapters.telemetry import tables_span
 from shared.domain.errors import ConfigError, ConflictError, UpstreamError, UpstreamUnavailableError
 
 __all__ = ["TableRowWriter", "entity_json"]
@@ -114,6 +115,7 @@ class TableRowWriter:
         if parts.scheme not in ("http", "https") or not parts.netloc:
             raise ConfigError("the Tables account URL must be an http(s) URL")
         self._origin = f"{parts.scheme}://{parts.netloc}"
+        self._server = parts.hostname or parts.netloc
         self._account_path = parts.path.rstrip("/")  # "/devstoreaccount1" on Azurite, "" on Azure
         self._credential = credential
         self._token: AccessToken | None = None
@@ -133,14 +135,14 @@ class TableRowWriter:
 
     async def upsert(self, table: str, entity: Mapping[str, Any], *, operation: str = "record decision") -> None:
         """Insert the row, or replace the one with its PartitionKey and RowKey (no etag condition)."""
-        answer = await self._send("PUT", self._row_path(table, entity), entity, operation)
+        answer = await self._send("PUT", table, self._row_path(table, entity), entity, operation)
         if answer.status != 204:
             raise _refused(operation, answer)
 
     async def insert(self, table: str, entity: Mapping[str, Any], *, operation: str) -> str:
         """Insert the row if it is absent and return its etag. Raises ConflictError when the row exists."""
         path = f"{self._account_path}/{quote(table, safe='')}"
-        answer = await self._send("POST", path, entity, operation, {"Prefer": "return-no-content"})
+        answer = await self._send("POST", table, path, entity, operation, {"Prefer": "return-no-content"})
         if answer.status == 204 and answer.etag:
             return answer.etag
         if answer.status == 409:
@@ -150,7 +152,7 @@ class TableRowWriter:
     async def replace(self, table: str, entity: Mapping[str, Any], *, etag: str, operation: str) -> str:
         """Replace the row if it still carries ``etag`` and return its new etag. Raises ConflictError when the row
         changed since or is gone."""
-        answer = await self._send("PUT", self._row_path(table, entity), entity, operation, {"If-Match": etag})
+        answer = await self._send("PUT", table, self._row_path(table, entity), entity, operation, {"If-Match": etag})
         if answer.status == 204 and answer.etag:
             return answer.etag
         if answer.status in (404, 412):
@@ -166,6 +168,7 @@ class TableRowWriter:
     async def _send(
         self,
         method: str,
+        table: str,
         path: str,
         entity: Mapping[str, Any],
         operation: str,
@@ -180,24 +183,26 @@ class TableRowWriter:
         Raises UpstreamUnavailableError when no attempt got a definite answer.
         """
         body = entity_json(entity)
-        failure: UpstreamUnavailableError | None = None
-        for attempt in range(_ATTEMPTS):
-            if attempt:
-                await asyncio.sleep(_BACKOFF[attempt - 1])
-            try:
-                answer = await self._request(method, path, body, conditions or {})
-            except (aiohttp.ClientError, OSError, TimeoutError) as exc:
+        with tables_span(operation, table, method, self._server) as span:
+            failure: UpstreamUnavailableError | None = None
+            for attempt in range(_ATTEMPTS):
+                if attempt:
+                    await asyncio.sleep(_BACKOFF[attempt - 1])
+                try:
+                    answer = await self._request(method, path, body, conditions or {})
+                except (aiohttp.ClientError, OSError, TimeoutError) as exc:
+                    failure = UpstreamUnavailableError(
+                        f"Tables unreachable during {operation}: {type(exc).__name__}", cause="storage"
+                    )
+                    continue
+                span.set_attribute("http.response.status_code", answer.status)
+                if answer.status not in TRANSIENT_STATUS:
+                    return answer
                 failure = UpstreamUnavailableError(
-                    f"Tables unreachable during {operation}: {type(exc).__name__}", cause="storage"
+                    f"Tables answered {answer.status} during {operation}", answer.retry_after, cause="storage"
                 )
-                continue
-            if answer.status not in TRANSIENT_STATUS:
-                return answer
-            failure = UpstreamUnavailableError(
-                f"Tables answered {answer.status} during {operation}", answer.retry_after, cause="storage"
-            )
-        assert failure is not None
-        raise failure
+            assert failure is not None
+            raise failure
 
     async def _request(self, method: str, path: str, body: bytes, conditions: Mapping[str, str]) -> _Answer:
         headers = {
