@@ -83,8 +83,15 @@ def nh_span(operation: str, tag_expression: str | None) -> Iterator[None]:
 @contextmanager
 def tables_span(operation: str, table: str, method: str, server: str) -> Iterator[trace.Span]:
     """A CLIENT span around one Tables write (its retries included), so it is a dependency in Application Insights
-    as the SDK's requests are; the caller adds the answer's status."""
+    as the SDK's requests are; the caller adds the answer's status. Not made current: nothing runs inside it that
+    would be its child, and leaving the context alone halves the span's cost (about 15 µs instead of 30)."""
     attributes = {"server.address": server, "http.request.method": method, "push.tables.table": table}
-    name = f"Tables {operation}"
-    with _tracer.start_as_current_span(name, kind=trace.SpanKind.CLIENT, attributes=attributes) as span:
+    span = _tracer.start_span(f"Tables {operation}", kind=trace.SpanKind.CLIENT, attributes=attributes)
+    try:
         yield span
+    except BaseException as exc:
+        span.record_exception(exc)
+        span.set_status(trace.Status(trace.StatusCode.ERROR, type(exc).__name__))
+        raise
+    finally:
+        span.end()

@@ -19,7 +19,12 @@ from azure.core.credentials import AccessToken, AzureNamedKeyCredential
 from azure.core.exceptions import ResourceModifiedError
 from azure.data.tables import UpdateMode
 from azure.data.tables.aio import TableServiceClient
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from opentelemetry.trace import SpanKind, StatusCode
 
+from shared.adapters import telemetry
 from shared.adapters.tables.row_writer import STORAGE_SCOPE, TableRowWriter, entity_json
 from shared.domain.errors import ConfigError, ConflictError, UpstreamError, UpstreamUnavailableError
 from tests.conftest import random_id
@@ -297,6 +302,41 @@ class TestBearerTokensAndRetries:
         finally:
             await writer.close()
         assert len(stand_in.requests) == 5
+
+
+@pytest.fixture
+def spans(monkeypatch: pytest.MonkeyPatch) -> InMemorySpanExporter:
+    """The spans the writer makes, on a tracer of their own."""
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    monkeypatch.setattr(telemetry, "_tracer", provider.get_tracer("test"))
+    return exporter
+
+
+class TestSpans:
+    async def test_each_write_is_one_client_span_with_its_answer_and_a_failure_is_an_error(self, recorder, spans):
+        stand_in, url = recorder
+        writer = TableRowWriter(url, FakeCredential(lifetime=3600))
+        try:
+            stand_in.statuses = [503]
+            await writer.insert("deliveries", {"PartitionKey": "p", "RowKey": "r"}, operation="claim delivery")
+            stand_in.statuses = [503, 503, 503]
+            with pytest.raises(UpstreamUnavailableError):
+                await writer.upsert("decisions", {"PartitionKey": "p", "RowKey": "r"})
+        finally:
+            await writer.close()
+        claim, record = spans.get_finished_spans()
+        assert (claim.name, claim.kind, claim.status.status_code) == (
+            "Tables claim delivery",
+            SpanKind.CLIENT,
+            StatusCode.UNSET,
+        )
+        attributes = dict(claim.attributes or {})
+        assert (attributes["push.tables.table"], attributes["http.request.method"]) == ("deliveries", "POST")
+        assert attributes["http.response.status_code"] == 204  # the retry's answer, in the one span
+        assert (record.name, record.status.status_code) == ("Tables record decision", StatusCode.ERROR)
+        assert [event.name for event in record.events] == ["exception"]
 
 
 @pytest.fixture
