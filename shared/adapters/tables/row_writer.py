@@ -3,9 +3,10 @@
 Why not the SDK here: these are the push functions' most frequent requests. Every event makes a delivery-log claim
 and finish, and the ledger writes two rows for every broadcast and three for every event addressed to a user.
 Through azure-data-tables one such write costs the function about 0.7 ms of CPU (request building, the azure-core
-pipeline, header parsing); this signed request costs about a third of that (docs/architecture.md has the runs).
-Reads, deletes, transactions and every other table keep the SDK. What this gives up is the SDK's dependency span in
-Application Insights for these writes; a failed write still reaches the caller as an UpstreamError.
+pipeline, header parsing); this signed request costs under half of that (docs/architecture.md has the runs).
+Reads, deletes, transactions and every other table keep the SDK. Each write makes its own client span
+(``shared.adapters.telemetry.tables_span``), so these writes stay dependencies in Application Insights as the SDK's
+requests are; a failed write reaches the caller as an UpstreamError.
 
 The requests are the ones the service documents: Insert Entity (``POST {account}/{table}``, ``Prefer:
 return-no-content``), Update Entity with ``If-Match`` and Insert Or Replace Entity (both ``PUT {account}/{table}
