@@ -198,13 +198,13 @@ class Recorder:
 
     def __init__(self, *statuses: int) -> None:
         self.statuses = list(statuses)
+        self.codes = {400: "PropertyValueInvalid", 409: "EntityAlreadyExists", 412: "UpdateConditionNotSatisfied"}
         self.requests: list[tuple[str, dict[str, str], bytes]] = []
 
     async def handle(self, request: web.Request) -> web.Response:
         self.requests.append((request.raw_path, dict(request.headers), await request.read()))
         status = self.statuses.pop(0) if self.statuses else 204
-        codes = {400: "PropertyValueInvalid", 409: "EntityAlreadyExists", 412: "UpdateConditionNotSatisfied"}
-        headers = {"x-ms-error-code": codes[status]} if status in codes else {}
+        headers = {"x-ms-error-code": self.codes[status]} if status in self.codes else {}
         if status == 204:
             headers["ETag"] = f"W/\"datetime'{len(self.requests)}'\""
         return web.Response(status=status, headers=headers)
@@ -302,6 +302,23 @@ class TestBearerTokensAndRetries:
         finally:
             await writer.close()
         assert len(stand_in.requests) == 5
+
+    async def test_a_missing_table_is_a_refusal_not_a_row_conflict(self, recorder):
+        stand_in, url = recorder
+        stand_in.codes = {404: "TableNotFound", 409: "TableBeingDeleted"}
+        writer = TableRowWriter(url, FakeCredential(lifetime=3600))
+        row = {"PartitionKey": "p", "RowKey": "r"}
+        try:
+            stand_in.statuses = [409]
+            with pytest.raises(UpstreamError, match="TableBeingDeleted") as on_insert:
+                await writer.insert("t", row, operation="claim")
+            stand_in.statuses = [404]
+            with pytest.raises(UpstreamError, match="TableNotFound") as on_replace:
+                await writer.replace("t", row, etag='W/"x"', operation="finish")
+        finally:
+            await writer.close()
+        assert not isinstance(on_insert.value, ConflictError)
+        assert not isinstance(on_replace.value, ConflictError)
 
 
 @pytest.fixture

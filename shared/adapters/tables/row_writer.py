@@ -146,7 +146,7 @@ class TableRowWriter:
         answer = await self._send("POST", table, path, entity, operation, {"Prefer": "return-no-content"})
         if answer.status == 204 and answer.etag:
             return answer.etag
-        if answer.status == 409:
+        if answer.status == 409 and answer.error_code in (None, "EntityAlreadyExists"):
             raise ConflictError(f"{operation}: the row exists")
         raise _refused(operation, answer)
 
@@ -156,7 +156,7 @@ class TableRowWriter:
         answer = await self._send("PUT", table, self._row_path(table, entity), entity, operation, {"If-Match": etag})
         if answer.status == 204 and answer.etag:
             return answer.etag
-        if answer.status in (404, 412):
+        if answer.status in (404, 412) and answer.error_code != "TableNotFound":
             raise ConflictError(f"{operation}: the row changed or is gone ({answer.error_code or answer.status})")
         raise _refused(operation, answer)
 
