@@ -20,6 +20,7 @@ from shared.adapters.tables import (
     TableOrderStore,
     TablePreferencesStore,
     TableQuarantineStore,
+    TableRowWriter,
     TableSecureContentStore,
     make_table_service_client,
 )
@@ -69,9 +70,10 @@ def build_services(settings: Settings, bus: tuple[EventPublisher, DeadLetterStor
         closers.append(tables.credential.close)
     installations = TableInstallationMirror(tables)
     orders = TableOrderStore(tables)
-    ledger = TableDecisionLedger(tables, retention=timedelta(days=settings.decision_retention_days))
-    deliveries = TableDeliveryLog(tables)
-    closers += [ledger.close, deliveries.close]
+    writer = TableRowWriter.for_service(tables)  # one HTTP pool and one token cache for the push functions' writes
+    closers.append(writer.close)
+    ledger = TableDecisionLedger(tables, retention=timedelta(days=settings.decision_retention_days), writer=writer)
+    deliveries = TableDeliveryLog(tables, writer=writer)
     realtime = _realtime(settings, closers)
     return Services(
         settings=settings,

@@ -66,7 +66,11 @@ class TestAgainstAzurite:
         tables, name = service
         table = tables.get_table_client(name)
         await table.upsert_entity({"PartitionKey": "p", "RowKey": "by-sdk", **PROPERTIES}, mode=UpdateMode.REPLACE)
-        await writer.upsert(name, {"PartitionKey": "p", "RowKey": "by-writer", **PROPERTIES, "Missing": None})
+        await writer.upsert(
+            name,
+            {"PartitionKey": "p", "RowKey": "by-writer", **PROPERTIES, "Missing": None},
+            operation="record decision",
+        )
         by_sdk = await table.get_entity("p", "by-sdk")
         by_writer = await table.get_entity("p", "by-writer")
         assert {k: v for k, v in by_writer.items() if k != "RowKey"} == {
@@ -79,8 +83,10 @@ class TestAgainstAzurite:
 
     async def test_it_replaces_the_whole_row_instead_of_merging(self, service, writer):
         tables, name = service
-        await writer.upsert(name, {"PartitionKey": "p", "RowKey": "r", "Old": "gone", "Kept": 1})
-        await writer.upsert(name, {"PartitionKey": "p", "RowKey": "r", "Kept": 2})
+        await writer.upsert(
+            name, {"PartitionKey": "p", "RowKey": "r", "Old": "gone", "Kept": 1}, operation="record decision"
+        )
+        await writer.upsert(name, {"PartitionKey": "p", "RowKey": "r", "Kept": 2}, operation="record decision")
         row = await tables.get_table_client(name).get_entity("p", "r")
         assert dict(row) == {"PartitionKey": "p", "RowKey": "r", "Kept": 2}
 
@@ -92,7 +98,7 @@ class TestAgainstAzurite:
         self, service, writer, partition, row
     ):
         tables, name = service
-        await writer.upsert(name, {"PartitionKey": partition, "RowKey": row, "Value": "x"})
+        await writer.upsert(name, {"PartitionKey": partition, "RowKey": row, "Value": "x"}, operation="record decision")
         stored = await tables.get_table_client(name).get_entity(partition, row)
         assert (stored["PartitionKey"], stored["RowKey"], stored["Value"]) == (partition, row, "x")
 
@@ -153,7 +159,7 @@ class TestAgainstAzurite:
         writer = TableRowWriter(tables.url, AzureNamedKeyCredential("devstoreaccount1", wrong_key))
         try:
             with pytest.raises(UpstreamError) as raised:
-                await writer.upsert(name, {"PartitionKey": "p", "RowKey": "r"})
+                await writer.upsert(name, {"PartitionKey": "p", "RowKey": "r"}, operation="record decision")
         finally:
             await writer.close()
         assert not isinstance(raised.value, UpstreamUnavailableError)
@@ -166,7 +172,7 @@ async def test_an_unreachable_account_is_unavailable_not_refused():
     writer = TableRowWriter(f"http://127.0.0.1:{free_port()}/acct", AzureNamedKeyCredential("acct", key))
     try:
         with pytest.raises(UpstreamUnavailableError):
-            await writer.upsert("t", {"PartitionKey": "p", "RowKey": "r"})
+            await writer.upsert("t", {"PartitionKey": "p", "RowKey": "r"}, operation="record decision")
     finally:
         await writer.close()
 
@@ -228,8 +234,12 @@ class TestBearerTokensAndRetries:
         credential = FakeCredential(lifetime=3600)
         writer = TableRowWriter(url, credential)
         try:
-            await writer.upsert("decisions", {"PartitionKey": "b", "RowKey": "1:e:push", "Attempt": 1})
-            await writer.upsert("decisions", {"PartitionKey": "b", "RowKey": "2:e:push", "Attempt": 2})
+            await writer.upsert(
+                "decisions", {"PartitionKey": "b", "RowKey": "1:e:push", "Attempt": 1}, operation="record decision"
+            )
+            await writer.upsert(
+                "decisions", {"PartitionKey": "b", "RowKey": "2:e:push", "Attempt": 2}, operation="record decision"
+            )
         finally:
             await writer.close()
         assert credential.scopes == [(STORAGE_SCOPE,)]
@@ -244,8 +254,8 @@ class TestBearerTokensAndRetries:
         credential = FakeCredential(lifetime=60)  # inside the five-minute margin
         writer = TableRowWriter(url, credential)
         try:
-            await writer.upsert("t", {"PartitionKey": "p", "RowKey": "1"})
-            await writer.upsert("t", {"PartitionKey": "p", "RowKey": "2"})
+            await writer.upsert("t", {"PartitionKey": "p", "RowKey": "1"}, operation="record decision")
+            await writer.upsert("t", {"PartitionKey": "p", "RowKey": "2"}, operation="record decision")
         finally:
             await writer.close()
         assert len(credential.scopes) == 2
@@ -255,15 +265,15 @@ class TestBearerTokensAndRetries:
         writer = TableRowWriter(url, FakeCredential(lifetime=3600))
         try:
             stand_in.statuses = [503, 429]
-            await writer.upsert("t", {"PartitionKey": "p", "RowKey": "r"})
+            await writer.upsert("t", {"PartitionKey": "p", "RowKey": "r"}, operation="record decision")
             assert len(stand_in.requests) == 3
             stand_in.statuses = [503, 503, 500]
             with pytest.raises(UpstreamUnavailableError, match="500"):
-                await writer.upsert("t", {"PartitionKey": "p", "RowKey": "r"})
+                await writer.upsert("t", {"PartitionKey": "p", "RowKey": "r"}, operation="record decision")
             assert len(stand_in.requests) == 6
             stand_in.statuses = [400]
             with pytest.raises(UpstreamError, match="PropertyValueInvalid"):
-                await writer.upsert("t", {"PartitionKey": "p", "RowKey": "r"})
+                await writer.upsert("t", {"PartitionKey": "p", "RowKey": "r"}, operation="record decision")
             assert len(stand_in.requests) == 7
         finally:
             await writer.close()
@@ -340,7 +350,7 @@ class TestSpans:
             await writer.insert("deliveries", {"PartitionKey": "p", "RowKey": "r"}, operation="claim delivery")
             stand_in.statuses = [503, 503, 503]
             with pytest.raises(UpstreamUnavailableError):
-                await writer.upsert("decisions", {"PartitionKey": "p", "RowKey": "r"})
+                await writer.upsert("decisions", {"PartitionKey": "p", "RowKey": "r"}, operation="record decision")
         finally:
             await writer.close()
         claim, record = spans.get_finished_spans()
@@ -379,7 +389,7 @@ class TestLostAnswers:
         row = {"PartitionKey": "p", "RowKey": "r"}
         try:
             for write in (
-                writer.upsert("t", row),
+                writer.upsert("t", row, operation="record decision"),
                 writer.insert("t", row, operation="claim"),
                 writer.replace("t", row, etag='W/"x"', operation="finish"),
             ):

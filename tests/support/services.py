@@ -19,6 +19,7 @@ from shared.adapters.tables import (
     TableOrderStore,
     TablePreferencesStore,
     TableQuarantineStore,
+    TableRowWriter,
     TableSecureContentStore,
 )
 from shared.composition import root as bootstrap
@@ -80,8 +81,9 @@ async def app_services(
     async with table_service(tables_connection, prefix) as tables:
         push = NotificationHubsClient(settings.nh_connection_string, hub, retry=retry, extra_headers=trace_headers)
         orders = TableOrderStore(tables, prefix)
-        ledger = TableDecisionLedger(tables, prefix)
-        deliveries = TableDeliveryLog(tables, prefix)
+        writer = TableRowWriter.for_service(tables)
+        ledger = TableDecisionLedger(tables, prefix, writer=writer)
+        deliveries = TableDeliveryLog(tables, prefix, writer=writer)
         built = Services(
             settings=settings,
             push=NotificationHubsGateway(push),
@@ -108,5 +110,4 @@ async def app_services(
                 yield built
         finally:
             await push.aclose()
-            await ledger.close()
-            await deliveries.close()
+            await writer.close()

@@ -45,11 +45,14 @@ _CLAIM_ROUNDS = 3
 
 class TableDeliveryLog:
     """DeliveryLog on azure.data.tables.aio and ``TableRowWriter``. Raises UpstreamError (UpstreamUnavailableError
-    when transient). ``close`` ends the writer's HTTP session."""
+    when transient). ``writer``: the process's writer for the same account (one is made when none is given);
+    ``close`` ends its HTTP session."""
 
-    def __init__(self, service: TableServiceClient, table_prefix: str = "") -> None:
+    def __init__(
+        self, service: TableServiceClient, table_prefix: str = "", writer: TableRowWriter | None = None
+    ) -> None:
         self._tables = TableSet(service, table_prefix)
-        self._writer = TableRowWriter.for_service(service)
+        self._writer = writer or TableRowWriter.for_service(service)
 
     async def close(self) -> None:
         await self._writer.close()

@@ -165,15 +165,20 @@ def _checked_cursor(cursor: str) -> str:
 class TableDecisionLedger:
     """``shared.ports.DecisionLedger`` on azure.data.tables.aio, its writes through ``TableRowWriter`` (cheaper per
     row; see there). Raises UpstreamError (UpstreamUnavailableError when transient); ValidationError for a cursor
-    not of the shape LEDGER_CURSOR_PATTERN. ``close`` ends the writer's HTTP session.
+    not of the shape LEDGER_CURSOR_PATTERN. ``writer``: the process's writer for the same account (one is made when
+    none is given); ``close`` ends its HTTP session.
     """
 
     def __init__(
-        self, service: TableServiceClient, table_prefix: str = "", retention: timedelta = DEFAULT_RETENTION
+        self,
+        service: TableServiceClient,
+        table_prefix: str = "",
+        retention: timedelta = DEFAULT_RETENTION,
+        writer: TableRowWriter | None = None,
     ) -> None:
         self._tables = TableSet(service, table_prefix)
         self._retention = retention
-        self._writer = TableRowWriter.for_service(service)
+        self._writer = writer or TableRowWriter.for_service(service)
 
     async def record(self, decision: Decision) -> None:
         """Upsert the decision's rows (concurrently; each replaces an earlier decision on the same key)."""
@@ -181,7 +186,7 @@ class TableDecisionLedger:
         table = self._tables.name(TABLE)
         properties = _properties(decision, self._retention)
         rows = [{"PartitionKey": pk, "RowKey": rk, **properties} for pk, rk in _keys(decision)]
-        await asyncio.gather(*(self._writer.upsert(table, row) for row in rows))
+        await asyncio.gather(*(self._writer.upsert(table, row, operation="record decision") for row in rows))
 
     async def close(self) -> None:
         await self._writer.close()

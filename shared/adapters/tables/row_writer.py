@@ -134,7 +134,7 @@ class TableRowWriter:
             return cls(service.url, credential)
         raise ConfigError("Tables writes need an account key or a token credential, not a SAS")
 
-    async def upsert(self, table: str, entity: Mapping[str, Any], *, operation: str = "record decision") -> None:
+    async def upsert(self, table: str, entity: Mapping[str, Any], *, operation: str) -> None:
         """Insert the row, or replace the one with its PartitionKey and RowKey (no etag condition)."""
         answer = await self._send("PUT", table, self._row_path(table, entity), entity, operation)
         if answer.status != 204:
