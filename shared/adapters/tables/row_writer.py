@@ -1,19 +1,23 @@
-"""TableRowWriter: single-row writes through the Tables REST API directly, for the decision ledger and the delivery log.
+"""TableRowWriter: row writes through the Tables REST API directly, for the decision ledger, the delivery log and the
+inbox.
 
 Why not the SDK here: these are the push functions' most frequent requests. Every event makes a delivery-log claim
-and finish, and the ledger writes two rows for every broadcast and three for every event addressed to a user.
-Through azure-data-tables one such write costs the function about 0.7 ms of CPU (request building, the azure-core
-pipeline, header parsing); this signed request costs under half of that (docs/architecture.md has the runs).
-Reads, deletes, transactions and every other table keep the SDK. Each write makes its own client span
-(``shared.adapters.telemetry.tables_span``), so these writes stay dependencies in Application Insights as the SDK's
-requests are; a failed write reaches the caller as an UpstreamError.
+and finish, the ledger writes two rows for every broadcast and three for every event addressed to a user, and an
+event addressed to a user writes its inbox entry twice (two rows in one transaction each time). Through
+azure-data-tables a single write costs the function about 0.7 ms of CPU (request building, the azure-core pipeline,
+header parsing) and a transaction several times that (its multipart body built and parsed with the ``email``
+package); these signed requests cost under half and a fraction (docs/architecture.md has the runs). Reads, deletes
+and every other table keep the SDK. Each write makes its own client span (``shared.adapters.telemetry.tables_span``),
+so these writes stay dependencies in Application Insights as the SDK's requests are; a failed write reaches the
+caller as an UpstreamError.
 
 The requests are the ones the service documents: Insert Entity (``POST {account}/{table}``, ``Prefer:
 return-no-content``), Update Entity with ``If-Match`` and Insert Or Replace Entity (both ``PUT {account}/{table}
 (PartitionKey='..',RowKey='..')``), each with a JSON body whose property types are annotated as the SDK annotates
-them (so rows read back through the SDK as if it had written them), authorized with Shared Key Lite for an account
-key (Azurite, connection strings) or a bearer token from the service client's credential (managed identity), API
-version 2019-02-02.
+them (so rows read back through the SDK as if it had written them), and the same operations as one entity-group
+transaction (``POST {account}/$batch``, framed in ``row_batch``); authorized with Shared Key Lite for an account key
+(Azurite, connection strings) or a bearer token from the service client's credential (managed identity), API version
+2019-02-02.
 """
 
 from __future__ import annotations
@@ -26,11 +30,11 @@ import json
 import math
 import time
 import urllib.request
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import formatdate
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import quote, urlsplit
 
 import aiohttp
@@ -40,10 +44,11 @@ from azure.core.credentials_async import AsyncTokenCredential
 from azure.data.tables.aio import TableServiceClient
 
 from shared.adapters.tables.common import TRANSIENT_STATUS
+from shared.adapters.tables.row_batch import BatchPart, PartAnswer, decode_changeset, encode_changeset
 from shared.adapters.telemetry import tables_span
 from shared.domain.errors import ConfigError, ConflictError, UpstreamError, UpstreamUnavailableError
 
-__all__ = ["TableRowWriter", "entity_json"]
+__all__ = ["RowChange", "RowConflict", "TableRowWriter", "entity_json"]
 
 API_VERSION = "2019-02-02"
 STORAGE_SCOPE = "https://storage.azure.com/.default"
@@ -52,6 +57,9 @@ _ATTEMPTS = 3
 _BACKOFF = (0.1, 0.4)  # seconds before the 2nd and 3rd attempt
 _TIMEOUT = aiohttp.ClientTimeout(total=10, sock_connect=5)
 _INT32 = range(-(2**31), 2**31)
+_JSON_HEADERS = {"Content-Type": "application/json", "Accept": "application/json;odata=nometadata"}
+_INSERTING = {"Prefer": "return-no-content"}
+_MAX_CHANGES = 100  # the service's limit for one transaction
 
 
 def entity_json(entity: Mapping[str, Any]) -> bytes:
@@ -81,11 +89,76 @@ def entity_json(entity: Mapping[str, Any]) -> bytes:
 
 
 @dataclass(frozen=True, slots=True)
+class RowChange:
+    """One write of a transaction: ``insert`` (Insert Entity: only if absent), ``replace`` (Update Entity: only while
+    the row carries ``etag``) or ``upsert`` (Insert Or Replace Entity: unconditional)."""
+
+    kind: Literal["insert", "replace", "upsert"]
+    entity: Mapping[str, Any]
+    etag: str | None = None
+
+    @classmethod
+    def insert(cls, entity: Mapping[str, Any]) -> RowChange:
+        return cls("insert", entity)
+
+    @classmethod
+    def replace(cls, entity: Mapping[str, Any], etag: str) -> RowChange:
+        return cls("replace", entity, etag)
+
+    @classmethod
+    def upsert(cls, entity: Mapping[str, Any]) -> RowChange:
+        return cls("upsert", entity)
+
+
+class RowConflict(ConflictError):
+    """A write met a row other than the one it expected: the row exists (an insert, 409), or it changed (a replace,
+    412) or is gone (a replace, 404). ``index``: the failed change of a transaction, when the service names it."""
+
+    def __init__(self, message: str, *, status: int, index: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.index = index
+
+    @property
+    def gone(self) -> bool:
+        return self.status == 404
+
+
+@dataclass(frozen=True, slots=True)
 class _Answer:
+    """A write's answer; for a transaction, the failed change's status and code (202 when every change succeeded)."""
+
     status: int
     etag: str | None
     error_code: str | None
     retry_after: float | None
+    etags: tuple[str | None, ...] = ()
+    index: int | None = None
+
+
+def _single_answer(status: int, headers: Mapping[str, str], _payload: bytes) -> _Answer:
+    return _Answer(status, headers.get("ETag"), headers.get("x-ms-error-code"), _seconds(headers.get("Retry-After")))
+
+
+def _batch_answer(status: int, headers: Mapping[str, str], payload: bytes) -> _Answer:
+    """The change set's outcome: 202 with every change's etag, or the failed change's status, code and index."""
+    retry_after = _seconds(headers.get("Retry-After"))
+    if status != 202:
+        return _Answer(status, None, headers.get("x-ms-error-code"), retry_after)
+    try:
+        answers = decode_changeset(headers.get("Content-Type", ""), payload)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise UpstreamError(f"Tables answered a transaction unreadably: {exc}") from exc
+    failed: PartAnswer | None = next((answer for answer in answers if answer.status >= 300), None)
+    if failed is not None:
+        return _Answer(failed.status, None, failed.error_code, retry_after, index=failed.index)
+    return _Answer(202, None, None, retry_after, etags=tuple(answer.etag for answer in answers))
+
+
+def _conflict(operation: str, answer: _Answer, what: str) -> RowConflict:
+    return RowConflict(
+        f"{operation}: {what} ({answer.error_code or answer.status})", status=answer.status, index=answer.index
+    )
 
 
 def _seconds(header: str | None) -> float | None:
@@ -93,6 +166,14 @@ def _seconds(header: str | None) -> float | None:
         return float(header) if header is not None else None
     except ValueError:
         return None
+
+
+def _row_exists(answer: _Answer) -> bool:
+    return answer.status == 409 and answer.error_code in (None, "EntityAlreadyExists")
+
+
+def _row_changed(answer: _Answer) -> bool:
+    return answer.status in (404, 412) and answer.error_code != "TableNotFound"
 
 
 def _refused(operation: str, answer: _Answer) -> UpstreamError:
@@ -105,7 +186,8 @@ def _key(value: str) -> str:
 
 
 class TableRowWriter:
-    """Writes single rows into tables of one storage account. Raises UpstreamUnavailableError when Tables is
+    """Writes rows into tables of one storage account: one at a time, or several of one partition in a transaction.
+    Raises UpstreamUnavailableError when Tables is
     unreachable, times out or answers 408/429/5xx (after up to three attempts), UpstreamError when it refuses a write.
 
     Opens its HTTP session on first use; ``close`` ends it.
@@ -136,37 +218,73 @@ class TableRowWriter:
 
     async def upsert(self, table: str, entity: Mapping[str, Any], *, operation: str) -> None:
         """Insert the row, or replace the one with its PartitionKey and RowKey (no etag condition)."""
-        answer = await self._send("PUT", table, self._row_path(table, entity), entity, operation)
+        answer = await self._send_entity("PUT", table, self._row_path(table, entity), entity, operation)
         if answer.status != 204:
             raise _refused(operation, answer)
 
     async def insert(self, table: str, entity: Mapping[str, Any], *, operation: str) -> str:
         """Insert the row if it is absent and return its etag. Raises ConflictError when the row exists."""
-        path = f"{self._account_path}/{quote(table, safe='')}"
-        answer = await self._send("POST", table, path, entity, operation, {"Prefer": "return-no-content"})
+        answer = await self._send_entity("POST", table, self._table_path(table), entity, operation, _INSERTING)
         if answer.status == 204 and answer.etag:
             return answer.etag
-        if answer.status == 409 and answer.error_code in (None, "EntityAlreadyExists"):
-            raise ConflictError(f"{operation}: the row exists")
+        if _row_exists(answer):
+            raise _conflict(operation, answer, "the row exists")
         raise _refused(operation, answer)
 
     async def replace(self, table: str, entity: Mapping[str, Any], *, etag: str, operation: str) -> str:
         """Replace the row if it still carries ``etag`` and return its new etag. Raises ConflictError when the row
         changed since or is gone."""
-        answer = await self._send("PUT", table, self._row_path(table, entity), entity, operation, {"If-Match": etag})
+        path = self._row_path(table, entity)
+        answer = await self._send_entity("PUT", table, path, entity, operation, {"If-Match": etag})
         if answer.status == 204 and answer.etag:
             return answer.etag
-        if answer.status in (404, 412) and answer.error_code != "TableNotFound":
-            raise ConflictError(f"{operation}: the row changed or is gone ({answer.error_code or answer.status})")
+        if _row_changed(answer):
+            raise _conflict(operation, answer, "the row changed or is gone")
         raise _refused(operation, answer)
+
+    async def transact(self, table: str, changes: Sequence[RowChange], *, operation: str) -> list[str]:
+        """Apply ``changes`` (rows of one partition, each row once, at most 100) all or none, in one entity-group
+        transaction, and return the rows' new etags in order.
+
+        Raises RowConflict, with nothing written, when an insert met an existing row or a replace a changed or
+        absent one; ValueError for an empty or oversized transaction.
+        """
+        if not 0 < len(changes) <= _MAX_CHANGES:
+            raise ValueError(f"a transaction holds 1 to {_MAX_CHANGES} changes, not {len(changes)}")
+        content_type, body = encode_changeset([self._batch_part(table, change) for change in changes])
+        headers = {"Content-Type": content_type, "Accept": "application/json"}
+        path = f"{self._account_path}/$batch"
+        answer = await self._send("POST", table, path, body, headers, operation, _batch_answer)
+        if answer.status == 202:
+            if len(answer.etags) != len(changes) or not all(answer.etags):
+                raise UpstreamError(f"Tables answered {operation} without an etag for each of its changes")
+            return [etag for etag in answer.etags if etag]
+        if _row_exists(answer) or _row_changed(answer):
+            raise _conflict(operation, answer, "a row exists, changed or is gone")
+        raise _refused(operation, answer)
+
+    def _batch_part(self, table: str, change: RowChange) -> BatchPart:
+        body = entity_json(change.entity)
+        if change.kind == "insert":
+            return BatchPart("POST", self._origin + self._table_path(table), _JSON_HEADERS | _INSERTING, body)
+        conditions: dict[str, str] = {}
+        if change.kind == "replace":
+            if not change.etag:
+                raise ValueError("a replace in a transaction needs the etag the row must carry")
+            conditions["If-Match"] = change.etag
+        url = self._origin + self._row_path(table, change.entity)
+        return BatchPart("PUT", url, _JSON_HEADERS | conditions, body)
+
+    def _table_path(self, table: str) -> str:
+        return f"{self._account_path}/{quote(table, safe='')}"
 
     def _row_path(self, table: str, entity: Mapping[str, Any]) -> str:
         return (
-            f"{self._account_path}/{quote(table, safe='')}"
+            f"{self._table_path(table)}"
             f"(PartitionKey='{_key(entity['PartitionKey'])}',RowKey='{_key(entity['RowKey'])}')"
         )
 
-    async def _send(
+    async def _send_entity(
         self,
         method: str,
         table: str,
@@ -175,22 +293,35 @@ class TableRowWriter:
         operation: str,
         conditions: Mapping[str, str] | None = None,
     ) -> _Answer:
+        headers = _JSON_HEADERS | dict(conditions or {})
+        return await self._send(method, table, path, entity_json(entity), headers, operation, _single_answer)
+
+    async def _send(
+        self,
+        method: str,
+        table: str,
+        path: str,
+        body: bytes,
+        headers: Mapping[str, str],
+        operation: str,
+        read: Callable[[int, Mapping[str, str], bytes], _Answer],
+    ) -> _Answer:
         """Send the request, again after a transient answer or a failed connection (up to three times in all).
 
         A request that went out and lost its answer may have been applied. Sending it again is still safe for each
-        of the three writes: an upsert is idempotent, and an insert or a conditional replace that meets its own
-        earlier write is answered 409 or 412, which its caller takes for someone else's row (a claim then waits
-        until it is stale, a finish finds its row already written). azure-core resends a PUT after a lost answer too.
+        write: an upsert is idempotent, and an insert or a conditional replace that meets its own earlier write is
+        answered 409 or 412, which its caller takes for someone else's row (a claim then waits until it is stale, a
+        finish finds its row already written, an inbox entry is found already added). A transaction is all or none,
+        so the same holds for it whole. azure-core resends after a lost answer too.
         Raises UpstreamUnavailableError when no attempt got a definite answer.
         """
-        body = entity_json(entity)
         with tables_span(operation, table, method, self._server) as span:
             failure: UpstreamUnavailableError | None = None
             for attempt in range(_ATTEMPTS):
                 if attempt:
                     await asyncio.sleep(_BACKOFF[attempt - 1])
                 try:
-                    answer = await self._request(method, path, body, conditions or {})
+                    answer = await self._request(method, path, body, headers, read)
                 except (aiohttp.ClientError, OSError, TimeoutError) as exc:
                     failure = UpstreamUnavailableError(
                         f"Tables unreachable during {operation}: {type(exc).__name__}", cause="storage"
@@ -205,27 +336,26 @@ class TableRowWriter:
             assert failure is not None
             raise failure
 
-    async def _request(self, method: str, path: str, body: bytes, conditions: Mapping[str, str]) -> _Answer:
-        headers = {
+    async def _request(
+        self,
+        method: str,
+        path: str,
+        body: bytes,
+        headers: Mapping[str, str],
+        read: Callable[[int, Mapping[str, str], bytes], _Answer],
+    ) -> _Answer:
+        sent = {
             "x-ms-version": API_VERSION,
-            "Content-Type": "application/json",
-            "Accept": "application/json;odata=nometadata",
             "DataServiceVersion": "3.0",
             "MaxDataServiceVersion": "3.0;NetFx",
-            **conditions,
+            **headers,
             **await self._authorization(path),
         }
         if self._session is None:
             self._session = aiohttp.ClientSession(timeout=_TIMEOUT, trust_env=bool(urllib.request.getproxies()))
         url = yarl.URL(self._origin + path, encoded=True)
-        async with self._session.request(method, url, data=body, headers=headers) as response:
-            await response.read()
-            return _Answer(
-                response.status,
-                response.headers.get("ETag"),
-                response.headers.get("x-ms-error-code"),
-                _seconds(response.headers.get("Retry-After")),
-            )
+        async with self._session.request(method, url, data=body, headers=sent) as response:
+            return read(response.status, response.headers, await response.read())
 
     async def _authorization(self, path: str) -> dict[str, str]:
         date = formatdate(usegmt=True)
