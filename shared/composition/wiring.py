@@ -87,13 +87,13 @@ def build_services(settings: Settings, bus: tuple[EventPublisher, DeadLetterStor
         orders=orders,
         outbox=orders,
         campaigns=TableCampaignStore(tables),
-        secure_content=TableSecureContentStore(tables),
+        secure_content=TableSecureContentStore(tables, writer=writer),
         closers=closers,
         ledger=ledger,
         audience_sizes=AudienceSizes(installations),
         metrics=OtelMetrics(),
         metrics_series=history,
-        inbox=TableInboxStore(tables),
+        inbox=TableInboxStore(tables, writer=writer),
         realtime=realtime,
     )
 

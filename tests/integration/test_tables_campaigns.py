@@ -37,7 +37,9 @@ T0 = datetime(2026, 4, 1, 9, 30, 15, 123000, tzinfo=UTC)
 async def stores(azurite_tables: str) -> AsyncIterator[tuple[TableCampaignStore, TableSecureContentStore]]:
     prefix = random_id("t")
     async with table_service(azurite_tables, prefix) as service:
-        yield TableCampaignStore(service, prefix), TableSecureContentStore(service, prefix)
+        secure = TableSecureContentStore(service, prefix)
+        yield TableCampaignStore(service, prefix), secure
+        await secure.close()
 
 
 @pytest.fixture

@@ -27,7 +27,9 @@ NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
 async def store(azurite_tables: str) -> AsyncIterator[TableInboxStore]:
     prefix = random_id("t")
     async with table_service(azurite_tables, prefix) as service:
-        yield TableInboxStore(service, prefix)
+        inbox = TableInboxStore(service, prefix)
+        yield inbox
+        await inbox.close()
 
 
 def message(notification_id: str, at: datetime = NOW, **changes: object) -> InAppMessage:

@@ -96,12 +96,12 @@ async def app_services(
             orders=orders,
             outbox=orders,
             campaigns=TableCampaignStore(tables, prefix),
-            secure_content=TableSecureContentStore(tables, prefix),
+            secure_content=TableSecureContentStore(tables, prefix, writer=writer),
             now=lambda: datetime.now(UTC),
             redelivery_backoff=redelivery_backoff,
             ledger=ledger,
             metrics=metrics if metrics is not None else NULL_METRICS,
-            inbox=TableInboxStore(tables, prefix),
+            inbox=TableInboxStore(tables, prefix, writer=writer),
             realtime=realtime,
         )
         built.audience_sizes = AudienceSizes(built.installations)

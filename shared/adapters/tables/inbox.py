@@ -5,6 +5,8 @@ the entry itself (its etag makes every change conditional), ``t:{inverted time}:
 first, so a page is one range query. Entries live ``INBOX_RETENTION`` (30 days): listing leaves expired ones out and
 a new entry purges a few expired rows of its user, at most once per ``PURGE_EVERY`` of entry time per user and
 process (a query on every add was one request in eleven of an in-app delivery, for rows that expire by the month).
+Adding and changing an entry are the push function's transactions (twice per event addressed to a user), so they go
+through ``TableRowWriter``; reads, lists and purges through the SDK.
 """
 
 from __future__ import annotations
@@ -18,11 +20,11 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from azure.core.exceptions import ResourceNotFoundError
-from azure.data.tables import TableEntity, TableTransactionError, UpdateMode
+from azure.data.tables import TableEntity
 from azure.data.tables.aio import TableServiceClient
 
 from shared.adapters.tables.common import TableSet, as_datetime, encode_key, mapped_errors, optional_datetime, utc
-from shared.adapters.tables.delivery_rows import replace_if_unchanged
+from shared.adapters.tables.row_writer import RowChange, RowConflict, TableRowWriter
 from shared.domain.errors import ConflictError, FieldError, NotFoundError, UpstreamError, ValidationError
 from shared.domain.inbox import INBOX_CURSOR_PATTERN, INBOX_RETENTION, Decision, InboxEntry, InboxPage
 
@@ -126,26 +128,33 @@ def _row_key_of(cursor: str) -> str:
 
 
 class TableInboxStore:
-    """InboxStore on azure.data.tables.aio. Raises UpstreamError (UpstreamUnavailableError when transient)."""
+    """InboxStore on azure.data.tables.aio and ``TableRowWriter``. Raises UpstreamError (UpstreamUnavailableError when
+    transient). ``writer``: the process's writer for the same account (one is made when none is given); ``close``
+    ends its HTTP session."""
 
-    def __init__(self, service: TableServiceClient, table_prefix: str = "") -> None:
+    def __init__(
+        self, service: TableServiceClient, table_prefix: str = "", writer: TableRowWriter | None = None
+    ) -> None:
         self._tables = TableSet(service, table_prefix)
+        self._writer = writer or TableRowWriter.for_service(service)
         self._last_purge: OrderedDict[str, datetime] = OrderedDict()
+
+    async def close(self) -> None:
+        await self._writer.close()
 
     async def add(self, entry: InboxEntry) -> InboxEntry | None:
         """Insert both rows in one transaction; None when the user already has this notification id."""
         table = await self._tables.get(TABLE)
         rows = [_to_entity(entry, _record_key(entry.notification_id)), _to_entity(entry, _index_key(entry))]
-        with mapped_errors("add inbox entry"):
-            try:
-                results = await table.submit_transaction([("create", row) for row in rows])
-            except TableTransactionError as exc:
-                if exc.status_code == 409:
-                    return None
-                raise
+        try:
+            etags = await self._writer.transact(
+                table.table_name, [RowChange.insert(row) for row in rows], operation="add inbox entry"
+            )
+        except RowConflict:
+            return None
         if self._purge_due(entry.user_id, entry.created_at):
             await self._purge_expired(entry.user_id, entry.created_at)
-        return replace(entry, version=_etag(results[0]))
+        return replace(entry, version=etags[0])
 
     def _purge_due(self, user_id: str, now: datetime) -> bool:
         """Whether this add purges: the user's last purge in this process is ``PURGE_EVERY`` behind ``now``, or
@@ -173,20 +182,17 @@ class TableInboxStore:
         if entry.version is None:
             raise ConflictError("an inbox entry must be read before it is changed")
         table = await self._tables.get(TABLE)
-        operations: list[Any] = [
-            ("update", _to_entity(entry, _record_key(entry.notification_id)), replace_if_unchanged(entry.version)),
-            ("upsert", _to_entity(entry, _index_key(entry)), {"mode": UpdateMode.REPLACE}),
+        changes = [
+            RowChange.replace(_to_entity(entry, _record_key(entry.notification_id)), entry.version),
+            RowChange.upsert(_to_entity(entry, _index_key(entry))),
         ]
-        with mapped_errors("update inbox entry"):
-            try:
-                results = await table.submit_transaction(operations)
-            except TableTransactionError as exc:
-                if exc.status_code == 412:
-                    raise ConflictError(f"inbox entry {entry.notification_id} changed meanwhile") from exc
-                if exc.status_code == 404:
-                    raise NotFoundError(f"inbox entry {entry.notification_id} is gone") from exc
-                raise
-        return replace(entry, version=_etag(results[0]))
+        try:
+            etags = await self._writer.transact(table.table_name, changes, operation="update inbox entry")
+        except RowConflict as exc:
+            if exc.gone:
+                raise NotFoundError(f"inbox entry {entry.notification_id} is gone") from exc
+            raise ConflictError(f"inbox entry {entry.notification_id} changed meanwhile") from exc
+        return replace(entry, version=etags[0])
 
     async def list(self, user_id: str, *, limit: int, cursor: str | None, now: datetime) -> InboxPage:
         """Newest first: one range query over the index rows, ``limit`` (+1 to know whether more follow)."""

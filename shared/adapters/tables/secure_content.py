@@ -3,7 +3,8 @@
 Partition = user id, row = notification id.
 
 Only what secure-payload sends need (put an item, read one back by its owner); the partition being the user is what
-keeps one user from reading another's item.
+keeps one user from reading another's item. The put is on the push function's path (one per secure send), so it
+goes through ``TableRowWriter``; the read through the SDK.
 """
 
 from __future__ import annotations
@@ -12,10 +13,11 @@ import json
 from typing import Any
 
 from azure.core.exceptions import ResourceNotFoundError
-from azure.data.tables import TableEntity, UpdateMode
+from azure.data.tables import TableEntity
 from azure.data.tables.aio import TableServiceClient
 
 from shared.adapters.tables.common import TableSet, as_datetime, encode_key, mapped_errors, utc
+from shared.adapters.tables.row_writer import TableRowWriter
 from shared.domain.secure_content import SecureItem
 
 __all__ = ["TableSecureContentStore"]
@@ -56,10 +58,18 @@ def _from_entity(entity: TableEntity) -> SecureItem:
 
 
 class TableSecureContentStore:
-    """SecureContentStore on azure.data.tables.aio. Raises UpstreamError (UpstreamUnavailableError when transient)."""
+    """SecureContentStore on azure.data.tables.aio and ``TableRowWriter``. Raises UpstreamError
+    (UpstreamUnavailableError when transient). ``writer``: the process's writer for the same account (one is made
+    when none is given); ``close`` ends its HTTP session."""
 
-    def __init__(self, service: TableServiceClient, table_prefix: str = "") -> None:
+    def __init__(
+        self, service: TableServiceClient, table_prefix: str = "", writer: TableRowWriter | None = None
+    ) -> None:
         self._tables = TableSet(service, table_prefix)
+        self._writer = writer or TableRowWriter.for_service(service)
+
+    async def close(self) -> None:
+        await self._writer.close()
 
     async def get(self, user_id: str, notification_id: str) -> SecureItem | None:
         """The user's item, or None: another user's id is simply not in this user's partition."""
@@ -73,5 +83,4 @@ class TableSecureContentStore:
 
     async def put(self, item: SecureItem) -> None:
         table = await self._tables.get(TABLE)
-        with mapped_errors("put inbox item"):
-            await table.upsert_entity(_to_entity(item), mode=UpdateMode.REPLACE)
+        await self._writer.upsert(table.table_name, _to_entity(item), operation="put secure content")
