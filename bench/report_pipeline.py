@@ -52,7 +52,7 @@ def pipeline_section(result: dict[str, Any], cores: int, sink_ms: float | None) 
         + ", ".join(str(row["batch_size"]) for row in batches)
         + ". Per batch: one delivery-log insert transaction per partition, one template send per event "
         f"({BATCH_SENDS} at a time), the outcomes recorded in etag-conditional transactions while the batch still "
-        "sends.",
+        "sends; the transactions are signed `$batch` requests made by the same row writer.",
         "- **reference pattern** (`bench/reference.py`): the consumer of Microsoft's enterprise push sample, "
         "implemented faithfully — one message at a time from the same local bus: receive, put the body into a fixed "
         "WNS toast by string replacement, send it as a native Windows notification through the NH REST API with a "
@@ -155,7 +155,8 @@ def _pipeline_time(result: dict[str, Any], ours: list[dict[str, Any]], events: i
         f"the Tables requests (the row writer, aiohttp, the SDK and the Tables adapters) add up to "
         f"{tables_share:.0f}% of the function process's CPU above. The batch "
         "shape claims and records a batch with one Tables transaction per partition, whose multipart bodies the "
-        "Tables SDK builds and parses with the standard library's email package.",
+        "row writer frames itself (`shared/adapters/tables/row_batch.py`; the Tables SDK builds and parses them "
+        "with the standard library's email package).",
         "",
     ]
     return out

@@ -1,13 +1,13 @@
-"""TableDeliveryLog batch operations on Azurite: a transaction per partition, the answers of one by one."""
+"""TableDeliveryLog batch operations on Azurite: a transaction per partition, the answers of one by one; faults are
+injected by a loopback proxy in front of Azurite, which the log's SDK reads and its row writer both go through."""
 
 from __future__ import annotations
 
-import itertools
+import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import pytest
 from azure.data.tables.aio import TableServiceClient
@@ -17,7 +17,7 @@ from shared.adapters.tables.delivery_rows import PARTITIONS
 from shared.domain.errors import ConflictError, UpstreamUnavailableError
 from shared.domain.records import Claim, ClaimStatus, DeliveryRecord, DeliveryState
 from tests.conftest import random_id
-from tests.support.azurite import faulty_service
+from tests.support.tables_proxy import FaultyTablesProxy, SeenRequest, faulty_tables
 
 pytestmark = pytest.mark.integration
 
@@ -51,27 +51,30 @@ async def delivery_log(service: TableServiceClient, prefix: str) -> AsyncIterato
         await log.close()
 
 
-def counting_transactions(conn_str: str, counter: list[Any]) -> Any:
-    """A service whose requests are all let through and the $batch ones counted."""
+def transactions(proxy: FaultyTablesProxy) -> list[SeenRequest]:
+    return [request for request in proxy.seen if request.is_transaction]
 
-    def count(request: Any) -> bool:
-        if request.url.endswith("/$batch"):
-            counter.append(request)
-        return False
 
-    return faulty_service(conn_str, count)
+def partition_of(request: SeenRequest) -> str | None:
+    found = _PARTITION.search(request.body)
+    return found.group(1).decode() if found else None
+
+
+_PARTITION = re.compile(rb'"PartitionKey":"([^"]+)"')
 
 
 class TestClaimMany:
     async def test_new_events_are_claimed_with_one_transaction_per_partition(self, azurite_tables: str, prefix: str):
-        batches: list[Any] = []
-        async with counting_transactions(azurite_tables, batches) as service, delivery_log(service, prefix) as log:
-            events = ids(60)
+        events = ids(60)
+        async with (
+            faulty_tables(azurite_tables, lambda _: False) as (service, proxy),
+            delivery_log(service, prefix) as log,
+        ):
             claims = await log.claim_many(events, SUB, now=T0, stale_after=STALE)
         assert set(claims) == set(events)
         assert {claim.status for claim in claims.values()} == {ClaimStatus.CLAIMED}
         assert all(claim.etag for claim in claims.values())
-        assert len(batches) <= PARTITIONS
+        assert 0 < len(transactions(proxy)) <= PARTITIONS
 
     async def test_more_than_a_transaction_holds_is_split(self, log: TableDeliveryLog):
         events = ids(450)  # over 100 per partition with four partitions
@@ -103,16 +106,22 @@ class TestClaimMany:
     async def test_when_storage_fails_for_one_partition_the_claims_made_elsewhere_are_released(
         self, azurite_tables: str, prefix: str, log: TableDeliveryLog
     ):
-        calls = itertools.count()
+        partitions: list[str | None] = []
 
-        def fail_second_batch(request: Any) -> bool:
-            return request.url.endswith("/$batch") and next(calls) == 1
+        def fail_the_second_partition(request: SeenRequest) -> bool:
+            """Every transaction of the second partition to arrive fails, retries included."""
+            if not request.is_transaction:
+                return False
+            if (partition := partition_of(request)) not in partitions:
+                partitions.append(partition)
+            return partitions.index(partition) == 1
 
         events = ids(40)
-        failing = faulty_service(azurite_tables, fail_second_batch)
-        async with failing as service, delivery_log(service, prefix) as failing_log:
+        failing = faulty_tables(azurite_tables, fail_the_second_partition)
+        async with failing as (service, proxy), delivery_log(service, prefix) as failing_log:
             with pytest.raises(UpstreamUnavailableError):
                 await failing_log.claim_many(events, SUB, now=T0, stale_after=STALE)
+        assert proxy.failed
         states = {(await log.get(event, SUB) or _absent(event)).state for event in events}
         assert DeliveryState.CLAIMED not in states  # released (or never written), so a redelivery claims at once
         retry = await log.claim_many(events, SUB, now=T0, stale_after=STALE)
@@ -128,11 +137,11 @@ class TestFinishMany:
         self, azurite_tables: str, prefix: str, log: TableDeliveryLog
     ):
         claims = await log.claim_many(ids(30), SUB, now=T0, stale_after=STALE)
-        batches: list[Any] = []
-        async with counting_transactions(azurite_tables, batches) as service, delivery_log(service, prefix) as log:
-            report = await log.finish_many([(claim, sent(claim)) for claim in claims.values()])
+        async with faulty_tables(azurite_tables, lambda _: False) as (service, proxy):
+            async with delivery_log(service, prefix) as log:
+                report = await log.finish_many([(claim, sent(claim)) for claim in claims.values()])
             assert (report.conflicts, report.unwritten) == ([], [])
-            assert len(batches) <= PARTITIONS
+            assert 0 < len(transactions(proxy)) <= PARTITIONS
             for event_id in claims:
                 record = await log.get(event_id, SUB)
                 assert record is not None
@@ -158,7 +167,7 @@ class TestFinishMany:
     ):
         claims = await log.claim_many(ids(10), SUB, now=T0, stale_after=STALE)
         outcomes = [(claim, sent(claim)) for claim in claims.values()]
-        async with faulty_service(azurite_tables, lambda request: True) as down, delivery_log(down, prefix) as failing:
+        async with faulty_tables(azurite_tables, lambda _: True) as (down, _), delivery_log(down, prefix) as failing:
             report = await failing.finish_many(outcomes)
         assert sorted(claim.event_id for claim, _ in report.unwritten) == sorted(claims)
         again = await log.finish_many(report.unwritten)

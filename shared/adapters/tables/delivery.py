@@ -1,10 +1,10 @@
 """TableDeliveryLog: claims and outcomes of deliveries, table ``deliveries``.
 
 A claim is an insert-if-absent; a stale claim is taken over with an etag-conditional update, so of any number of
-concurrent deliveries of one event exactly one goes ahead. The single-row writes (claim, take-over, finish, release)
-go through ``TableRowWriter``, the cheaper signed request; the reads, deletes and transactions through the SDK.
-Several claims or outcomes go in one entity-group transaction per partition (``claim_many``, ``finish_many``); the
-keys and partitions are in tables_delivery_rows.
+concurrent deliveries of one event exactly one goes ahead. Several claims or outcomes go in one entity-group
+transaction per partition (``claim_many``, ``finish_many``); the keys and partitions are in delivery_rows. Every write
+(claim, take-over, finish, release, and those transactions) goes through ``TableRowWriter``, the cheaper signed
+request; the reads and deletes through the SDK.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from collections.abc import Awaitable, Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 
 from azure.core.exceptions import ResourceNotFoundError
-from azure.data.tables import TableEntity, TableTransactionError
+from azure.data.tables import TableEntity
 from azure.data.tables.aio import TableClient, TableServiceClient
 
 from shared.adapters.tables.common import TableSet, mapped_errors, utc
@@ -25,12 +25,11 @@ from shared.adapters.tables.delivery_rows import (
     first_claim,
     from_entity,
     partition_key,
-    replace_if_unchanged,
     row_key,
     to_entity,
     transaction_groups,
 )
-from shared.adapters.tables.row_writer import TableRowWriter
+from shared.adapters.tables.row_writer import RowChange, RowConflict, TableRowWriter
 from shared.domain.errors import ConflictError, UpstreamError, UpstreamUnavailableError
 from shared.domain.records import Claim, ClaimStatus, DeliveryRecord, DeliveryState, FinishReport
 
@@ -152,17 +151,17 @@ class TableDeliveryLog:
         self, table: TableClient, event_ids: list[str], subscription: str, now: datetime, stale_after: timedelta
     ) -> list[Claim]:
         rows = [to_entity(event_id, subscription, first_claim(event_id, subscription, now)) for event_id in event_ids]
-        with mapped_errors("claim deliveries"):
-            try:
-                results = await table.submit_transaction([("create", row) for row in rows])
-            except TableTransactionError as exc:
-                if exc.status_code != 409:  # EntityAlreadyExists
-                    raise
-            else:
-                return [
-                    Claim(ClaimStatus.CLAIMED, event_id, subscription, attempt=1, etag=etag_of(metadata))
-                    for event_id, metadata in zip(event_ids, results, strict=True)
-                ]
+        try:
+            etags = await self._writer.transact(
+                table.table_name, [RowChange.insert(row) for row in rows], operation="claim deliveries"
+            )
+        except RowConflict:  # a row of the group exists already
+            pass
+        else:
+            return [
+                Claim(ClaimStatus.CLAIMED, event_id, subscription, attempt=1, etag=etag)
+                for event_id, etag in zip(event_ids, etags, strict=True)
+            ]
         one_by_one = [
             _listed(self.claim(event_id, subscription, now=now, stale_after=stale_after)) for event_id in event_ids
         ]
@@ -190,18 +189,15 @@ class TableDeliveryLog:
         )
 
     async def _finish_group(self, table: TableClient, group: list[tuple[Claim, DeliveryRecord]]) -> FinishReport:
-        operations = [
-            ("update", to_entity(claim.event_id, claim.subscription, record), replace_if_unchanged(claim.etag))
+        changes = [
+            RowChange.replace(to_entity(claim.event_id, claim.subscription, record), claim.etag or "")
             for claim, record in group
         ]
         try:
-            with mapped_errors("finish deliveries"):
-                try:
-                    await table.submit_transaction(operations)
-                    return FinishReport()
-                except TableTransactionError as exc:
-                    if exc.status_code not in (404, 412):  # removed, or changed since the claim
-                        raise
+            await self._writer.transact(table.table_name, changes, operation="finish deliveries")
+            return FinishReport()
+        except RowConflict:  # a row was removed, or changed since its claim
+            pass
         except UpstreamUnavailableError:
             return FinishReport(unwritten=list(group))
         report = FinishReport()

@@ -13,8 +13,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from azure.core import MatchConditions
-from azure.data.tables import TableEntity, UpdateMode
+from azure.data.tables import TableEntity
 
 from shared.adapters.tables.common import as_datetime, encode_key, optional_datetime, utc
 from shared.domain.records import DeliveryRecord, DeliveryState
@@ -26,7 +25,6 @@ __all__ = [
     "first_claim",
     "from_entity",
     "partition_key",
-    "replace_if_unchanged",
     "row_key",
     "to_entity",
     "transaction_groups",
@@ -67,11 +65,6 @@ def transaction_groups(event_ids: Iterable[str], subscription: str) -> list[list
         for ids in by_partition.values()
         for start in range(0, len(ids), _TRANSACTION_LIMIT)
     ]
-
-
-def replace_if_unchanged(etag: str | None) -> dict[str, Any]:
-    """The keyword arguments of an etag-conditional replace (update_entity, or an "update" in a transaction)."""
-    return {"mode": UpdateMode.REPLACE, "etag": etag, "match_condition": MatchConditions.IfNotModified}
 
 
 def first_claim(event_id: str, subscription: str, now: datetime) -> DeliveryRecord:
