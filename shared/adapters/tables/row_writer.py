@@ -1,15 +1,15 @@
-"""TableRowWriter: row writes through the Tables REST API directly, for the decision ledger, the delivery log and the
-inbox.
+"""TableRowWriter: row writes through the Tables REST API directly, for the push functions' tables: the decision
+ledger, the delivery log, the inbox and secure content.
 
 Why not the SDK here: these are the push functions' most frequent requests. Every event makes a delivery-log claim
 and finish, the ledger writes two rows for every broadcast and three for every event addressed to a user, and an
 event addressed to a user writes its inbox entry twice (two rows in one transaction each time). Through
 azure-data-tables a single write costs the function about 0.7 ms of CPU (request building, the azure-core pipeline,
 header parsing) and a transaction several times that (its multipart body built and parsed with the ``email``
-package); these signed requests cost under half and a fraction (docs/architecture.md has the runs). Reads, deletes
-and every other table keep the SDK. Each write makes its own client span (``shared.adapters.telemetry.tables_span``),
-so these writes stay dependencies in Application Insights as the SDK's requests are; a failed write reaches the
-caller as an UpstreamError.
+package); these signed requests cost under half and a seventh (docs/architecture.md has the runs). Reads, queries,
+deletes and every other table keep the SDK. Each write makes its own client span
+(``shared.adapters.telemetry.tables_span``), so these writes stay dependencies in Application Insights as the SDK's
+requests are; a failed write reaches the caller as an UpstreamError.
 
 The requests are the ones the service documents: Insert Entity (``POST {account}/{table}``, ``Prefer:
 return-no-content``), Update Entity with ``If-Match`` and Insert Or Replace Entity (both ``PUT {account}/{table}
