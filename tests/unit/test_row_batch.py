@@ -108,6 +108,9 @@ def test_the_request_is_one_change_set_a_mime_parser_reads_back_part_by_part():
     assert [part["Content-Type"] for part in operations] == ["application/http"] * 2
     assert [part["Content-ID"] for part in operations] == ["0", "1"]
     first, second = (part.get_payload(decode=True) for part in operations)
-    assert first.startswith(b"POST https://acct.table.core.windows.net/inbox HTTP/1.1\r\nPrefer: return-no-content\r\n")
+    assert first.startswith(
+        b"POST https://acct.table.core.windows.net/inbox HTTP/1.1\r\nPrefer: return-no-content\r\nContent-Length: 7\r\n"
+    )
+    assert b"\r\nContent-Length: 2\r\n" in second  # bytes, not characters
     assert first.endswith(b'\r\n\r\n{"a":1}')
     assert second.endswith("\r\n\r\nü".encode())

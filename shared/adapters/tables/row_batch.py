@@ -50,7 +50,9 @@ def encode_changeset(parts: Sequence[BatchPart]) -> tuple[str, bytes]:
     batch, changeset = f"batch_{uuid.uuid4()}", f"changeset_{uuid.uuid4()}"
     chunks = [f"--{batch}\r\nContent-Type: multipart/mixed; boundary={changeset}\r\n\r\n".encode()]
     for content_id, part in enumerate(parts):
-        headers = "".join(f"{name}: {value}\r\n" for name, value in part.headers.items())
+        # Each operation is the request it would be alone (the service's documentation), so it carries its length.
+        fields = {**part.headers, "Content-Length": str(len(part.body))}
+        headers = "".join(f"{name}: {value}\r\n" for name, value in fields.items())
         chunks.append(
             f"--{changeset}\r\nContent-Type: application/http\r\nContent-Transfer-Encoding: binary\r\n"
             f"Content-ID: {content_id}\r\n\r\n{part.method} {part.url} HTTP/1.1\r\n{headers}\r\n".encode()
