@@ -15,35 +15,14 @@ from aiohttp.test_utils import TestServer
 from azure.core import MatchConditions
 from azure.data.tables import UpdateMode
 from azure.data.tables.aio import TableServiceClient
-from opentelemetry.sdk.trace import TracerProvider
-from opentelemetry.sdk.trace.export import SimpleSpanProcessor
-from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind
 
-from shared.adapters import telemetry
 from shared.adapters.tables.row_writer import RowChange, RowConflict, TableRowWriter
 from shared.domain.errors import UpstreamError, UpstreamUnavailableError
 from tests.conftest import random_id
-from tests.integration.test_tables_row_writer import PROPERTIES, FakeCredential
-from tests.support.azurite import table_service
+from tests.integration.row_writer_support import PROPERTIES, FakeCredential
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-async def service(azurite_tables: str) -> AsyncIterator[tuple[TableServiceClient, str]]:
-    prefix = random_id("t")
-    async with table_service(azurite_tables, prefix) as tables:
-        name = f"{prefix}rows"
-        await tables.create_table(name)
-        yield tables, name
-
-
-@pytest.fixture
-async def writer(service: tuple[TableServiceClient, str]) -> AsyncIterator[TableRowWriter]:
-    row_writer = TableRowWriter.for_service(service[0])
-    yield row_writer
-    await row_writer.close()
 
 
 async def rows(tables: TableServiceClient, name: str) -> dict[str, dict[str, Any]]:
@@ -212,15 +191,6 @@ async def stand_in() -> AsyncIterator[tuple[BatchStandIn, str]]:
     await server.start_server()
     yield batch, str(server.make_url("/acct"))
     await server.close()
-
-
-@pytest.fixture
-def spans(monkeypatch: pytest.MonkeyPatch) -> InMemorySpanExporter:
-    exporter = InMemorySpanExporter()
-    provider = TracerProvider()
-    provider.add_span_processor(SimpleSpanProcessor(exporter))
-    monkeypatch.setattr(telemetry, "_tracer", provider.get_tracer("test"))
-    return exporter
 
 
 class TestTheRequestAndItsAnswers:

@@ -6,59 +6,24 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import time
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 from azure.core import MatchConditions
-from azure.core.credentials import AccessToken, AzureNamedKeyCredential
+from azure.core.credentials import AzureNamedKeyCredential
 from azure.core.exceptions import ResourceModifiedError
 from azure.data.tables import UpdateMode
-from azure.data.tables.aio import TableServiceClient
-from opentelemetry.sdk.trace import TracerProvider
-from opentelemetry.sdk.trace.export import SimpleSpanProcessor
-from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind, StatusCode
 
-from shared.adapters import telemetry
 from shared.adapters.tables.row_writer import STORAGE_SCOPE, TableRowWriter, entity_json
 from shared.domain.errors import ConfigError, ConflictError, UpstreamError, UpstreamUnavailableError
-from tests.conftest import random_id
-from tests.support.azurite import free_port, table_service
+from tests.integration.row_writer_support import PROPERTIES, FakeCredential
+from tests.support.azurite import free_port
 
 pytestmark = pytest.mark.integration
-
-PROPERTIES: dict[str, Any] = {
-    "Text": "grüße, 'quoted' and \"double\"",
-    "Flag": True,
-    "Small": 2_147_483_647,
-    "Negative": -(2**31),
-    "Ratio": 812.5,
-    "Whole": 3.0,
-    "At": datetime(2026, 11, 29, 13, 5, 7, 123456, tzinfo=UTC),
-    "Local": datetime(2026, 11, 29, 14, 5, 7, tzinfo=UTC).astimezone(),
-}
-
-
-@pytest.fixture
-async def service(azurite_tables: str) -> AsyncIterator[tuple[TableServiceClient, str]]:
-    prefix = random_id("t")
-    async with table_service(azurite_tables, prefix) as tables:
-        name = f"{prefix}rows"
-        await tables.create_table(name)
-        yield tables, name
-
-
-@pytest.fixture
-async def writer(service: tuple[TableServiceClient, str]) -> AsyncIterator[TableRowWriter]:
-    tables, _ = service
-    row_writer = TableRowWriter.for_service(tables)
-    yield row_writer
-    await row_writer.close()
 
 
 class TestAgainstAzurite:
@@ -175,27 +140,6 @@ async def test_an_unreachable_account_is_unavailable_not_refused():
             await writer.upsert("t", {"PartitionKey": "p", "RowKey": "r"}, operation="record decision")
     finally:
         await writer.close()
-
-
-class FakeCredential:
-    """An AsyncTokenCredential that hands out numbered tokens valid for ``lifetime`` seconds."""
-
-    def __init__(self, lifetime: float) -> None:
-        self.lifetime = lifetime
-        self.scopes: list[tuple[str, ...]] = []
-
-    async def get_token(self, *scopes: str, **_: Any) -> AccessToken:
-        self.scopes.append(scopes)
-        return AccessToken(f"token-{len(self.scopes)}", int(time.time() + self.lifetime))
-
-    async def close(self) -> None:
-        return None
-
-    async def __aenter__(self) -> FakeCredential:
-        return self
-
-    async def __aexit__(self, *_: object) -> None:
-        return None
 
 
 class Recorder:
@@ -329,16 +273,6 @@ class TestBearerTokensAndRetries:
             await writer.close()
         assert not isinstance(on_insert.value, ConflictError)
         assert not isinstance(on_replace.value, ConflictError)
-
-
-@pytest.fixture
-def spans(monkeypatch: pytest.MonkeyPatch) -> InMemorySpanExporter:
-    """The spans the writer makes, on a tracer of their own."""
-    exporter = InMemorySpanExporter()
-    provider = TracerProvider()
-    provider.add_span_processor(SimpleSpanProcessor(exporter))
-    monkeypatch.setattr(telemetry, "_tracer", provider.get_tracer("test"))
-    return exporter
 
 
 class TestSpans:

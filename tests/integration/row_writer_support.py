@@ -1,0 +1,44 @@
+"""What the row writer's test modules share besides their fixtures (in conftest): a token credential stand-in and
+properties of every type the writer stores."""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime
+from typing import Any
+
+from azure.core.credentials import AccessToken
+
+__all__ = ["PROPERTIES", "FakeCredential"]
+
+PROPERTIES: dict[str, Any] = {
+    "Text": "grüße, 'quoted' and \"double\"",
+    "Flag": True,
+    "Small": 2_147_483_647,
+    "Negative": -(2**31),
+    "Ratio": 812.5,
+    "Whole": 3.0,
+    "At": datetime(2026, 11, 29, 13, 5, 7, 123456, tzinfo=UTC),
+    "Local": datetime(2026, 11, 29, 14, 5, 7, tzinfo=UTC).astimezone(),
+}
+
+
+class FakeCredential:
+    """An AsyncTokenCredential that hands out numbered tokens valid for ``lifetime`` seconds."""
+
+    def __init__(self, lifetime: float) -> None:
+        self.lifetime = lifetime
+        self.scopes: list[tuple[str, ...]] = []
+
+    async def get_token(self, *scopes: str, **_: Any) -> AccessToken:
+        self.scopes.append(scopes)
+        return AccessToken(f"token-{len(self.scopes)}", int(time.time() + self.lifetime))
+
+    async def close(self) -> None:
+        return None
+
+    async def __aenter__(self) -> FakeCredential:
+        return self
+
+    async def __aexit__(self, *_: object) -> None:
+        return None
