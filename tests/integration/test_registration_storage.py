@@ -21,7 +21,8 @@ from shared.usecases.commands import RegisterDevice
 from shared.usecases.registration import register_device, unregister_device
 from tests.conftest import random_id
 from tests.fakes import RecordingPushGateway
-from tests.support.azurite import faulty_service, table_service
+from tests.support.azurite import table_service
+from tests.support.tables_proxy import SeenRequest, faulty_tables
 
 pytestmark = pytest.mark.integration
 
@@ -39,33 +40,29 @@ def request(installation_id: str, channel: str = "a" * 64, **extra: Any) -> Regi
 class Recorded:
     ports: RegistrationPorts
     push: RecordingPushGateway
-    requests: list[tuple[str, str]]  # (method, url) of every request that reached the transport
+    requests: list[SeenRequest]  # every request that reached the account (through a loopback proxy)
 
     def since(self, mark: int) -> list[str]:
         """The methods of the requests after ``mark``, table creation left out (once per process)."""
-        return [method for method, url in self.requests[mark:] if "/Tables" not in url]
+        return [request.method for request in self.requests[mark:] if "/Tables" not in request.path]
 
 
 @pytest.fixture
 async def recorded(azurite_tables: str) -> AsyncIterator[Recorded]:
     prefix = random_id("t")
-    seen: list[tuple[str, str]] = []
-
-    def record_only(request: Any) -> bool:
-        seen.append((request.method, request.url))
-        return False
-
-    async with table_service(azurite_tables, prefix):  # deletes the tables afterwards
-        service = faulty_service(azurite_tables, record_only)
-        async with service:
-            push = RecordingPushGateway()
-            ports = RegistrationPorts(
-                push=push,
-                installations=TableInstallationMirror(service, prefix),
-                preferences=TablePreferencesStore(service, prefix),
-                now=lambda: NOW,
-            )
-            yield Recorded(ports, push, seen)
+    # table_service deletes the tables afterwards; the proxy drops nothing and records every request
+    async with (
+        table_service(azurite_tables, prefix),
+        faulty_tables(azurite_tables, lambda _: False) as (service, proxy),
+    ):
+        push = RecordingPushGateway()
+        ports = RegistrationPorts(
+            push=push,
+            installations=TableInstallationMirror(service, prefix),
+            preferences=TablePreferencesStore(service, prefix),
+            now=lambda: NOW,
+        )
+        yield Recorded(ports, push, proxy.seen)
 
 
 class TestStorageRequestsPerRegistration:

@@ -17,7 +17,8 @@ from shared.adapters.tables.installations import CHANNELS_TABLE, CLAIMS_TABLE
 from shared.domain.errors import UpstreamUnavailableError
 from shared.domain.records import InstallationRecord, Platform
 from tests.conftest import random_id
-from tests.support.azurite import faulty_service, table_service
+from tests.support.azurite import table_service
+from tests.support.tables_proxy import SeenRequest, faulty_tables
 
 pytestmark = pytest.mark.integration
 
@@ -65,11 +66,11 @@ def record(user_id: str = "alice", installation_id: str | None = None, channel: 
     return replace(base, **changes)
 
 
-def failing_on(table_name: str, methods: tuple[str, ...]) -> Callable[[Any], bool]:
+def failing_on(table_name: str, methods: tuple[str, ...]) -> Callable[[SeenRequest], bool]:
     """Requests that write to (or delete from) one table; reads and table creation pass."""
 
-    def pick(request: Any) -> bool:
-        return f"/{table_name}(" in request.url and request.method in methods
+    def pick(request: SeenRequest) -> bool:
+        return f"/{table_name}(" in request.path and request.method in methods
 
     return pick
 
@@ -244,10 +245,10 @@ class TestIndexes:
 class TestCrashBetweenWrites:
     async def test_new_installation_is_listed_for_its_owner_when_index_writes_fail(self, env: Env) -> None:
         written = record()
-        broken = faulty_service(env.conn_str, failing_on(env.prefix + CHANNELS_TABLE, ("PUT", "PATCH", "MERGE")))
-        async with broken:
+        broken = faulty_tables(env.conn_str, failing_on(env.prefix + CHANNELS_TABLE, ("PUT", "PATCH", "MERGE")))
+        async with broken as (service, _):
             with pytest.raises(UpstreamUnavailableError):
-                await TableInstallationMirror(broken, env.prefix).upsert(written)
+                await TableInstallationMirror(service, env.prefix).upsert(written)
 
         assert await env.mirror.list_for_user("alice") == [written]
         assert await env.mirror.find_owner(written.installation_id) is None  # owner row is written last
@@ -260,10 +261,10 @@ class TestCrashBetweenWrites:
         before = record(channel="old")
         await env.mirror.upsert(before)
         moved = replace(before, push_channel_hash=channel_hash("new"), updated_at=T0 + timedelta(minutes=1))
-        broken = faulty_service(env.conn_str, failing_on(env.prefix + CHANNELS_TABLE, ("DELETE",)))
-        async with broken:
+        broken = faulty_tables(env.conn_str, failing_on(env.prefix + CHANNELS_TABLE, ("DELETE",)))
+        async with broken as (service, _):
             with pytest.raises(UpstreamUnavailableError):
-                await TableInstallationMirror(broken, env.prefix).upsert(moved)
+                await TableInstallationMirror(service, env.prefix).upsert(moved)
 
         assert len(await env.rows(CHANNELS_TABLE)) == 2  # the old row is stale now
         assert await env.mirror.find_by_channel(channel_hash("old")) == []
@@ -276,10 +277,10 @@ class TestCrashBetweenWrites:
     async def test_interrupted_delete_hides_the_installation_and_a_retry_cleans_up(self, env: Env) -> None:
         written = record()
         await env.mirror.upsert(written)
-        broken = faulty_service(env.conn_str, failing_on(env.prefix + CHANNELS_TABLE, ("DELETE",)))
-        async with broken:
+        broken = faulty_tables(env.conn_str, failing_on(env.prefix + CHANNELS_TABLE, ("DELETE",)))
+        async with broken as (service, _):
             with pytest.raises(UpstreamUnavailableError):
-                await TableInstallationMirror(broken, env.prefix).delete("alice", written.installation_id)
+                await TableInstallationMirror(service, env.prefix).delete("alice", written.installation_id)
 
         assert await env.mirror.list_for_user("alice") == []
         assert await env.mirror.find_owner(written.installation_id) == "alice"  # the id stays hers until cleaned

@@ -8,23 +8,18 @@ import socket
 import subprocess
 import tempfile
 import time
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
-from typing import Any
 
-from azure.core.exceptions import ServiceRequestError
-from azure.core.pipeline.transport import AioHttpTransport, AsyncHttpTransport
 from azure.data.tables.aio import TableServiceClient
 
 __all__ = [
     "ACCOUNT_KEY",
     "ACCOUNT_NAME",
     "REUSE_ENV",
-    "FaultyTransport",
     "azurite_tables",
     "connection_string",
-    "faulty_service",
     "free_port",
     "table_service",
 ]
@@ -161,36 +156,3 @@ async def table_service(conn_str: str, prefix: str) -> AsyncIterator[TableServic
                 await service.delete_table(name)
         finally:
             await service.close()
-
-
-class FaultyTransport(AsyncHttpTransport[Any, Any]):
-    """Azure's aiohttp transport, except that the requests ``fail_when`` picks fail as a dropped connection would."""
-
-    def __init__(self, fail_when: Callable[[Any], bool]) -> None:
-        self._inner: AsyncHttpTransport[Any, Any] = AioHttpTransport()
-        self.fail_when = fail_when
-        self.failed = 0
-
-    async def send(self, request: Any, **kwargs: Any) -> Any:
-        if self.fail_when(request):
-            self.failed += 1
-            raise ServiceRequestError("injected failure")
-        return await self._inner.send(request, **kwargs)
-
-    async def open(self) -> None:
-        await self._inner.open()
-
-    async def close(self) -> None:
-        await self._inner.close()
-
-    async def __aenter__(self) -> FaultyTransport:
-        await self._inner.__aenter__()
-        return self
-
-    async def __aexit__(self, *args: Any) -> None:
-        await self._inner.__aexit__(*args)
-
-
-def faulty_service(conn_str: str, fail_when: Callable[[Any], bool]) -> TableServiceClient:
-    """A client without retries whose requests fail where ``fail_when`` says (close it after use)."""
-    return TableServiceClient.from_connection_string(conn_str, transport=FaultyTransport(fail_when), retry_total=0)
