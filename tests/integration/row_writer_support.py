@@ -1,15 +1,19 @@
-"""What the row writer's test modules share besides their fixtures (in conftest): a token credential stand-in and
-properties of every type the writer stores."""
+"""What the row writer's test modules share besides their fixtures (in conftest): a token credential stand-in, a
+loopback server for stand-ins of the service, and properties of every type the writer stores."""
 
 from __future__ import annotations
 
 import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Any
 
+from aiohttp import web
+from aiohttp.test_utils import TestServer
 from azure.core.credentials import AccessToken
 
-__all__ = ["PROPERTIES", "FakeCredential"]
+__all__ = ["PROPERTIES", "FakeCredential", "loopback"]
 
 PROPERTIES: dict[str, Any] = {
     "Text": "grüße, 'quoted' and \"double\"",
@@ -42,3 +46,19 @@ class FakeCredential:
 
     async def __aexit__(self, *_: object) -> None:
         return None
+
+
+@asynccontextmanager
+async def loopback(
+    handle: Callable[[web.Request], Awaitable[web.StreamResponse]], *methods: str, path: str = "/"
+) -> AsyncIterator[str]:
+    """A server on 127.0.0.1 answering ``methods`` on every path with ``handle``; yields its URL at ``path``."""
+    app = web.Application()
+    for method in methods:
+        app.router.add_route(method, "/{tail:.*}", handle)
+    server = TestServer(app, host="127.0.0.1")
+    await server.start_server()
+    try:
+        yield str(server.make_url(path))
+    finally:
+        await server.close()

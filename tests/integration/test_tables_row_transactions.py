@@ -11,7 +11,6 @@ from typing import Any
 
 import pytest
 from aiohttp import web
-from aiohttp.test_utils import TestServer
 from azure.core import MatchConditions
 from azure.data.tables import UpdateMode
 from azure.data.tables.aio import TableServiceClient
@@ -20,7 +19,7 @@ from opentelemetry.trace import SpanKind
 from shared.adapters.tables.row_writer import RowChange, RowConflict, TableRowWriter
 from shared.domain.errors import UpstreamError, UpstreamUnavailableError
 from tests.conftest import random_id
-from tests.integration.row_writer_support import PROPERTIES, FakeCredential
+from tests.integration.row_writer_support import PROPERTIES, FakeCredential, loopback
 
 pytestmark = pytest.mark.integration
 
@@ -185,12 +184,8 @@ def _operations(headers: Any, body: bytes) -> list[email.message.Message]:
 @pytest.fixture
 async def stand_in() -> AsyncIterator[tuple[BatchStandIn, str]]:
     batch = BatchStandIn()
-    app = web.Application()
-    app.router.add_route("POST", "/{tail:.*}", batch.handle)
-    server = TestServer(app, host="127.0.0.1")
-    await server.start_server()
-    yield batch, str(server.make_url("/acct"))
-    await server.close()
+    async with loopback(batch.handle, "POST", path="/acct") as url:
+        yield batch, url
 
 
 class TestTheRequestAndItsAnswers:

@@ -11,7 +11,6 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from aiohttp import web
-from aiohttp.test_utils import TestServer
 from azure.core import MatchConditions
 from azure.core.credentials import AzureNamedKeyCredential
 from azure.core.exceptions import ResourceModifiedError
@@ -20,7 +19,7 @@ from opentelemetry.trace import SpanKind, StatusCode
 
 from shared.adapters.tables.row_writer import STORAGE_SCOPE, TableRowWriter, entity_json
 from shared.domain.errors import ConfigError, ConflictError, UpstreamError, UpstreamUnavailableError
-from tests.integration.row_writer_support import PROPERTIES, FakeCredential
+from tests.integration.row_writer_support import PROPERTIES, FakeCredential, loopback
 from tests.support.azurite import free_port
 
 pytestmark = pytest.mark.integration
@@ -163,13 +162,8 @@ class Recorder:
 @pytest.fixture
 async def recorder() -> AsyncIterator[tuple[Recorder, str]]:
     stand_in = Recorder()
-    app = web.Application()
-    app.router.add_route("PUT", "/{tail:.*}", stand_in.handle)
-    app.router.add_route("POST", "/{tail:.*}", stand_in.handle)
-    server = TestServer(app, host="127.0.0.1")
-    await server.start_server()
-    yield stand_in, str(server.make_url("/"))
-    await server.close()
+    async with loopback(stand_in.handle, "PUT", "POST") as url:
+        yield stand_in, url
 
 
 class TestBearerTokensAndRetries:

@@ -187,8 +187,8 @@ def _key(value: str) -> str:
 
 class TableRowWriter:
     """Writes rows into tables of one storage account: one at a time, or several of one partition in a transaction.
-    Raises UpstreamUnavailableError when Tables is
-    unreachable, times out or answers 408/429/5xx (after up to three attempts), UpstreamError when it refuses a write.
+    Raises UpstreamUnavailableError when Tables is unreachable, times out or answers 408/429/5xx (after up to three
+    attempts), UpstreamError when it refuses a write.
 
     Opens its HTTP session on first use; ``close`` ends it.
     """
