@@ -32,6 +32,7 @@ from shared.composition.telemetry import configure_telemetry
 from shared.domain.channels import FALLBACK_SUBSCRIPTION, FALLBACK_TOPIC, INAPP_HUB
 from shared.domain.topics import TOPICS
 from shared.notification_hubs.client import NotificationHubsClient
+from shared.notification_hubs.http_client import new_http_client
 from shared.ports import DeadLetterStore, EventPublisher
 from shared.usecases.decisions import AudienceSizes
 
@@ -102,7 +103,7 @@ def _realtime(settings: Settings, closers: list[Callable[[], Awaitable[None]]]) 
     """SignalR with the access key (local stand-in) or the managed identity (Azure); None when not configured."""
     if not (settings.signalr_connection_string or settings.signalr_endpoint):
         return None
-    http = httpx.AsyncClient(timeout=SIGNALR_TIMEOUT)
+    http = new_http_client(SIGNALR_TIMEOUT)
     closers.append(http.aclose)
     if settings.signalr_connection_string:
         return SignalRGateway.from_connection_string(settings.signalr_connection_string, INAPP_HUB, http)

@@ -21,6 +21,7 @@ from local.signalr.config import WELL_KNOWN_ACCESS_KEY, StandInConfig
 from local.signalr.testing import RunningStandIn, serving
 from shared.adapters.signalr import SignalRGateway, parse_connection_string
 from shared.domain.errors import UpstreamUnavailableError
+from shared.notification_hubs.http_client import new_http_client
 
 pytestmark = pytest.mark.contract
 
@@ -43,7 +44,8 @@ def _clean(stand_in: RunningStandIn) -> None:
 
 @pytest.fixture
 async def gateway(stand_in: RunningStandIn):
-    async with httpx.AsyncClient(timeout=httpx.Timeout(1.0)) as http:
+    # The client the app wires for SignalR (shared.composition.wiring), not httpx's default one.
+    async with new_http_client(httpx.Timeout(1.0)) as http:
         yield SignalRGateway(parse_connection_string(stand_in.connection_string), "notifications", http)
 
 
@@ -310,7 +312,7 @@ class StandInEntraCredential:
 class TestManagedIdentity:
     async def test_with_an_identity_the_client_token_comes_from_generate_token_and_works(self, stand_in):
         credential = StandInEntraCredential()
-        async with httpx.AsyncClient(timeout=2.0) as http:
+        async with new_http_client(httpx.Timeout(2.0)) as http:
             gateway = SignalRGateway.with_identity(stand_in.base_url, credential, "notifications", http)
             info = await gateway.client_connection("anna")
             assert credential.scopes == ["https://signalr.azure.com/.default"]
@@ -334,7 +336,7 @@ class TestManagedIdentity:
                 await process.wait()
 
     async def test_no_entra_token_means_unavailable_so_the_app_pushes(self, stand_in):
-        async with httpx.AsyncClient(timeout=2.0) as http:
+        async with new_http_client(httpx.Timeout(2.0)) as http:
             gateway = SignalRGateway.with_identity(
                 stand_in.base_url, StandInEntraCredential(fail=True), "notifications", http
             )
