@@ -7,9 +7,10 @@
   reads preferences, applies the threshold and quiet hours, and makes one send.
 - end to end: events POSTed to ``/api/events`` (lob.publisher role) of a dev host process running the whole function
   app with its local bus, 16 concurrent connections; the time from the first POST until the NH sink has accepted every
-  send. Twice: one-user budget approvals (``finance.budget_approval.requested`` to the approver), the kind of event
-  the issue's "about 100 events/s" was measured with, and the debits of the one-user row (secure content, threshold,
-  quiet hours).
+  send. Three rows: one-user budget approvals (``finance.budget_approval.requested`` to the approver), the kind of
+  event the issue's "about 100 events/s" was measured with, and the debits of the one-user row (secure content,
+  threshold, quiet hours), both push only; then approvals through a dev host with SignalR Service configured (the
+  local stand-in, nobody connected), as the app is deployed: a presence check before each push.
 - latency: HR events published to the bus one by one at half the maximum throughput of the deployed function
   (c=64; measured here, or taken from the pipeline section of the same run), while the function runs; for each
   event the time from its publish call to the NH sink's 201 for its send, p50/p95/p99.
@@ -36,6 +37,7 @@ from bench.procs import Child, CpuMeter, child, free_port, http_ready, python_mo
 from bench.registration import devhost_env, percentile
 from bench.target import Target
 from local.devhost.servicebus import LocalBusTrigger
+from local.signalr.config import connection_string as signalr_connection_string
 from shared.composition import root as bootstrap
 from shared.composition.wiring import build_services
 from shared.domain.publishing import to_outgoing_message
@@ -129,27 +131,57 @@ def _end_to_end(
     target: Target, tables: str, workdir: Path, events: int, children: dict[str, Any]
 ) -> dict[str, dict[str, Any]]:
     """POST /api/events to a dev host running the whole app on its local bus; until the sink accepted every send.
-    One dev host for both event types, approvals first; each row meters only its own events."""
+
+    First push only, as the one-user rows: approvals, then debits, through one dev host (each row meters only its
+    own events). Then approvals again through a second dev host configured with SignalR Service (the local stand-in)
+    as the app is deployed: nobody has the app open, so each event costs a presence check before its push.
+    """
+    asyncio.run(_prepare_preferences(target, tables))
+    push_only = (("approvals", APPROVAL, 4241), ("debits", DEBIT, 4242))
+    rows = _drain_through_devhost(target, tables, workdir, "devhost-e2e", {}, push_only, events, children)
     port = free_port()
-    state = workdir / "devhost-e2e"
-    command = python_module("local.devhost", "--port", str(port), "--state-dir", str(state), "--bus", "local")
+    command = python_module("local.signalr", "--port", str(port))
+    ready = http_ready(f"http://127.0.0.1:{port}/_signalr/health")
+    with child("SignalR stand-in", command, ready, workdir / "signalr-e2e.log") as signalr:
+        settings = {"PUSH_SIGNALR_CONNECTION_STRING": signalr_connection_string("127.0.0.1", port)}
+        with_signalr = (("approvals_signalr", APPROVAL, 4243),)
+        children = children | {"SignalR stand-in": signalr}
+        rows |= _drain_through_devhost(
+            target, tables, workdir, "devhost-e2e-signalr", settings, with_signalr, events, children
+        )
+    return rows
+
+
+def _drain_through_devhost(
+    target: Target,
+    tables: str,
+    workdir: Path,
+    name: str,
+    settings: dict[str, str],
+    kinds: Sequence[tuple[str, str, int]],
+    events: int,
+    children: dict[str, Any],
+) -> dict[str, dict[str, Any]]:
+    """One dev host process (app ``settings`` over the benchmark's); for each (key, event type, seed) in ``kinds``,
+    ``events`` events POSTed and drained."""
+    port = free_port()
+    command = python_module("local.devhost", "--port", str(port), "--state-dir", str(workdir / name), "--bus", "local")
     ready = http_ready(f"http://127.0.0.1:{port}/admin/host/status")
-    # Push only, as the one-user rows: no SignalR Service runs here (the settings file names the local stand-in).
+    # The settings file names the local SignalR stand-in: without it in ``settings``, no SignalR Service is used.
     env = devhost_env(target, tables) | {
         "LOB_PUBLISHER_SOURCES": PUBLISHER_SOURCES,
         "PUSH_SIGNALR_CONNECTION_STRING": "",
     }
     rows = {}
-    with child("dev host e2e", command, ready, workdir / "devhost-e2e.log", env) as host:
-        asyncio.run(_prepare_preferences(target, tables))
-        for key, event_type, seed in (("approvals", APPROVAL, 4241), ("debits", DEBIT, 4242)):
+    with child(name.replace("devhost", "dev host"), command, ready, workdir / f"{name}.log", env | settings) as host:
+        for key, event_type, seed in kinds:
             bodies = [json.dumps(event).encode() for event in one_user_events(event_type, events, seed)]
             rows[key] = _post_and_drain(
                 target, f"http://127.0.0.1:{port}/api/events", bodies, children | {"dev host": host}
             )
             row = rows[key]
             print(
-                f"  end to end via POST /api/events, {event_type}: {row['per_second']} events/s "
+                f"  end to end via POST /api/events, {key}: {row['per_second']} events/s "
                 f"({row['nh_sends']}/{events} sent)",
                 flush=True,
             )
@@ -312,5 +344,6 @@ def run(
         "hr_rows": ours,
         "end_to_end": end_to_end["debits"],
         "end_to_end_approvals": end_to_end["approvals"],
+        "end_to_end_approvals_signalr": end_to_end["approvals_signalr"],
         "latency": latency,
     }

@@ -92,6 +92,19 @@ class TestReport:
         assert approvals_at < debits_at
         assert f"**{debits['per_second']} events/s end to end**" in page[debits_at:]
 
+    def test_the_end_to_end_row_with_signalr_follows_the_debits_when_the_run_has_one(self):
+        results = self.results()
+        debits = results["latency"]["end_to_end"]
+        results["latency"]["end_to_end_approvals"] = debits | {"per_second": 123.4, "events": 2000}
+        results["latency"]["end_to_end_approvals_signalr"] = debits | {"per_second": 98.7, "events": 2000}
+        page = report.render(results, RESULTS)
+        debits_at = page.index("End to end, the debits above, POSTed the same way after the approvals")
+        signalr_at = page.index("End to end, approvals again through a second dev host process configured with SignalR")
+        assert debits_at < signalr_at
+        assert "**98.7 events/s end to end**" in page[signalr_at:]
+        del results["latency"]["end_to_end_approvals_signalr"]
+        assert "configured with SignalR" not in report.render(results, RESULTS)
+
     def test_the_history_table_comes_from_the_history_file(self):
         history = {
             "runs": [{"commit": "abc1234", "date": "d", "change": "x", "sends_per_second": {"1": {"ours": 5.0}}}]

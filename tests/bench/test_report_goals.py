@@ -107,3 +107,17 @@ def test_end_to_end_is_judged_on_the_approvals_the_baseline_was_measured_with_an
         "One-user approvals through POST /api/events end to end against before: **met** (2.10× measured, goal ≥ 2×)"
         f" — 210.0 against {BASELINES['end_to_end']:g} events/s (sensitive debits, with secure content: 40.0 events/s)"
     ]
+
+
+def test_end_to_end_shows_the_approvals_with_signalr_configured_beside_and_is_still_judged_push_only():
+    latency = {
+        "end_to_end": {"per_second": 40.0},
+        "end_to_end_approvals": {"per_second": 150.0},
+        "end_to_end_approvals_signalr": {"per_second": 201.0},
+    }
+    lines = exactly_once_goals({"latency": latency})
+    assert lines == [
+        "One-user approvals through POST /api/events end to end against before: **missed** (1.50× measured, goal ≥ 2×)"
+        f" — 150.0 against {BASELINES['end_to_end']:g} events/s (sensitive debits, with secure content: 40.0 events/s;"
+        " approvals with SignalR Service configured: 201.0 events/s)"
+    ]
