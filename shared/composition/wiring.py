@@ -20,6 +20,7 @@ from shared.adapters.tables import (
     TableOrderStore,
     TablePreferencesStore,
     TableQuarantineStore,
+    TableRowReader,
     TableRowWriter,
     TableSecureContentStore,
     make_table_service_client,
@@ -69,10 +70,12 @@ def build_services(settings: Settings, bus: tuple[EventPublisher, DeadLetterStor
     closers += [tables.close, nh_client.aclose]
     if tables.credential is not None and hasattr(tables.credential, "close"):
         closers.append(tables.credential.close)
-    installations = TableInstallationMirror(tables)
+    # One HTTP pool and one token cache each for the push functions' writes and for their reads.
+    writer = TableRowWriter.for_service(tables)
+    reader = TableRowReader.for_service(tables)
+    closers += [writer.close, reader.close]
+    installations = TableInstallationMirror(tables, reader=reader)
     orders = TableOrderStore(tables)
-    writer = TableRowWriter.for_service(tables)  # one HTTP pool and one token cache for the push functions' writes
-    closers.append(writer.close)
     ledger = TableDecisionLedger(tables, retention=timedelta(days=settings.decision_retention_days), writer=writer)
     deliveries = TableDeliveryLog(tables, writer=writer)
     realtime = _realtime(settings, closers)
@@ -80,7 +83,7 @@ def build_services(settings: Settings, bus: tuple[EventPublisher, DeadLetterStor
         settings=settings,
         push=NotificationHubsGateway(nh_client),
         installations=installations,
-        preferences=TablePreferencesStore(tables),
+        preferences=TablePreferencesStore(tables, reader=reader),
         deliveries=deliveries,
         quarantine=TableQuarantineStore(tables),
         publisher=publisher,

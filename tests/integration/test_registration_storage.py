@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from shared.adapters.tables import TableInstallationMirror, TablePreferencesStore
+from shared.adapters.tables import TableInstallationMirror, TablePreferencesStore, TableRowReader
 from shared.api.schemas import InstallationRequest
 from shared.domain.errors import NotFoundError
 from shared.domain.identity import Identity
@@ -56,13 +56,15 @@ async def recorded(azurite_tables: str) -> AsyncIterator[Recorded]:
         faulty_tables(azurite_tables, lambda _: False) as (service, proxy),
     ):
         push = RecordingPushGateway()
+        reader = TableRowReader.for_service(service)
         ports = RegistrationPorts(
             push=push,
-            installations=TableInstallationMirror(service, prefix),
-            preferences=TablePreferencesStore(service, prefix),
+            installations=TableInstallationMirror(service, prefix, reader=reader),
+            preferences=TablePreferencesStore(service, prefix, reader=reader),
             now=lambda: NOW,
         )
         yield Recorded(ports, push, proxy.seen)
+        await reader.close()
 
 
 class TestStorageRequestsPerRegistration:

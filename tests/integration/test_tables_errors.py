@@ -91,7 +91,7 @@ class TestStatusMapping:
     ) -> None:
         async with quick_client(status_server(status, {"Retry-After": "7"})) as service:
             with pytest.raises(UpstreamUnavailableError) as caught:
-                await TablePreferencesStore(service, random_id("t")).get("alice")
+                await TableInstallationMirror(service, random_id("t")).get("alice", "inst")
 
         assert caught.value.retry_after == 7.0
 
@@ -101,7 +101,7 @@ class TestStatusMapping:
     ) -> None:
         async with quick_client(status_server(status, {})) as service:
             with pytest.raises(UpstreamError) as caught:
-                await TablePreferencesStore(service, random_id("t")).get("alice")
+                await TableInstallationMirror(service, random_id("t")).get("alice", "inst")
 
         assert not isinstance(caught.value, UpstreamUnavailableError)
         assert caught.value.__cause__ is not None
@@ -111,7 +111,7 @@ class TestStatusMapping:
         assert f"AccountName={ACCOUNT_NAME}" in wrong
         async with quick_client(wrong) as service:
             with pytest.raises(UpstreamError) as caught:
-                await TablePreferencesStore(service, random_id("t")).get("alice")
+                await TableInstallationMirror(service, random_id("t")).get("alice", "inst")
 
         assert not isinstance(caught.value, UpstreamUnavailableError)
         assert getattr(caught.value.__cause__, "status_code", None) == 403

@@ -41,7 +41,9 @@ class Env:
 async def env(azurite_tables: str) -> AsyncIterator[Env]:
     prefix = random_id("t")
     async with table_service(azurite_tables, prefix) as service:
-        yield Env(azurite_tables, prefix, service, TableInstallationMirror(service, prefix))
+        mirror = TableInstallationMirror(service, prefix)
+        yield Env(azurite_tables, prefix, service, mirror)
+        await mirror.close()
 
 
 def channel_hash(channel: str) -> str:

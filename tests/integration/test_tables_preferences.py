@@ -20,7 +20,9 @@ pytestmark = pytest.mark.integration
 async def store(azurite_tables: str) -> AsyncIterator[TablePreferencesStore]:
     prefix = random_id("t")
     async with table_service(azurite_tables, prefix) as service:
-        yield TablePreferencesStore(service, prefix)
+        preferences = TablePreferencesStore(service, prefix)
+        yield preferences
+        await preferences.close()
 
 
 FULL = Preferences(

@@ -19,6 +19,7 @@ from shared.adapters.tables import (
     TableOrderStore,
     TablePreferencesStore,
     TableQuarantineStore,
+    TableRowReader,
     TableRowWriter,
     TableSecureContentStore,
 )
@@ -82,13 +83,14 @@ async def app_services(
         push = NotificationHubsClient(settings.nh_connection_string, hub, retry=retry, extra_headers=trace_headers)
         orders = TableOrderStore(tables, prefix)
         writer = TableRowWriter.for_service(tables)
+        reader = TableRowReader.for_service(tables)
         ledger = TableDecisionLedger(tables, prefix, writer=writer)
         deliveries = TableDeliveryLog(tables, prefix, writer=writer)
         built = Services(
             settings=settings,
             push=NotificationHubsGateway(push),
-            installations=TableInstallationMirror(tables, prefix),
-            preferences=TablePreferencesStore(tables, prefix),
+            installations=TableInstallationMirror(tables, prefix, reader=reader),
+            preferences=TablePreferencesStore(tables, prefix, reader=reader),
             deliveries=deliveries,  # as shared.composition.wiring builds it
             quarantine=TableQuarantineStore(tables, prefix),
             publisher=publisher or RecordingPublisher(),
@@ -111,3 +113,4 @@ async def app_services(
         finally:
             await push.aclose()
             await writer.close()
+            await reader.close()

@@ -22,6 +22,7 @@ from shared.adapters.tables.ledger import TableDecisionLedger
 from shared.adapters.tables.orders import TableOrderStore
 from shared.adapters.tables.preferences import TablePreferencesStore
 from shared.adapters.tables.quarantine import MAX_STORED_BODY_BYTES, TableQuarantineStore
+from shared.adapters.tables.row_reader import TableRowReader
 from shared.adapters.tables.row_writer import TableRowWriter
 from shared.adapters.tables.secure_content import TableSecureContentStore
 from shared.domain.errors import ConfigError
@@ -36,6 +37,7 @@ __all__ = [
     "TableOrderStore",
     "TablePreferencesStore",
     "TableQuarantineStore",
+    "TableRowReader",
     "TableRowWriter",
     "TableSecureContentStore",
     "decode_key",

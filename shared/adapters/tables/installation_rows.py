@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Mapping
 from typing import Any, TypeVar
-
-from azure.data.tables import TableEntity
 
 from shared.adapters.tables.common import as_datetime, encode_key, utc
 from shared.domain.records import InstallationRecord, Platform
@@ -41,7 +39,7 @@ def to_entity(record: InstallationRecord) -> dict[str, Any]:
     }
 
 
-def from_entity(entity: TableEntity) -> InstallationRecord:
+def from_entity(entity: Mapping[str, Any]) -> InstallationRecord:
     return InstallationRecord(
         user_id=entity["UserId"],
         installation_id=entity["InstallationId"],

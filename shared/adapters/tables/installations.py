@@ -15,7 +15,9 @@ a retried write or delete still finds old channel rows; a claim made with the ch
 Deletes remove the main row first, then the channel rows, then the caller's claim. A crash between writes
 therefore leaves at worst a stale or missing index row, never an installation missing from its owner's partition;
 readers check every channel hit against the main row.
-Independent reads and writes of one call go out together (``asyncio.gather``): each is one round trip.
+Independent reads and writes of one call go out together (``asyncio.gather``): each is one round trip. A user's
+devices are listed through ``TableRowReader`` (the push path reads them for the language of an in-app entry); the
+rest goes through the SDK.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from azure.data.tables.aio import TableClient, TableServiceClient
 
 from shared.adapters.tables.common import TableSet, encode_key, mapped_errors, utc
 from shared.adapters.tables.installation_rows import channel_row, from_entity, to_entity, together
+from shared.adapters.tables.row_reader import TableRowReader
 from shared.domain.errors import ConflictError
 from shared.domain.records import InstallationRecord
 
@@ -48,11 +51,18 @@ _CLAIM_ROUNDS = 3
 
 
 class TableInstallationMirror:
-    """InstallationMirror on azure.data.tables.aio. Every method raises UpstreamError (or its subclass
-    UpstreamUnavailableError for transient failures) when Tables fails."""
+    """InstallationMirror on azure.data.tables.aio and ``TableRowReader``. Every method raises UpstreamError (or its
+    subclass UpstreamUnavailableError for transient failures) when Tables fails. ``reader``: the process's reader for
+    the same account (one is made when none is given); ``close`` ends its HTTP session."""
 
-    def __init__(self, service: TableServiceClient, table_prefix: str = "") -> None:
+    def __init__(
+        self, service: TableServiceClient, table_prefix: str = "", reader: TableRowReader | None = None
+    ) -> None:
         self._tables = TableSet(service, table_prefix)
+        self._reader = reader or TableRowReader.for_service(service)
+
+    async def close(self) -> None:
+        await self._reader.close()
 
     async def claim(
         self, installation_id: str, user_id: str, *, now: datetime, push_channel_hash: str | None = None
@@ -255,11 +265,8 @@ class TableInstallationMirror:
 
     async def list_for_user(self, user_id: str) -> list[InstallationRecord]:
         main = await self._tables.get(MAIN_TABLE)
-        with mapped_errors("list installations of a user"):
-            return [
-                from_entity(entity)
-                async for entity in main.query_entities("PartitionKey eq @pk", parameters={"pk": encode_key(user_id)})
-            ]
+        rows = await self._reader.partition(main.table_name, encode_key(user_id), operation="list user's installations")
+        return [from_entity(entity) for entity in rows]
 
     async def list_all(self) -> list[InstallationRecord]:
         """Every installation (a full table scan: for audience counts, not for request paths)."""

@@ -1,17 +1,21 @@
-"""TablePreferencesStore: one row per user in the ``preferences`` table; Decimal as text, quiet hours as fields."""
+"""TablePreferencesStore: one row per user in the ``preferences`` table; Decimal as text, quiet hours as fields.
+
+The read is on the push path (every event addressed to one user), so it goes through ``TableRowReader``; the write
+through the SDK."""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from datetime import time
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from azure.core.exceptions import ResourceNotFoundError
-from azure.data.tables import TableEntity, UpdateMode
+from azure.data.tables import UpdateMode
 from azure.data.tables.aio import TableServiceClient
 
 from shared.adapters.tables.common import TableSet, encode_key, mapped_errors, optional_datetime, utc
+from shared.adapters.tables.row_reader import TableRowReader
 from shared.domain.errors import UpstreamError
 from shared.domain.records import Preferences, QuietHours
 
@@ -42,7 +46,7 @@ def _to_entity(preferences: Preferences) -> dict[str, Any]:
     return entity
 
 
-def _from_entity(entity: TableEntity) -> Preferences:
+def _from_entity(entity: Mapping[str, Any]) -> Preferences:
     quiet_hours = None
     if entity.get("QuietStart") is not None:
         quiet_hours = QuietHours(
@@ -67,20 +71,24 @@ def _from_entity(entity: TableEntity) -> Preferences:
 
 
 class TablePreferencesStore:
-    """PreferencesStore on azure.data.tables.aio. Raises UpstreamError (UpstreamUnavailableError when transient)."""
+    """PreferencesStore on azure.data.tables.aio and ``TableRowReader``. Raises UpstreamError
+    (UpstreamUnavailableError when transient). ``reader``: the process's reader for the same account (one is made
+    when none is given); ``close`` ends its HTTP session."""
 
-    def __init__(self, service: TableServiceClient, table_prefix: str = "") -> None:
+    def __init__(
+        self, service: TableServiceClient, table_prefix: str = "", reader: TableRowReader | None = None
+    ) -> None:
         self._tables = TableSet(service, table_prefix)
+        self._reader = reader or TableRowReader.for_service(service)
+
+    async def close(self) -> None:
+        await self._reader.close()
 
     async def get(self, user_id: str) -> Preferences | None:
         """Return the user's preferences, or None when the user never saved any."""
         table = await self._tables.get(TABLE)
-        with mapped_errors("get preferences"):
-            try:
-                entity = await table.get_entity(encode_key(user_id), _ROW)
-            except ResourceNotFoundError:
-                return None
-        return _from_entity(entity)
+        entity = await self._reader.get(table.table_name, encode_key(user_id), _ROW, operation="get preferences")
+        return None if entity is None else _from_entity(entity)
 
     async def put(self, preferences: Preferences) -> None:
         """Replace the user's preferences as a whole (fields set to None are removed)."""

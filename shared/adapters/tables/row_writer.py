@@ -6,56 +6,32 @@ and finish, the ledger writes two rows for every broadcast and three for every e
 event addressed to a user writes its inbox entry twice (two rows in one transaction each time). Through
 azure-data-tables a single write costs the function about 0.7 ms of CPU (request building, the azure-core pipeline,
 header parsing) and a transaction several times that (its multipart body built and parsed with the ``email``
-package); these signed requests cost under half and a seventh (docs/architecture.md has the runs). Reads, queries,
-deletes and every other table keep the SDK. Each write makes its own client span
-(``shared.adapters.telemetry.tables_span``), so these writes stay dependencies in Application Insights as the SDK's
-requests are; a failed write reaches the caller as an UpstreamError.
+package); these signed requests (``row_requests``: signing, retries, one client span each) cost under half and a
+seventh (docs/architecture.md has the runs). The push path's two reads go through ``TableRowReader``; other reads,
+queries, deletes and every other table keep the SDK. A failed write reaches the caller as an UpstreamError.
 
 The requests are the ones the service documents: Insert Entity (``POST {account}/{table}``, ``Prefer:
 return-no-content``), Update Entity with ``If-Match`` and Insert Or Replace Entity (both ``PUT {account}/{table}
 (PartitionKey='..',RowKey='..')``), each with a JSON body whose property types are annotated as the SDK annotates
 them (so rows read back through the SDK as if it had written them), and the same operations as one entity-group
-transaction (``POST {account}/$batch``, framed in ``row_batch``); authorized with Shared Key Lite for an account key
-(Azurite, connection strings) or a bearer token from the service client's credential (managed identity), API version
-2019-02-02.
+transaction (``POST {account}/$batch``, framed in ``row_batch``).
 """
 
 from __future__ import annotations
 
-import asyncio
-import base64
-import hashlib
-import hmac
 import json
 import math
-import time
-import urllib.request
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from email.utils import formatdate
 from typing import Any, Literal
-from urllib.parse import quote, urlsplit
 
-import aiohttp
-import yarl
-from azure.core.credentials import AccessToken, AzureNamedKeyCredential
-from azure.core.credentials_async import AsyncTokenCredential
-from azure.data.tables.aio import TableServiceClient
-
-from shared.adapters.tables.common import TRANSIENT_STATUS
 from shared.adapters.tables.row_batch import BatchPart, PartAnswer, decode_changeset, encode_changeset
-from shared.adapters.telemetry import tables_span
-from shared.domain.errors import ConfigError, ConflictError, UpstreamError, UpstreamUnavailableError
+from shared.adapters.tables.row_requests import STORAGE_SCOPE, SignedTableRequests, seconds
+from shared.domain.errors import ConflictError, UpstreamError
 
-__all__ = ["RowChange", "RowConflict", "TableRowWriter", "entity_json"]
+__all__ = ["STORAGE_SCOPE", "RowChange", "RowConflict", "TableRowWriter", "entity_json"]
 
-API_VERSION = "2019-02-02"
-STORAGE_SCOPE = "https://storage.azure.com/.default"
-_TOKEN_MARGIN = 300.0  # seconds before expiry a token is replaced
-_ATTEMPTS = 3
-_BACKOFF = (0.1, 0.4)  # seconds before the 2nd and 3rd attempt
-_TIMEOUT = aiohttp.ClientTimeout(total=10, sock_connect=5)
 _INT32 = range(-(2**31), 2**31)
 _JSON_HEADERS = {"Content-Type": "application/json", "Accept": "application/json;odata=nometadata"}
 _INSERTING = {"Prefer": "return-no-content"}
@@ -137,12 +113,12 @@ class _Answer:
 
 
 def _single_answer(status: int, headers: Mapping[str, str], _payload: bytes) -> _Answer:
-    return _Answer(status, headers.get("ETag"), headers.get("x-ms-error-code"), _seconds(headers.get("Retry-After")))
+    return _Answer(status, headers.get("ETag"), headers.get("x-ms-error-code"), seconds(headers.get("Retry-After")))
 
 
 def _batch_answer(status: int, headers: Mapping[str, str], payload: bytes) -> _Answer:
     """The change set's outcome: 202 with every change's etag, or the failed change's status, code and index."""
-    retry_after = _seconds(headers.get("Retry-After"))
+    retry_after = seconds(headers.get("Retry-After"))
     if status != 202:
         return _Answer(status, None, headers.get("x-ms-error-code"), retry_after)
     try:
@@ -161,13 +137,6 @@ def _conflict(operation: str, answer: _Answer, what: str) -> RowConflict:
     )
 
 
-def _seconds(header: str | None) -> float | None:
-    try:
-        return float(header) if header is not None else None
-    except ValueError:
-        return None
-
-
 def _row_exists(answer: _Answer) -> bool:
     return answer.status == 409 and answer.error_code in (None, "EntityAlreadyExists")
 
@@ -180,41 +149,13 @@ def _refused(operation: str, answer: _Answer) -> UpstreamError:
     return UpstreamError(f"Tables refused {operation}: {answer.error_code or answer.status}")
 
 
-def _key(value: str) -> str:
-    # OData doubles a quote inside a quoted key; the rest is percent-encoded, and sent exactly as signed.
-    return quote(value.replace("'", "''"), safe="")
-
-
-class TableRowWriter:
+class TableRowWriter(SignedTableRequests):
     """Writes rows into tables of one storage account: one at a time, or several of one partition in a transaction.
     Raises UpstreamUnavailableError when Tables is unreachable, times out or answers 408/429/5xx (after up to three
     attempts), UpstreamError when it refuses a write.
 
     Opens its HTTP session on first use; ``close`` ends it.
     """
-
-    def __init__(self, account_url: str, credential: AzureNamedKeyCredential | AsyncTokenCredential) -> None:
-        parts = urlsplit(account_url)
-        if parts.scheme not in ("http", "https") or not parts.netloc:
-            raise ConfigError("the Tables account URL must be an http(s) URL")
-        self._origin = f"{parts.scheme}://{parts.netloc}"
-        self._server = parts.hostname or parts.netloc
-        self._account_path = parts.path.rstrip("/")  # "/devstoreaccount1" on Azurite, "" on Azure
-        self._credential = credential
-        self._token: AccessToken | None = None
-        self._token_lock = asyncio.Lock()
-        self._session: aiohttp.ClientSession | None = None
-
-    @classmethod
-    def for_service(cls, service: TableServiceClient) -> TableRowWriter:
-        """A writer for the account ``service`` (the process's TableServiceClient) talks to, with its credential.
-
-        Raises ConfigError for a credential kind this writer cannot sign with (a SAS).
-        """
-        credential = service.credential
-        if isinstance(credential, AzureNamedKeyCredential | AsyncTokenCredential):
-            return cls(service.url, credential)
-        raise ConfigError("Tables writes need an account key or a token credential, not a SAS")
 
     async def upsert(self, table: str, entity: Mapping[str, Any], *, operation: str) -> None:
         """Insert the row, or replace the one with its PartitionKey and RowKey (no etag condition)."""
@@ -275,14 +216,8 @@ class TableRowWriter:
         url = self._origin + self._row_path(table, change.entity)
         return BatchPart("PUT", url, _JSON_HEADERS | conditions, body)
 
-    def _table_path(self, table: str) -> str:
-        return f"{self._account_path}/{quote(table, safe='')}"
-
     def _row_path(self, table: str, entity: Mapping[str, Any]) -> str:
-        return (
-            f"{self._table_path(table)}"
-            f"(PartitionKey='{_key(entity['PartitionKey'])}',RowKey='{_key(entity['RowKey'])}')"
-        )
+        return self._row_path_of(table, entity["PartitionKey"], entity["RowKey"])
 
     async def _send_entity(
         self,
@@ -295,88 +230,3 @@ class TableRowWriter:
     ) -> _Answer:
         headers = _JSON_HEADERS | dict(conditions or {})
         return await self._send(method, table, path, entity_json(entity), headers, operation, _single_answer)
-
-    async def _send(
-        self,
-        method: str,
-        table: str,
-        path: str,
-        body: bytes,
-        headers: Mapping[str, str],
-        operation: str,
-        read: Callable[[int, Mapping[str, str], bytes], _Answer],
-    ) -> _Answer:
-        """Send the request, again after a transient answer or a failed connection (up to three times in all).
-
-        A request that went out and lost its answer may have been applied. Sending it again is still safe for each
-        write: an upsert is idempotent, and an insert or a conditional replace that meets its own earlier write is
-        answered 409 or 412, which its caller takes for someone else's row (a claim then waits until it is stale, a
-        finish finds its row already written, an inbox entry is found already added). A transaction is all or none,
-        so the same holds for it whole. azure-core resends after a lost answer too.
-        Raises UpstreamUnavailableError when no attempt got a definite answer.
-        """
-        with tables_span(operation, table, method, self._server) as span:
-            failure: UpstreamUnavailableError | None = None
-            for attempt in range(_ATTEMPTS):
-                if attempt:
-                    await asyncio.sleep(_BACKOFF[attempt - 1])
-                try:
-                    answer = await self._request(method, path, body, headers, read)
-                except (aiohttp.ClientError, OSError, TimeoutError) as exc:
-                    failure = UpstreamUnavailableError(
-                        f"Tables unreachable during {operation}: {type(exc).__name__}", cause="storage"
-                    )
-                    continue
-                span.set_attribute("http.response.status_code", answer.status)
-                if answer.status not in TRANSIENT_STATUS:
-                    return answer
-                failure = UpstreamUnavailableError(
-                    f"Tables answered {answer.status} during {operation}", answer.retry_after, cause="storage"
-                )
-            assert failure is not None
-            raise failure
-
-    async def _request(
-        self,
-        method: str,
-        path: str,
-        body: bytes,
-        headers: Mapping[str, str],
-        read: Callable[[int, Mapping[str, str], bytes], _Answer],
-    ) -> _Answer:
-        sent = {
-            "x-ms-version": API_VERSION,
-            "DataServiceVersion": "3.0",
-            "MaxDataServiceVersion": "3.0;NetFx",
-            **headers,
-            **await self._authorization(path),
-        }
-        if self._session is None:
-            self._session = aiohttp.ClientSession(timeout=_TIMEOUT, trust_env=bool(urllib.request.getproxies()))
-        url = yarl.URL(self._origin + path, encoded=True)
-        async with self._session.request(method, url, data=body, headers=sent) as response:
-            return read(response.status, response.headers, await response.read())
-
-    async def _authorization(self, path: str) -> dict[str, str]:
-        date = formatdate(usegmt=True)
-        if isinstance(self._credential, AzureNamedKeyCredential):
-            account, key = self._credential.named_key
-            signed = hmac.new(base64.b64decode(key), f"{date}\n/{account}{path}".encode(), hashlib.sha256)
-            signature = base64.b64encode(signed.digest()).decode()
-            return {"x-ms-date": date, "Authorization": f"SharedKeyLite {account}:{signature}"}
-        return {"x-ms-date": date, "Authorization": f"Bearer {await self._bearer()}"}
-
-    async def _bearer(self) -> str:
-        token = self._token
-        if token is None or token.expires_on - time.time() < _TOKEN_MARGIN:
-            async with self._token_lock:
-                token = self._token
-                if token is None or token.expires_on - time.time() < _TOKEN_MARGIN:
-                    assert not isinstance(self._credential, AzureNamedKeyCredential)
-                    token = self._token = await self._credential.get_token(STORAGE_SCOPE)
-        return token.token
-
-    async def close(self) -> None:
-        if self._session is not None:
-            await self._session.close()
-            self._session = None
