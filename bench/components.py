@@ -32,7 +32,7 @@ def profile_components(profiler: Any) -> dict[str, float]:
 _COMPONENTS = (
     ("/azure/core/", "azure-core pipeline (Tables SDK)"),
     ("/azure/data/tables/", "azure-data-tables"),
-    ("/aiohttp/", "aiohttp (Tables transport: the SDK's and the row writer's)"),
+    ("/aiohttp/", "aiohttp (Tables transport: the SDK's and the row requests')"),
     ("/httpx/", "httpx (NH client)"),
     ("/h11/", "h11 + NH transport (NH client)"),
     ("/shared/notification_hubs/transport.py", "h11 + NH transport (NH client)"),
@@ -44,6 +44,8 @@ _COMPONENTS = (
     ("/shared/notification_hubs/", "shared: NH client"),
     ("/shared/adapters/tables/row_writer.py", "shared: Tables row writer (delivery log, ledger, inbox writes)"),
     ("/shared/adapters/tables/row_batch.py", "shared: Tables row writer (delivery log, ledger, inbox writes)"),
+    ("/shared/adapters/tables/row_reader.py", "shared: Tables row reader (preferences, devices)"),
+    ("/shared/adapters/tables/row_requests.py", "shared: Tables signed requests (writer's and reader's)"),
     ("/shared/adapters/", "shared: Tables adapters"),
     ("/shared/", "shared: events, plan, dispatch"),
     ("/asyncio/", "asyncio event loop"),
