@@ -52,7 +52,9 @@ APP_SETTINGS: tuple[SettingSpec, ...] = (
     SettingSpec("ORDERS_DELIVER_AFTER_SECONDS", False, "wait between shipping and delivery (86400)"),
     SettingSpec("ORDERS_OUTBOX_SCHEDULE", False, "NCRONTAB schedule of the timer that relays the order outbox"),
     SettingSpec("APPLICATIONINSIGHTS_CONNECTION_STRING", False, "Application Insights: OpenTelemetry exports there"),
-    SettingSpec("PUSH_TELEMETRY_FILE", False, "local only: a file the spans are written to as JSON lines"),
+    SettingSpec(
+        "PUSH_TELEMETRY_FILE", False, "local only: a file the spans are written to as JSON lines (rotated at 20 MB)"
+    ),
     SettingSpec("PUSH_DECISION_RETENTION_DAYS", False, "days the decision ledger keeps a decision (default 30)"),
     SettingSpec(
         "LOB_PUBLISHER_SOURCES",

@@ -3,7 +3,8 @@
 In Azure (``APPLICATIONINSIGHTS_CONNECTION_STRING`` set) the Azure Monitor OpenTelemetry distro exports traces,
 logs and metrics to Application Insights, with the managed identity (the resource has local auth off); host.json
 sets ``"telemetryMode": "OpenTelemetry"`` so the Functions host speaks the same. Locally the plain SDK exports
-spans as JSON lines to ``PUSH_TELEMETRY_FILE`` (when set) and keeps metrics in memory for the operator console.
+spans as JSON lines to ``PUSH_TELEMETRY_FILE`` (when set; rotated, ``span_file``) and keeps metrics in memory for
+the operator console.
 Both keep that in-memory history, so the console's charts work everywhere (one instance's view in Azure).
 """
 
@@ -12,17 +13,18 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from pathlib import Path
-from typing import IO, Any, TypeVar
+from typing import Any, TypeVar
 
 from opentelemetry import metrics, trace
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import MetricExporter, PeriodicExportingMetricReader
 from opentelemetry.sdk.resources import Resource
-from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
-from opentelemetry.sdk.trace.export import BatchSpanProcessor, ConsoleSpanExporter
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import BatchSpanProcessor
 
 from shared.composition.correlation import install_log_correlation
 from shared.composition.settings import Settings
+from shared.composition.span_file import SpanFileExporter
 
 __all__ = ["EXPORT_INTERVAL_MS", "SERVICE_NAME", "configure_telemetry"]
 
@@ -37,7 +39,6 @@ _Exporter = TypeVar("_Exporter", bound=MetricExporter)
 
 class _State:
     exporter: Any = None
-    span_file: IO[str] | None = None
 
 
 _state = _State()
@@ -86,15 +87,10 @@ def _configure_local(settings: Settings, reader: PeriodicExportingMetricReader) 
         try:
             path = Path(settings.telemetry_file)
             path.parent.mkdir(parents=True, exist_ok=True)
-            _state.span_file = path.open("a", encoding="utf-8")
+            exporter = SpanFileExporter(path)
         except OSError as exc:  # telemetry never stops the app: no span file then, the rest works
             logger.warning("spans are not written to %s: %s", settings.telemetry_file, exc)
         else:
-            exporter = ConsoleSpanExporter(out=_state.span_file, formatter=_json_line)
             tracer_provider.add_span_processor(BatchSpanProcessor(exporter, schedule_delay_millis=500))
     trace.set_tracer_provider(tracer_provider)
     metrics.set_meter_provider(MeterProvider(resource=resource, metric_readers=[reader]))
-
-
-def _json_line(span: ReadableSpan) -> str:
-    return str(span.to_json(indent=None)) + "\n"
