@@ -13,13 +13,14 @@ from typing import Any
 
 import pytest
 from aiohttp import web
-from azure.core.credentials import AzureNamedKeyCredential
+from azure.core.credentials import AzureNamedKeyCredential, AzureSasCredential
 from azure.data.tables import EdmType, EntityProperty, UpdateMode
+from azure.data.tables.aio import TableServiceClient
 from opentelemetry.trace import SpanKind, StatusCode
 
 from shared.adapters.tables.row_reader import TableRowReader, entity_from_json
-from shared.adapters.tables.row_writer import RowChange
-from shared.domain.errors import UpstreamError, UpstreamUnavailableError
+from shared.adapters.tables.row_writer import RowChange, TableRowWriter
+from shared.domain.errors import ConfigError, UpstreamError, UpstreamUnavailableError
 from tests.integration.row_writer_support import PROPERTIES, FakeCredential, loopback
 
 pytestmark = pytest.mark.integration
@@ -217,6 +218,14 @@ class TestRequests:
         )
         attributes = dict(span.attributes or {})
         assert (attributes["http.request.method"], attributes["http.response.status_code"]) == ("GET", 404)
+
+
+def test_a_sas_credential_is_a_config_error_as_for_the_writer():
+    service = TableServiceClient("https://account.table.core.windows.net", credential=AzureSasCredential("sv=x&sig=y"))
+    with pytest.raises(ConfigError, match="not a SAS"):
+        TableRowReader.for_service(service)
+    with pytest.raises(ConfigError, match="not a SAS"):
+        TableRowWriter.for_service(service)
 
 
 class TestEntityFromJson:

@@ -17,7 +17,8 @@ from azure.core.exceptions import ResourceModifiedError
 from azure.data.tables import UpdateMode
 from opentelemetry.trace import SpanKind, StatusCode
 
-from shared.adapters.tables.row_writer import STORAGE_SCOPE, TableRowWriter, entity_json
+from shared.adapters.tables.row_requests import STORAGE_SCOPE
+from shared.adapters.tables.row_writer import TableRowWriter, entity_json
 from shared.domain.errors import ConfigError, ConflictError, UpstreamError, UpstreamUnavailableError
 from tests.integration.row_writer_support import PROPERTIES, FakeCredential, loopback
 from tests.support.azurite import free_port

@@ -25,7 +25,7 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
 
-from shared.adapters.tables.row_requests import SignedTableRequests, seconds
+from shared.adapters.tables.row_requests import SignedTableRequests, refused, seconds
 from shared.domain.errors import UpstreamError
 
 __all__ = ["TableRowReader", "entity_from_json"]
@@ -119,7 +119,7 @@ class TableRowReader(SignedTableRequests):
         if read.status == 404 and read.error_code in (None, "ResourceNotFound"):
             return None
         if read.status != 200:
-            raise UpstreamError(f"Tables refused {operation}: {read.error_code or read.status}")
+            raise refused(operation, read)
         return _entity(_json(read, operation), operation)
 
     async def partition(self, table: str, partition_key: str, *, operation: str) -> list[dict[str, Any]]:
@@ -131,7 +131,7 @@ class TableRowReader(SignedTableRequests):
         for _ in range(_MAX_PAGES):
             read = await self._send("GET", table, path, b"", _READ_HEADERS, operation, _read, query)
             if read.status != 200:
-                raise UpstreamError(f"Tables refused {operation}: {read.error_code or read.status}")
+                raise refused(operation, read)
             page = _json(read, operation)
             values = page.get("value") if isinstance(page, dict) else None
             if not isinstance(values, list):

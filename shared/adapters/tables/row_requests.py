@@ -29,9 +29,9 @@ from azure.data.tables.aio import TableServiceClient
 
 from shared.adapters.tables.common import TRANSIENT_STATUS
 from shared.adapters.telemetry import tables_span
-from shared.domain.errors import ConfigError, UpstreamUnavailableError
+from shared.domain.errors import ConfigError, UpstreamError, UpstreamUnavailableError
 
-__all__ = ["API_VERSION", "STORAGE_SCOPE", "Answered", "SignedTableRequests", "row_key", "seconds"]
+__all__ = ["API_VERSION", "STORAGE_SCOPE", "Answered", "SignedTableRequests", "refused", "row_key", "seconds"]
 
 API_VERSION = "2019-02-02"
 STORAGE_SCOPE = "https://storage.azure.com/.default"
@@ -42,10 +42,12 @@ _TIMEOUT = aiohttp.ClientTimeout(total=10, sock_connect=5)
 
 
 class Answered(Protocol):
-    """What the retry loop needs of an answer, however its caller reads the rest."""
+    """What the retry loop and ``refused`` need of an answer, however its caller reads the rest."""
 
     @property
     def status(self) -> int: ...
+    @property
+    def error_code(self) -> str | None: ...
     @property
     def retry_after(self) -> float | None: ...
 
@@ -59,6 +61,11 @@ def seconds(header: str | None) -> float | None:
         return float(header) if header is not None else None
     except ValueError:
         return None
+
+
+def refused(operation: str, answer: Answered) -> UpstreamError:
+    """The error for an answer that is neither success nor transient: the service's code, else the status."""
+    return UpstreamError(f"Tables refused {operation}: {answer.error_code or answer.status}")
 
 
 def row_key(value: str) -> str:

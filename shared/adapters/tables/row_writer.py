@@ -27,10 +27,10 @@ from datetime import UTC, datetime
 from typing import Any, Literal
 
 from shared.adapters.tables.row_batch import BatchPart, PartAnswer, decode_changeset, encode_changeset
-from shared.adapters.tables.row_requests import STORAGE_SCOPE, SignedTableRequests, seconds
+from shared.adapters.tables.row_requests import SignedTableRequests, refused, seconds
 from shared.domain.errors import ConflictError, UpstreamError
 
-__all__ = ["STORAGE_SCOPE", "RowChange", "RowConflict", "TableRowWriter", "entity_json"]
+__all__ = ["RowChange", "RowConflict", "TableRowWriter", "entity_json"]
 
 _INT32 = range(-(2**31), 2**31)
 _JSON_HEADERS = {"Content-Type": "application/json", "Accept": "application/json;odata=nometadata"}
@@ -145,10 +145,6 @@ def _row_changed(answer: _Answer) -> bool:
     return answer.status in (404, 412) and answer.error_code != "TableNotFound"
 
 
-def _refused(operation: str, answer: _Answer) -> UpstreamError:
-    return UpstreamError(f"Tables refused {operation}: {answer.error_code or answer.status}")
-
-
 class TableRowWriter(SignedTableRequests):
     """Writes rows into tables of one storage account: one at a time, or several of one partition in a transaction.
     Raises UpstreamUnavailableError when Tables is unreachable, times out or answers 408/429/5xx (after up to three
@@ -161,7 +157,7 @@ class TableRowWriter(SignedTableRequests):
         """Insert the row, or replace the one with its PartitionKey and RowKey (no etag condition)."""
         answer = await self._send_entity("PUT", table, self._row_path(table, entity), entity, operation)
         if answer.status != 204:
-            raise _refused(operation, answer)
+            raise refused(operation, answer)
 
     async def insert(self, table: str, entity: Mapping[str, Any], *, operation: str) -> str:
         """Insert the row if it is absent and return its etag. Raises ConflictError when the row exists."""
@@ -170,7 +166,7 @@ class TableRowWriter(SignedTableRequests):
             return answer.etag
         if _row_exists(answer):
             raise _conflict(operation, answer, "the row exists")
-        raise _refused(operation, answer)
+        raise refused(operation, answer)
 
     async def replace(self, table: str, entity: Mapping[str, Any], *, etag: str, operation: str) -> str:
         """Replace the row if it still carries ``etag`` and return its new etag. Raises ConflictError when the row
@@ -181,7 +177,7 @@ class TableRowWriter(SignedTableRequests):
             return answer.etag
         if _row_changed(answer):
             raise _conflict(operation, answer, "the row changed or is gone")
-        raise _refused(operation, answer)
+        raise refused(operation, answer)
 
     async def transact(self, table: str, changes: Sequence[RowChange], *, operation: str) -> list[str]:
         """Apply ``changes`` (rows of one partition, each row once, at most 100) all or none, in one entity-group
@@ -202,7 +198,7 @@ class TableRowWriter(SignedTableRequests):
             return [etag for etag in answer.etags if etag]
         if _row_exists(answer) or _row_changed(answer):
             raise _conflict(operation, answer, "a row exists, changed or is gone")
-        raise _refused(operation, answer)
+        raise refused(operation, answer)
 
     def _batch_part(self, table: str, change: RowChange) -> BatchPart:
         body = entity_json(change.entity)
