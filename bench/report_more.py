@@ -118,7 +118,8 @@ def latency(result: dict[str, Any], hr_rows: list[dict[str, Any]] | None) -> lis
         f"{result['events']:,} `accounts.debit.posted` events, each for one of 200 users with stored preferences "
         "(debit threshold under every amount, so every event is sent; quiet hours around now for half of them, "
         "whose alert goes out silent), through `dispatch_accounts_event` as the HR rows are run. Per event, beside "
-        "what an HR event writes: the user's preferences and devices read (SDK), a third ledger row, the inbox "
+        "what an HR event writes: the user's preferences and devices read (signed requests of the row reader), "
+        "a third ledger row, the inbox "
         "entry added before the push and updated after it (two rows in one transaction each time) and the secure "
         "content the debit's push points to; every write is a signed request of the row writer.",
         "",
