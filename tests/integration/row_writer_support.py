@@ -1,5 +1,5 @@
-"""What the row writer's test modules share besides their fixtures (in conftest): a token credential stand-in, a
-loopback server for stand-ins of the service, and properties of every type the writer stores."""
+"""What the row writer's and reader's test modules share besides their fixtures (in conftest): a token credential
+stand-in, a loopback server for stand-ins of the service, properties of every type the writer stores, odd keys."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from aiohttp import web
 from aiohttp.test_utils import TestServer
 from azure.core.credentials import AccessToken
 
-__all__ = ["PROPERTIES", "FakeCredential", "loopback"]
+__all__ = ["ODD_KEYS", "PROPERTIES", "FakeCredential", "loopback"]
 
 PROPERTIES: dict[str, Any] = {
     "Text": "grüße, 'quoted' and \"double\"",
@@ -25,6 +25,10 @@ PROPERTIES: dict[str, Any] = {
     "At": datetime(2026, 11, 29, 13, 5, 7, 123456, tzinfo=UTC),
     "Local": datetime(2026, 11, 29, 14, 5, 7, tzinfo=UTC).astimezone(),
 }
+
+
+# (PartitionKey, RowKey) pairs with quotes and characters reserved in URLs and OData.
+ODD_KEYS = [("o'brien", "it's"), ("ev.03", "0123abcd:push:~dTphbGljZQ"), ("space and %25", "é:@=+,;$&!*()")]
 
 
 class FakeCredential:

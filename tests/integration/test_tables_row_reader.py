@@ -21,7 +21,7 @@ from opentelemetry.trace import SpanKind, StatusCode
 from shared.adapters.tables.row_reader import TableRowReader, entity_from_json
 from shared.adapters.tables.row_writer import RowChange, TableRowWriter
 from shared.domain.errors import ConfigError, UpstreamError, UpstreamUnavailableError
-from tests.integration.row_writer_support import PROPERTIES, FakeCredential, loopback
+from tests.integration.row_writer_support import ODD_KEYS, PROPERTIES, FakeCredential, loopback
 
 pytestmark = pytest.mark.integration
 
@@ -69,10 +69,7 @@ class TestAgainstAzurite:
         _, name = service
         assert await reader.get(name, "p", "absent", operation="get row") is None
 
-    @pytest.mark.parametrize(
-        ("partition", "row"),
-        [("o'brien", "it's"), ("ev.03", "0123abcd:push:~dTphbGljZQ"), ("space and %25", "é:@=+,;$&!*()")],
-    )
+    @pytest.mark.parametrize(("partition", "row"), ODD_KEYS)
     async def test_keys_with_quotes_and_reserved_characters_name_their_row_and_partition(
         self, service, reader, partition, row
     ):
