@@ -125,7 +125,8 @@ class TableRowReader(SignedTableRequests):
     async def partition(self, table: str, partition_key: str, *, operation: str) -> list[dict[str, Any]]:
         """Every row of the partition, in row key order, page after page."""
         path = f"{self._table_path(table)}()"
-        condition = quote(f"PartitionKey eq '{partition_key.replace(chr(39), chr(39) * 2)}'", safe="")
+        quoted = partition_key.replace("'", "''")  # an OData string literal doubles its quotes
+        condition = quote(f"PartitionKey eq '{quoted}'", safe="")
         rows: list[dict[str, Any]] = []
         query = f"$filter={condition}"
         for _ in range(_MAX_PAGES):

@@ -31,7 +31,7 @@ from shared.adapters.tables.common import TRANSIENT_STATUS
 from shared.adapters.telemetry import tables_span
 from shared.domain.errors import ConfigError, UpstreamError, UpstreamUnavailableError
 
-__all__ = ["API_VERSION", "STORAGE_SCOPE", "Answered", "SignedTableRequests", "refused", "row_key", "seconds"]
+__all__ = ["API_VERSION", "STORAGE_SCOPE", "Answered", "SignedTableRequests", "quoted_key", "refused", "seconds"]
 
 API_VERSION = "2019-02-02"
 STORAGE_SCOPE = "https://storage.azure.com/.default"
@@ -68,7 +68,7 @@ def refused(operation: str, answer: Answered) -> UpstreamError:
     return UpstreamError(f"Tables refused {operation}: {answer.error_code or answer.status}")
 
 
-def row_key(value: str) -> str:
+def quoted_key(value: str) -> str:
     """A key inside ``(PartitionKey='..',RowKey='..')``: OData doubles a quote inside a quoted key; the rest is
     percent-encoded, and sent exactly as signed."""
     return quote(value.replace("'", "''"), safe="")
@@ -103,8 +103,8 @@ class SignedTableRequests:
     def _table_path(self, table: str) -> str:
         return f"{self._account_path}/{quote(table, safe='')}"
 
-    def _row_path_of(self, table: str, partition_key: str, row_key_value: str) -> str:
-        return f"{self._table_path(table)}(PartitionKey='{row_key(partition_key)}',RowKey='{row_key(row_key_value)}')"
+    def _row_path_of(self, table: str, partition_key: str, row_key: str) -> str:
+        return f"{self._table_path(table)}(PartitionKey='{quoted_key(partition_key)}',RowKey='{quoted_key(row_key)}')"
 
     async def _send(
         self,
