@@ -25,7 +25,7 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
 
-from shared.adapters.tables.row_requests import SignedTableRequests, refused, seconds
+from shared.adapters.tables.row_requests import SignedTableRequests, quoted_key, refused, seconds
 from shared.domain.errors import UpstreamError
 
 __all__ = ["TableRowReader", "entity_from_json"]
@@ -42,16 +42,12 @@ def _datetime(text: str) -> datetime:
     return datetime.fromisoformat(f"{head}.{fraction[:6]}" if dot else head).replace(tzinfo=UTC)
 
 
-def _double(value: Any) -> float:
-    return float(value)  # "NaN", "Infinity" and "-Infinity" come as strings
-
-
 _DECODERS: dict[str, Callable[[Any], Any]] = {
     "Edm.DateTime": _datetime,
     "Edm.Int64": int,
     "Edm.Guid": uuid.UUID,
     "Edm.Binary": base64.b64decode,
-    "Edm.Double": _double,
+    "Edm.Double": float,  # "NaN", "Infinity" and "-Infinity" come as strings
 }
 
 
@@ -125,8 +121,7 @@ class TableRowReader(SignedTableRequests):
     async def partition(self, table: str, partition_key: str, *, operation: str) -> list[dict[str, Any]]:
         """Every row of the partition, in row key order, page after page."""
         path = f"{self._table_path(table)}()"
-        quoted = partition_key.replace("'", "''")  # an OData string literal doubles its quotes
-        condition = quote(f"PartitionKey eq '{quoted}'", safe="")
+        condition = f"PartitionKey%20eq%20%27{quoted_key(partition_key)}%27"  # PartitionKey eq '<key>'
         rows: list[dict[str, Any]] = []
         query = f"$filter={condition}"
         for _ in range(_MAX_PAGES):
