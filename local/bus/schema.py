@@ -8,6 +8,7 @@ receive and the pick of the next message read the few rows that are due instead 
 from __future__ import annotations
 
 import sqlite3
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -15,6 +16,7 @@ __all__ = ["connect", "try_begin_immediate", "utc"]
 
 # How long a statement other than a write transaction's BEGIN waits for another connection's lock.
 _BUSY_TIMEOUT_MS = 10_000
+_OPEN_RETRY_SECONDS = 0.02
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS messages (
@@ -78,10 +80,24 @@ CREATE INDEX IF NOT EXISTS duplicates_by_age ON duplicates (topic, seen_at);
 
 
 def connect(path: Path) -> sqlite3.Connection:
-    """Open (creating if needed) the bus file in autocommit mode; callers open their own transactions."""
+    """Open (creating if needed) the bus file in autocommit mode; callers open their own transactions.
+
+    Several processes may open a new file at once (dev hosts sharing one bus). Switching it to WAL then answers
+    SQLITE_BUSY at once to all but one, without waiting on the busy timeout (SQLite skips its busy handler where
+    waiting could deadlock), so that step is tried again until the busy timeout has passed.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
     db = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False, timeout=_BUSY_TIMEOUT_MS / 1000)
-    db.execute("PRAGMA journal_mode=WAL")
+    deadline = time.monotonic() + _BUSY_TIMEOUT_MS / 1000
+    while True:
+        try:
+            db.execute("PRAGMA journal_mode=WAL")
+            break
+        except sqlite3.OperationalError as exc:
+            if exc.sqlite_errorcode != sqlite3.SQLITE_BUSY or time.monotonic() > deadline:
+                db.close()
+                raise
+            time.sleep(_OPEN_RETRY_SECONDS)
     db.execute("PRAGMA synchronous=NORMAL")
     db.executescript(_SCHEMA)
     return db

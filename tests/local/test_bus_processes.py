@@ -7,13 +7,15 @@ from __future__ import annotations
 import asyncio
 import json
 import multiprocessing
+import sqlite3
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from local.bus import LocalBus, ReceivedMessage, load_topology
+from local.bus import LocalBus, ReceivedMessage, load_topology, schema
 from shared.domain.records import OutgoingMessage
 from tests.support.stack import ROOT, poll_until
 
@@ -135,7 +137,34 @@ def run_receivers(
     return [[(str(i), int(c)) for i, c in json.loads(out.read_text(encoding="utf-8"))] for out in outputs]
 
 
+def open_bus_file(bus_file: str, start: Any, results: Any) -> None:
+    """An opener process: wait for the others, then open (and so create) the bus file; put what happened."""
+    start.wait()
+    try:
+        schema.connect(Path(bus_file)).close()
+    except sqlite3.Error as exc:
+        results.put(repr(exc))
+    else:
+        results.put("opened")
+
+
 class TestLocalBusAcrossProcesses:
+    def test_processes_creating_one_bus_file_at_once_all_open_it(self, tmp_path: Path):
+        """Dev hosts started together on a new bus: switching the new file to WAL answers SQLITE_BUSY at once to
+        all but one (no busy wait); each must still open it. Before the retry about one opener in twenty failed."""
+        context = multiprocessing.get_context("fork")  # quick to start, so the openers really race
+        outcomes: list[str] = []
+        for attempt in range(20):
+            start, results = context.Barrier(6), context.Queue()
+            bus_file = str(tmp_path / f"bus-{attempt}.sqlite3")
+            openers = [context.Process(target=open_bus_file, args=(bus_file, start, results)) for _ in range(6)]
+            for opener in openers:
+                opener.start()
+            outcomes += [results.get(timeout=60) for _ in openers]
+            for opener in openers:
+                opener.join(timeout=60)
+        assert outcomes == ["opened"] * 120
+
     def test_four_processes_receive_every_message_exactly_once(self, tmp_path: Path):
         bus_file = tmp_path / "bus.sqlite3"
         ids = [f"m{n}" for n in range(400)]
